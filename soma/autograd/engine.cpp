@@ -1,0 +1,121 @@
+// The backward engine: a topological order of the graph, then each node's rule in reverse.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "soma/autograd/node.h"
+
+namespace soma::autograd {
+namespace {
+thread_local bool recording = true;
+
+
+// dst += src, elementwise (same shape and dtype).
+void accumulate(const Tensor& dst, const Tensor& src) {
+  check_shape(src, dst.shape(), "gradient");
+  const Tensor converted = src.to(dst.dtype());
+  if (dst.dtype() == DType::F64) {
+    double* d = dst.data<double>();
+    const double* s = converted.data<double>();
+    for (int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+  } else {
+    float* d = dst.data<float>();
+    const float* s = converted.data<float>();
+    for (int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+  }
+}
+
+}  // namespace
+
+bool grad_enabled() { return recording; }
+NoGradGuard::NoGradGuard() : previous_(recording) { recording = false; }
+NoGradGuard::~NoGradGuard() { recording = previous_; }
+
+Tensor& Grads::operator[](size_t i) {
+  SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
+  if (!buffers_[i].defined()) buffers_[i] = Tensor::zeros_like(inputs_[i]);
+  return buffers_[i];
+}
+
+Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward) {
+  if (!recording) return output;
+  bool any = false;
+  for (const Tensor& input : inputs) any = any || input.needs_grad();
+  if (!any) return output;
+  output.impl().requires_grad = true;
+  output.impl().grad_fn = std::make_shared<Node>(Node{std::move(inputs), std::move(backward)});
+  return output;
+}
+
+void backward(const Tensor& root, const Tensor& grad) {
+  SOMA_CHECK(root.needs_grad(), "backward(): the tensor does not require a gradient");
+  check_shape(grad, root.shape(), "backward() gradient");
+  if (root.is_leaf()) {
+    // Nothing to walk: the seed is the leaf's gradient.
+    if (!root.grad().defined()) root.set_grad(Tensor::zeros_like(root));
+    accumulate(root.grad(), grad);
+    return;
+  }
+
+  // Depth-first post-order without recursion, so long chains (unrolled RNNs) cannot overflow.
+  std::vector<TensorImpl*> order;
+  std::unordered_set<TensorImpl*> seen;
+  std::vector<std::pair<TensorImpl*, size_t>> stack{{&root.impl(), 0}};
+  seen.insert(&root.impl());
+  while (!stack.empty()) {
+    auto& [impl, next] = stack.back();
+    const auto& inputs = impl->grad_fn->inputs;
+    if (next < inputs.size()) {
+      TensorImpl* child = &inputs[next++].impl();
+      if (child->grad_fn && seen.insert(child).second) stack.push_back({child, 0});
+    } else {
+      order.push_back(impl);
+      stack.pop_back();
+    }
+  }
+
+  // Gradients of the non-leaf tensors, filled as the walk reaches their consumers.
+  std::unordered_map<TensorImpl*, Tensor> pending;
+  pending[&root.impl()] = grad;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* impl = *it;
+    auto found = pending.find(impl);
+    if (found == pending.end()) continue;  // nothing flowed here
+    const Tensor dy = std::move(found->second);
+    pending.erase(found);
+
+    const Node& node = *impl->grad_fn;
+    std::vector<Tensor> buffers(node.inputs.size());
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const Tensor& input = node.inputs[i];
+      if (!input.needs_grad()) continue;
+      // Rules accumulate, so a leaf's buffer is its .grad() and an inner tensor's is its pending
+      // gradient: several consumers add into the same buffer.
+      if (input.is_leaf()) {
+        if (!input.grad().defined()) input.set_grad(Tensor::zeros_like(input));
+        buffers[i] = input.grad();
+      } else {
+        Tensor& slot = pending[&input.impl()];
+        if (!slot.defined()) slot = Tensor::zeros_like(input);
+        buffers[i] = slot;
+      }
+    }
+    // A non-owning handle: the graph keeps the output alive while the walk runs.
+    Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, impl));
+    Grads grads(node.inputs, buffers, output);
+    node.backward(dy, grads);
+  }
+}
+
+}  // namespace soma::autograd
+
+namespace soma {
+
+void Tensor::backward() const {
+  SOMA_CHECK(numel() == 1, "backward(): without a gradient argument the tensor must be a scalar, "
+             "found shape ", to_string(shape()));
+  autograd::backward(*this, Tensor::ones(shape(), dtype()));
+}
+
+void Tensor::backward(const Tensor& grad) const { autograd::backward(*this, grad); }
+
+}  // namespace soma

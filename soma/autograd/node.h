@@ -1,0 +1,62 @@
+#pragma once
+// The autograd graph: each tracked tensor points to the Node of the op that produced it; a Node
+// holds the op's inputs and its backward rule. record() is how an op joins the graph.
+#include <functional>
+#include <vector>
+
+#include "soma/core/tensor.h"
+
+namespace soma::autograd {
+
+// The gradient buffers an op's backward rule accumulates into, one per input. A buffer is made
+// (zero-filled) on first use and only for inputs that need a gradient: check needs(i) before
+// computing a gradient that may not be wanted.
+class Grads {
+ public:
+  Grads(const std::vector<Tensor>& inputs, std::vector<Tensor>& buffers, Tensor output)
+      : inputs_(inputs), buffers_(buffers), output(std::move(output)) {}
+  bool needs(size_t i) const { return inputs_[i].needs_grad(); }
+  Tensor& operator[](size_t i);
+
+ private:
+  const std::vector<Tensor>& inputs_;
+  std::vector<Tensor>& buffers_;
+
+ public:
+  // The op's result, for rules that need it (sigmoid, softmax). Handed in rather than captured
+  // so that a node does not keep its own output alive.
+  const Tensor output;
+};
+
+// dy is the gradient of the op's output; the rule adds each input's gradient into g[i].
+using BackwardFn = std::function<void(const Tensor& dy, Grads& g)>;
+
+struct Node {
+  std::vector<Tensor> inputs;
+  BackwardFn backward;
+};
+
+// Whether ops record the graph on this thread (true unless a NoGradGuard is alive).
+bool grad_enabled();
+
+// Turns recording off for its lifetime, as torch.no_grad(): evaluation and optimizer steps.
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Makes `output` the result of an op on `inputs` with the given backward rule, when recording is
+// on and some input needs a gradient. Returns `output`.
+Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward);
+
+// Back-propagates `grad` (the gradient of `root`) through the graph, accumulating into the
+// .grad() of every leaf that requires it.
+void backward(const Tensor& root, const Tensor& grad);
+
+}  // namespace soma::autograd

@@ -1,0 +1,96 @@
+#pragma once
+// The kernels every op is built from, as one interface with two implementations: cpu/ (oneDNN and
+// vectorised loops, the default) and reference/ (plain loops in f32 and f64, the oracle that tests
+// hold the cpu backend to). Ops call backend(), which a BackendGuard can switch per thread.
+//
+// Conventions: outputs are preallocated with the right shape and dtype; forward kernels overwrite
+// their outputs; backward kernels *accumulate* (dx += ...), as autograd needs.
+#include <cstdint>
+#include <vector>
+
+#include "soma/core/tensor.h"
+
+namespace soma {
+
+enum class UnaryOp {
+  Identity, Neg, Exp, Log, Sqrt, Abs, Square, Pow,  // Pow: x^alpha
+  Sigmoid, Tanh, Relu, LeakyRelu, Elu, Gelu, Silu,  // LeakyRelu: slope alpha; Elu: alpha
+  Clamp,                                            // to [alpha, beta]
+};
+enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Pow };
+
+// Scalars some unary ops take (see UnaryOp).
+struct UnaryParams {
+  double alpha = 0;
+  double beta = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // y = op(x), elementwise.
+  virtual void unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) = 0;
+  // dx += dy * op'(x); y = op(x) is passed for rules that are cheaper from it.
+  virtual void unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
+                              const Tensor& y, UnaryParams p) = 0;
+
+  // y = a op b, with NumPy broadcasting; y has the broadcast shape and may alias a.
+  virtual void binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) = 0;
+  // da += dy * ∂(a op b)/∂a summed over a's broadcast dims; db likewise. An undefined da or db is
+  // not computed.
+  virtual void binary_backward(BinaryOp op, const Tensor& da, const Tensor& db, const Tensor& dy,
+                               const Tensor& a, const Tensor& b) = 0;
+
+  // dst += src summed down to dst's shape (dst broadcasts to src's shape): reductions and the
+  // gradients of broadcasting.
+  virtual void sum_to(const Tensor& dst, const Tensor& src) = 0;
+
+  // c = op(a) · op(b) + beta · c, op transposing the last two dims when asked. 2-d, or 3-d batched
+  // with the batch in the first dim (a 2-d b is shared by every batch).
+  virtual void matmul(const Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
+                      float beta) = 0;
+  // y = x · wᵀ + bias for x [N, in], w [out, in], bias [out] or undefined: Linear's forward.
+  virtual void linear_forward(const Tensor& y, const Tensor& x, const Tensor& w,
+                              const Tensor& bias) = 0;
+
+  // Softmax (or log-softmax) over the last dim, and its backward (from the output y).
+  virtual void softmax_forward(const Tensor& y, const Tensor& x, bool log) = 0;
+  virtual void softmax_backward(const Tensor& dx, const Tensor& dy, const Tensor& y, bool log) = 0;
+
+  // Max over `dim` (values and i64 positions, dim kept as extent 1), and its backward.
+  virtual void max_forward(const Tensor& values, const Tensor& indices, const Tensor& x,
+                           int64_t dim) = 0;
+  virtual void max_backward(const Tensor& dx, const Tensor& dy, const Tensor& indices,
+                            int64_t dim) = 0;
+
+  // y[i] = x[i, index[i]] over the last dim of x (index i64 with x's leading shape), and dx += ...
+  virtual void gather_forward(const Tensor& y, const Tensor& x, const Tensor& index) = 0;
+  virtual void gather_backward(const Tensor& dx, const Tensor& dy, const Tensor& index) = 0;
+
+  // y = x with its dims reordered: y.shape[i] = x.shape[perm[i]].
+  virtual void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) = 0;
+  // y = x[..., start : start + y.shape[dim], ...] along dim; backward adds dy into that slice of dx.
+  virtual void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) = 0;
+  virtual void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) = 0;
+};
+
+// The backend ops use on this thread: the cpu backend unless a BackendGuard says otherwise.
+Backend& backend();
+Backend& cpu_backend();
+Backend& reference_backend();
+
+// Routes ops on this thread to `chosen` for its lifetime (tests run ops on both backends).
+class BackendGuard {
+ public:
+  explicit BackendGuard(Backend& chosen);
+  ~BackendGuard();
+  BackendGuard(const BackendGuard&) = delete;
+  BackendGuard& operator=(const BackendGuard&) = delete;
+
+ private:
+  Backend* previous_;
+};
+
+}  // namespace soma

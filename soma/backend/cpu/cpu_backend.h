@@ -1,0 +1,30 @@
+#pragma once
+// The cpu backend: oneDNN for matmul, eltwise and softmax; OpenMP loops the compiler vectorises
+// for the common broadcasting patterns. f32 only: other dtypes, and patterns without a fast path,
+// fall through to the reference loops it inherits.
+#include "soma/backend/reference/reference_backend.h"
+
+namespace soma {
+
+class CpuBackend : public ReferenceBackend {
+ public:
+  const char* name() const override { return "cpu"; }
+  void unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) override;
+  void unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
+                      const Tensor& y, UnaryParams p) override;
+  void binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) override;
+  void binary_backward(BinaryOp op, const Tensor& da, const Tensor& db, const Tensor& dy,
+                       const Tensor& a, const Tensor& b) override;
+  void sum_to(const Tensor& dst, const Tensor& src) override;
+  void matmul(const Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
+              float beta) override;
+  void linear_forward(const Tensor& y, const Tensor& x, const Tensor& w,
+                      const Tensor& bias) override;
+  void softmax_forward(const Tensor& y, const Tensor& x, bool log) override;
+  void softmax_backward(const Tensor& dx, const Tensor& dy, const Tensor& y, bool log) override;
+};
+
+// dst[i] += src[i] for n floats, in parallel: what backward kernels that write do to accumulate.
+void add_into(float* dst, const float* src, int64_t n);
+
+}  // namespace soma

@@ -1,0 +1,41 @@
+#pragma once
+// The one oneDNN engine and stream, and the primitive cache. Creating a oneDNN primitive costs
+// tens of microseconds, more than a small layer's whole forward pass, so every primitive is made
+// once per distinct (kind, shapes, attributes) and reused.
+#include <dnnl.hpp>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "soma/core/shape.h"
+
+namespace soma::cpu {
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+// A cache key assembled from the parts that decide a primitive: key << "matmul" << shape << ...
+class Key {
+ public:
+  Key& operator<<(const std::string& text) { return text_ += text, text_ += '|', *this; }
+  Key& operator<<(const char* text) { return *this << std::string(text); }
+  Key& operator<<(int64_t value) { return *this << std::to_string(value); }
+  Key& operator<<(const Shape& shape) {
+    for (int64_t extent : shape) text_ += std::to_string(extent), text_ += ',';
+    return text_ += '|', *this;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+// The primitive for `key`, made by `make` the first time the key is seen.
+dnnl::primitive& cached(const Key& key, const std::function<dnnl::primitive()>& make);
+
+// A plain row-major f32 memory descriptor of this shape.
+dnnl::memory::desc plain_f32(const Shape& shape);
+
+}  // namespace soma::cpu

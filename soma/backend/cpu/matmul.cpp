@@ -1,0 +1,73 @@
+// Matrix products on oneDNN's matmul primitive. Transposes are strides in the memory descriptor,
+// the bias is fused, and accumulation (beta = 1, as backward needs) is a sum post-op, so no call
+// here copies or adds on its own.
+#include "soma/backend/cpu/cpu_backend.h"
+#include "soma/backend/cpu/dnnl_context.h"
+
+namespace soma {
+namespace {
+
+using dnnl::memory;
+
+// The descriptor of op(t) for a 2-d or 3-d tensor t, op transposing the last two dims.
+memory::desc operand(const Tensor& t, bool transpose, int64_t batch) {
+  const int64_t rows = t.size(-2), cols = t.size(-1);
+  const int64_t batch_stride = t.dim() == 3 ? rows * cols : 0;
+  memory::dims dims = transpose ? memory::dims{cols, rows} : memory::dims{rows, cols};
+  memory::dims strides = transpose ? memory::dims{1, cols} : memory::dims{cols, 1};
+  if (batch > 0) {
+    dims.insert(dims.begin(), batch);
+    strides.insert(strides.begin(), batch_stride);
+  }
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& bias,
+                bool trans_a, bool trans_b, float beta) {
+  const int64_t batch = c.dim() == 3 ? c.size(0) : 0;
+  const memory::desc a_md = operand(a, trans_a, batch), b_md = operand(b, trans_b, batch);
+  const memory::desc c_md = cpu::plain_f32(c.shape());
+  memory::desc bias_md;
+  if (bias.defined())
+    bias_md = batch ? cpu::plain_f32({1, 1, bias.numel()}) : cpu::plain_f32({1, bias.numel()});
+
+  cpu::Key key;
+  key << "matmul" << a.shape() << b.shape() << c.shape() << int64_t(trans_a) << int64_t(trans_b)
+      << int64_t(bias.defined()) << int64_t(beta * 1e6f);
+  dnnl::primitive& primitive = cpu::cached(key, [&] {
+    dnnl::primitive_attr attr;
+    if (beta != 0.0f) {
+      dnnl::post_ops ops;
+      ops.append_sum(beta);
+      attr.set_post_ops(ops);
+    }
+    dnnl::matmul::desc desc = bias.defined() ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md)
+                                             : dnnl::matmul::desc(a_md, b_md, c_md);
+    return dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, cpu::engine()));
+  });
+  auto& engine = cpu::engine();
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(a_md, engine, a.raw_data())},
+                                       {DNNL_ARG_WEIGHTS, memory(b_md, engine, b.raw_data())},
+                                       {DNNL_ARG_DST, memory(c_md, engine, c.raw_data())}};
+  if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, bias.raw_data()));
+  primitive.execute(cpu::stream(), args);
+  cpu::stream().wait();
+}
+
+}  // namespace
+
+void CpuBackend::matmul(const Tensor& c, const Tensor& a, const Tensor& b, bool trans_a,
+                        bool trans_b, float beta) {
+  if (c.dtype() != DType::F32 || (c.dim() == 3 && b.dim() == 2) || c.numel() == 0)
+    return ReferenceBackend::matmul(c, a, b, trans_a, trans_b, beta);
+  run_matmul(c, a, b, Tensor(), trans_a, trans_b, beta);
+}
+
+void CpuBackend::linear_forward(const Tensor& y, const Tensor& x, const Tensor& w,
+                                const Tensor& bias) {
+  if (y.dtype() != DType::F32 || y.numel() == 0)
+    return ReferenceBackend::linear_forward(y, x, w, bias);
+  run_matmul(y, x, w, bias, false, true, 0.0f);
+}
+
+}  // namespace soma

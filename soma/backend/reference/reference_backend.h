@@ -1,0 +1,45 @@
+#pragma once
+// The reference backend: every kernel as plain loops, in f32 and f64. Slow and obviously right;
+// tests hold the cpu backend to it, and gradchecks run on it in f64.
+#include "soma/backend/backend.h"
+
+namespace soma {
+
+class ReferenceBackend : public Backend {
+ public:
+  const char* name() const override { return "reference"; }
+  void unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) override;
+  void unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
+                      const Tensor& y, UnaryParams p) override;
+  void binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) override;
+  void binary_backward(BinaryOp op, const Tensor& da, const Tensor& db, const Tensor& dy,
+                       const Tensor& a, const Tensor& b) override;
+  void sum_to(const Tensor& dst, const Tensor& src) override;
+  void matmul(const Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
+              float beta) override;
+  void linear_forward(const Tensor& y, const Tensor& x, const Tensor& w,
+                      const Tensor& bias) override;
+  void softmax_forward(const Tensor& y, const Tensor& x, bool log) override;
+  void softmax_backward(const Tensor& dx, const Tensor& dy, const Tensor& y, bool log) override;
+  void max_forward(const Tensor& values, const Tensor& indices, const Tensor& x,
+                   int64_t dim) override;
+  void max_backward(const Tensor& dx, const Tensor& dy, const Tensor& indices,
+                    int64_t dim) override;
+  void gather_forward(const Tensor& y, const Tensor& x, const Tensor& index) override;
+  void gather_backward(const Tensor& dx, const Tensor& dy, const Tensor& index) override;
+  void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) override;
+  void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) override;
+  void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) override;
+};
+
+// Calls fn(T{}) with T = float or double after the tensor's dtype; throws for other dtypes.
+template <class Fn>
+void dispatch_floating(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::F32: return fn(float{});
+    case DType::F64: return fn(double{});
+    default: fail("expected an f32 or f64 tensor, found ", name_of(dtype));
+  }
+}
+
+}  // namespace soma

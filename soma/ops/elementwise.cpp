@@ -1,0 +1,61 @@
+#include "soma/ops/elementwise.h"
+
+namespace soma {
+
+using autograd::Grads;
+
+Tensor apply_unary(UnaryOp op, const Tensor& x, UnaryParams params) {
+  Tensor y = Tensor::empty_like(x);
+  backend().unary_forward(op, y, x, params);
+  return autograd::record(y, {x}, [x, op, params](const Tensor& dy, Grads& g) {
+    backend().unary_backward(op, g[0], dy, x, g.output, params);
+  });
+}
+
+Tensor apply_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  SOMA_CHECK(a.dtype() == b.dtype(), "operands of different dtypes: ", name_of(a.dtype()), " and ",
+             name_of(b.dtype()));
+  Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), a.dtype());
+  backend().binary_forward(op, y, a, b);
+  return autograd::record(y, {a, b}, [a, b, op](const Tensor& dy, Grads& g) {
+    backend().binary_backward(op, g.needs(0) ? g[0] : Tensor(), g.needs(1) ? g[1] : Tensor(), dy,
+                              a, b);
+  });
+}
+
+Tensor add(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Add, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Sub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Div, a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Maximum, a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Pow, a, b); }
+Tensor pow(const Tensor& x, double exponent) {
+  return apply_unary(UnaryOp::Pow, x, {.alpha = exponent});
+}
+
+Tensor neg(const Tensor& x) { return apply_unary(UnaryOp::Neg, x); }
+Tensor exp(const Tensor& x) { return apply_unary(UnaryOp::Exp, x); }
+Tensor log(const Tensor& x) { return apply_unary(UnaryOp::Log, x); }
+Tensor sqrt(const Tensor& x) { return apply_unary(UnaryOp::Sqrt, x); }
+Tensor abs(const Tensor& x) { return apply_unary(UnaryOp::Abs, x); }
+Tensor square(const Tensor& x) { return apply_unary(UnaryOp::Square, x); }
+Tensor clamp(const Tensor& x, double low, double high) {
+  SOMA_CHECK(low <= high, "clamp: expected low <= high, found ", low, " > ", high);
+  return apply_unary(UnaryOp::Clamp, x, {.alpha = low, .beta = high});
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, double b) { return add(a, Tensor::scalar(b, a.dtype())); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, Tensor::scalar(b, a.dtype())); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, Tensor::scalar(b, a.dtype())); }
+Tensor operator/(const Tensor& a, double b) { return div(a, Tensor::scalar(b, a.dtype())); }
+Tensor operator+(double a, const Tensor& b) { return add(Tensor::scalar(a, b.dtype()), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(Tensor::scalar(a, b.dtype()), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(Tensor::scalar(a, b.dtype()), b); }
+Tensor operator/(double a, const Tensor& b) { return div(Tensor::scalar(a, b.dtype()), b); }
+
+}  // namespace soma
