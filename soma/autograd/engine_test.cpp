@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include "soma/autograd/node.h"
+#include "soma/ops/activation.h"
+#include "soma/ops/elementwise.h"
+#include "soma/ops/linalg.h"
+
+namespace soma {
+namespace {
+
+TEST(Autograd, ChainRule) {
+  const Tensor x = Tensor::from({2.0f}, {1}).requires_grad();
+  const Tensor y = (x * x * x).sum();  // dy/dx = 3x² = 12
+  y.backward();
+  EXPECT_FLOAT_EQ(float(x.grad().item()), 12.0f);
+}
+
+TEST(Autograd, SharedSubexpressionsSumTheirPaths) {
+  const Tensor x = Tensor::from({3.0f}, {1}).requires_grad();
+  const Tensor a = x * 2.0;
+  const Tensor y = (a * a + a).sum();  // y = 4x² + 2x, dy/dx = 8x + 2 = 26
+  y.backward();
+  EXPECT_FLOAT_EQ(float(x.grad().item()), 26.0f);
+}
+
+TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {
+  const Tensor x = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
+  (x * 3.0).sum().backward();
+  (x * 3.0).sum().backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{6, 6}));
+}
+
+TEST(Autograd, DetachAndNoGradStopTheGraph) {
+  const Tensor x = Tensor::ones({2}).requires_grad();
+  EXPECT_FALSE((x.detach() * 2.0).needs_grad());
+  {
+    autograd::NoGradGuard no_grad;
+    EXPECT_FALSE((x * 2.0).needs_grad());
+  }
+  EXPECT_TRUE((x * 2.0).needs_grad());
+  const Tensor y = (x * x.detach()).sum();
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{1, 1}));  // only one path counts
+}
+
+TEST(Autograd, OnlyWhatNeedsAGradientGetsOne) {
+  Rng rng(1);
+  const Tensor x = Tensor::randn({4, 3}, rng);
+  const Tensor w = Tensor::randn({3, 2}, rng).requires_grad();
+  relu(matmul(x, w)).sum().backward();
+  EXPECT_TRUE(w.grad().defined());
+  EXPECT_FALSE(x.grad().defined());
+}
+
+TEST(Autograd, NonScalarNeedsAGradient) {
+  const Tensor x = Tensor::ones({2}).requires_grad();
+  const Tensor y = x * 2.0;
+  EXPECT_THROW(y.backward(), Error);
+  y.backward(Tensor::from({1.0f, 0.5f}, {2}));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{2, 1}));
+}
+
+TEST(Autograd, LongChainsDoNotOverflowTheStack) {
+  const Tensor x = Tensor::ones({1}).requires_grad();
+  Tensor y = x;
+  for (int i = 0; i < 100000; ++i) y = y * 1.0;
+  y.sum().backward();
+  EXPECT_EQ(x.grad().item(), 1);
+}
+
+}  // namespace
+}  // namespace soma

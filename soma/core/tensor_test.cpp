@@ -1,0 +1,64 @@
+#include "soma/core/tensor.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <sstream>
+
+namespace soma {
+namespace {
+
+TEST(Tensor, FactoriesAndShape) {
+  const Tensor z = Tensor::zeros({2, 3});
+  EXPECT_EQ(z.shape(), (Shape{2, 3}));
+  EXPECT_EQ(z.numel(), 6);
+  EXPECT_EQ(z.size(-1), 3);
+  EXPECT_EQ(z.dtype(), DType::F32);
+  EXPECT_EQ(Tensor::ones({2}).to_vector<float>(), (std::vector<float>{1, 1}));
+  EXPECT_EQ(Tensor::full({2}, 7, DType::I64).to_vector<int64_t>(), (std::vector<int64_t>{7, 7}));
+  EXPECT_EQ(Tensor::arange(0, 1, 0.25).to_vector<float>(), (std::vector<float>{0, 0.25f, 0.5f, 0.75f}));
+  EXPECT_EQ(Tensor::scalar(3).item(), 3);
+  EXPECT_THROW(Tensor::from({1.0f, 2.0f}, {3}), Error);
+}
+
+TEST(Tensor, StorageIsAlignedAndShared) {
+  const Tensor t = Tensor::zeros({3, 5});
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw_data()) % 64, 0u);
+  const Tensor v = t.view({15});
+  v.data<float>()[7] = 4;
+  EXPECT_EQ(t.at({1, 2}), 4);  // a view shares storage
+  const Tensor c = t.clone();
+  c.fill_(1);
+  EXPECT_EQ(t.at({0, 0}), 0);  // a clone does not
+  EXPECT_THROW(t.view({4, 4}), Error);
+}
+
+TEST(Tensor, TypedAccessChecksDType) {
+  const Tensor t = Tensor::zeros({2}, DType::I64);
+  EXPECT_NO_THROW(t.data<int64_t>());
+  EXPECT_THROW(t.data<float>(), Error);
+  EXPECT_EQ(Tensor::from(std::vector<uint8_t>{255, 1}, {2}).to(DType::F32).to_vector<float>(),
+            (std::vector<float>{255, 1}));
+}
+
+TEST(Tensor, ElementAccessChecksBounds) {
+  const Tensor t = Tensor::arange(6).view({2, 3});
+  EXPECT_EQ(t.at({1, 2}), 5);
+  EXPECT_THROW(t.at({2, 0}), Error);
+  EXPECT_THROW(t.at({0}), Error);
+}
+
+TEST(Tensor, Prints) {
+  std::ostringstream text;
+  text << Tensor::arange(4).view({2, 2});
+  EXPECT_EQ(text.str(), "tensor([[0, 1],\n        [2, 3]], shape=[2, 2], f32)");
+}
+
+TEST(Tensor, RandomFactoriesAreSeeded) {
+  Rng a(5), b(5), c(6);
+  EXPECT_EQ(Tensor::randn({10}, a).to_vector<float>(), Tensor::randn({10}, b).to_vector<float>());
+  EXPECT_NE(Tensor::randn({10}, a).to_vector<float>(), Tensor::randn({10}, c).to_vector<float>());
+}
+
+}  // namespace
+}  // namespace soma
