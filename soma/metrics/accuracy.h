@@ -1,0 +1,52 @@
+#pragma once
+// Accuracy metrics.
+#include "soma/metrics/metric.h"
+
+namespace soma::metrics {
+
+// Fraction of elements where (prediction > threshold) equals the 0/1 target.
+class BinaryAccuracy : public Metric {
+ public:
+  explicit BinaryAccuracy(double threshold = 0.5) : threshold_(threshold) {}
+  void update(const Tensor& prediction, const Tensor& target) override;
+  double result() const override { return total_ ? double(correct_) / double(total_) : 0.0; }
+  void reset() override { correct_ = total_ = 0; }
+  std::string name() const override { return "binary_accuracy"; }
+
+ private:
+  double threshold_;
+  int64_t correct_ = 0, total_ = 0;
+};
+
+// Fraction of rows whose true class is among the k highest predictions [N, C]. The target is class
+// indices [N] (i64) or one-hot / probability rows [N, C] (their argmax is the class).
+class TopKAccuracy : public Metric {
+ public:
+  explicit TopKAccuracy(int64_t k = 5, std::string name = "");
+  void update(const Tensor& prediction, const Tensor& target) override;
+  double result() const override { return total_ ? double(correct_) / double(total_) : 0.0; }
+  void reset() override { correct_ = total_ = 0; }
+  std::string name() const override { return name_; }
+
+ private:
+  int64_t k_;
+  std::string name_;
+  int64_t correct_ = 0, total_ = 0;
+};
+
+// Top-1 accuracy against class indices [N].
+class SparseCategoricalAccuracy : public TopKAccuracy {
+ public:
+  SparseCategoricalAccuracy() : TopKAccuracy(1, "accuracy") {}
+};
+
+// Top-1 accuracy against one-hot rows [N, C].
+class CategoricalAccuracy : public TopKAccuracy {
+ public:
+  CategoricalAccuracy() : TopKAccuracy(1, "categorical_accuracy") {}
+};
+
+// The class of each row of a [N, C] target: i64 indices as they are, rows by their argmax.
+std::vector<int64_t> classes_of(const Tensor& target, int64_t rows, int64_t columns);
+
+}  // namespace soma::metrics

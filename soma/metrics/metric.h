@@ -1,0 +1,29 @@
+#pragma once
+// Streaming metrics: update() once per batch, result() for the epoch, reset() between epochs.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "soma/core/tensor.h"
+
+namespace soma::metrics {
+
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  // prediction and target as the matching loss takes them (logits or probabilities; class indices
+  // or one-hot rows; values for regression). Throws soma::Error on mismatched shapes.
+  virtual void update(const Tensor& prediction, const Tensor& target) = 0;
+  virtual double result() const = 0;
+  virtual void reset() = 0;
+  // The name a config uses and logs print ("accuracy", "top3", "mse").
+  virtual std::string name() const = 0;
+};
+
+using MetricPtr = std::shared_ptr<Metric>;
+
+// The metric a config names: "accuracy" / "sparse_categorical_accuracy", "categorical_accuracy",
+// "binary_accuracy", "topK" (any K, e.g. "top5"), "mse", "rmse", "mae", "mape", "msle".
+MetricPtr by_name(const std::string& name);
+
+}  // namespace soma::metrics
