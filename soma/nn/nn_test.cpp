@@ -1,0 +1,98 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "soma/nn/activation.h"
+#include "soma/nn/dropout.h"
+#include "soma/nn/init.h"
+#include "soma/nn/linear.h"
+#include "soma/nn/sequential.h"
+#include "soma/ops/reduce.h"
+
+namespace soma::nn {
+namespace {
+
+TEST(Sequential, NamesParametersAsPyTorch) {
+  Sequential model{Linear(784, 512), ReLU(), Linear(512, 256), ReLU(), Dropout(0.2),
+                   Linear(256, 10)};
+  std::vector<std::string> names;
+  for (const auto& [name, tensor] : model.named_parameters()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias",
+                                             "5.weight", "5.bias"}));
+  EXPECT_EQ(model.parameter_count(), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10);
+  EXPECT_EQ(model.state_dict().at("0.weight").shape(), (Shape{512, 784}));
+  EXPECT_EQ(model(Tensor::zeros({3, 784})).shape(), (Shape{3, 10}));
+}
+
+TEST(Module, TrainAndEvalReachEverySubmodule) {
+  Sequential model{Linear(4, 4), Dropout(0.5)};
+  model.eval();
+  EXPECT_FALSE(model[1].is_training());
+  const Tensor x = Tensor::ones({2, 4});
+  EXPECT_EQ(model(x).to_vector<float>(), model(x).to_vector<float>());  // no dropout in eval
+  model.train();
+  EXPECT_TRUE(model[1].is_training());
+}
+
+TEST(Module, LoadStateDictChecksBeforeChanging) {
+  Sequential model{Linear(3, 2), Tanh(), Linear(2, 1)};
+  const Tensor before = model.state_dict().at("0.weight").clone();
+  std::map<std::string, Tensor> state = model.state_dict();
+  state["0.weight"] = Tensor::ones({2, 3});
+  state["2.weight"] = Tensor::ones({1, 5});
+  try {
+    model.load_state_dict(state);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "tensor \"2.weight\" has shape [1, 5], the model expects [1, 2]");
+  }
+  EXPECT_EQ(model.state_dict().at("0.weight").to_vector<float>(), before.to_vector<float>());
+  state.erase("2.weight");
+  EXPECT_THROW(model.load_state_dict(state), Error);  // strict: 2.weight missing
+  model.load_state_dict(state, false);
+  EXPECT_EQ(model.state_dict().at("0.weight").to_vector<float>(), std::vector<float>(6, 1.0f));
+  EXPECT_THROW(model.load_state_dict({{"9.weight", Tensor::ones({1})}}, false), Error);
+}
+
+TEST(Linear, PyTorchDefaultInitBounds) {
+  Linear layer(400, 30);
+  const double bound = 1 / std::sqrt(400.0);
+  for (float w : layer.weight.to_vector<float>()) ASSERT_LE(std::abs(w), bound);
+  for (float b : layer.bias.to_vector<float>()) ASSERT_LE(std::abs(b), bound);
+  EXPECT_FALSE(Linear(3, 2, {.bias = false}).bias.defined());
+  EXPECT_EQ(Linear(3, 2, {.bias = false}).parameter_count(), 6);
+}
+
+TEST(Init, VariancesFollowTheirFormulas) {
+  Rng rng(2);
+  const Tensor w = Tensor::empty({500, 400});
+  auto variance = [&] {
+    double total = 0;
+    for (float v : w.to_vector<float>()) total += double(v) * v;
+    return total / double(w.numel());
+  };
+  init::xavier_uniform(w, 1.0, rng);
+  EXPECT_NEAR(variance(), 2.0 / 900, 2e-5);
+  init::xavier_normal(w, 1.0, rng);
+  EXPECT_NEAR(variance(), 2.0 / 900, 2e-5);
+  init::kaiming_normal(w, 0, init::FanMode::FanIn, "relu", rng);
+  EXPECT_NEAR(variance(), 2.0 / 400, 5e-5);
+  init::kaiming_uniform(w, 0, init::FanMode::FanOut, "relu", rng);
+  EXPECT_NEAR(variance(), 2.0 / 500, 5e-5);
+  init::constant(w, 0.5);
+  EXPECT_EQ(w.at({3, 3}), 0.5);
+  init::zeros(w);
+  EXPECT_EQ(variance(), 0);
+}
+
+TEST(Neuron, SingleNeuronIsLinearThenSigmoid) {
+  Sequential neuron{Linear(3, 1), Sigmoid()};
+  auto& layer = static_cast<Linear&>(neuron[0]);
+  layer.weight.copy_(Tensor::from({1.0f, -1.0f, 0.5f}, {1, 3}));
+  layer.bias.fill_(0.25);
+  const double z = 1 * 2 - 1 * 1 + 0.5 * 4 + 0.25;  // w·x + b
+  EXPECT_NEAR(neuron(Tensor::from({2.0f, 1.0f, 4.0f}, {1, 3})).item(), 1 / (1 + std::exp(-z)), 1e-6);
+}
+
+}  // namespace
+}  // namespace soma::nn
