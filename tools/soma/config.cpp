@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "soma/core/error.h"
+#include "soma/nn/activation.h"
+#include "soma/nn/dropout.h"
+#include "soma/nn/flatten.h"
+#include "soma/nn/linear.h"
+#include "soma/optim/sgd.h"
+
+namespace soma::cli {
+namespace {
+
+const std::vector<std::string> kLayerTypes{"linear", "identity", "sigmoid", "tanh", "relu",
+                                           "leaky_relu", "elu", "gelu", "silu", "softmax",
+                                           "log_softmax", "dropout", "flatten"};
+
+std::string where(const Config& config, const toml::node& node) {
+  return config.path + ":" + std::to_string(node.source().begin.line);
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& known) {
+  const std::string guess = closest(word, known);
+  return guess.empty() ? "" : " (did you mean \"" + guess + "\"?)";
+}
+
+// Fails on any key of `table` outside `known`.
+void check_keys(const Config& config, const toml::table& table, const std::string& section,
+                const std::vector<std::string>& known) {
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    if (std::find(known.begin(), known.end(), name) == known.end())
+      fail(where(config, node), ": unknown key \"", name, "\" in ", section,
+           did_you_mean(name, known));
+  }
+}
+
+template <class T>
+T get(const Config& config, const toml::table& table, const std::string& section,
+      const std::string& key, T fallback, bool required = false) {
+  const toml::node* node = table.get(key);
+  if (!node) {
+    SOMA_CHECK(!required, config.path, ": missing key \"", key, "\" in ", section);
+    return fallback;
+  }
+  if constexpr (std::is_same_v<T, double>) {
+    if (auto v = node->value<double>()) return *v;  // integers convert too
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (auto v = node->value_exact<int64_t>()) return *v;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (auto v = node->value_exact<bool>()) return *v;
+  } else {
+    if (auto v = node->value_exact<std::string>()) return *v;
+  }
+  const char* expected = std::is_same_v<T, double> ? "a number"
+                         : std::is_same_v<T, int64_t> ? "an integer"
+                         : std::is_same_v<T, bool>    ? "true or false"
+                                                      : "a string";
+  fail(where(config, *node), ": \"", key, "\" in ", section, " must be ", expected);
+}
+
+const toml::table& section_of(const Config& config, const toml::table& root, const std::string& name) {
+  const toml::node* node = root.get(name);
+  SOMA_CHECK(node, config.path, ": missing section [", name, "]");
+  SOMA_CHECK(node->is_table(), where(config, *node), ": [", name, "] must be a table");
+  return *node->as_table();
+}
+
+LayerConfig parse_layer(const Config& config, const toml::node& node) {
+  SOMA_CHECK(node.is_table(), where(config, node), ": each layer must be a table such as ",
+             "{ type = \"relu\" }");
+  const toml::table& table = *node.as_table();
+  LayerConfig layer;
+  layer.line = int(node.source().begin.line);
+  const std::string section = "a layer";
+  layer.type = get<std::string>(config, table, section, "type", "", true);
+  if (std::find(kLayerTypes.begin(), kLayerTypes.end(), layer.type) == kLayerTypes.end())
+    fail(where(config, node), ": unknown layer type \"", layer.type, "\"",
+         did_you_mean(layer.type, kLayerTypes));
+  const std::string of = "layer \"" + layer.type + "\"";
+  if (layer.type == "linear") {
+    check_keys(config, table, of, {"type", "out", "bias", "max_norm"});
+    layer.out = get<int64_t>(config, table, of, "out", 0, true);
+    SOMA_CHECK(layer.out > 0, where(config, node), ": linear \"out\" must be positive, found ",
+               layer.out);
+    layer.bias = get<bool>(config, table, of, "bias", true);
+    layer.max_norm = get<double>(config, table, of, "max_norm", 0.0);
+  } else if (layer.type == "leaky_relu") {
+    check_keys(config, table, of, {"type", "slope"});
+    layer.slope = get<double>(config, table, of, "slope", 0.01);
+  } else if (layer.type == "elu") {
+    check_keys(config, table, of, {"type", "alpha"});
+    layer.alpha = get<double>(config, table, of, "alpha", 1.0);
+  } else if (layer.type == "dropout") {
+    check_keys(config, table, of, {"type", "p"});
+    layer.p = get<double>(config, table, of, "p", 0.5);
+    SOMA_CHECK(layer.p >= 0 && layer.p < 1, where(config, node),
+               ": dropout \"p\" must lie in [0, 1), found ", layer.p);
+  } else {
+    check_keys(config, table, of, {"type"});
+  }
+  return layer;
+}
+
+}  // namespace
+
+std::string closest(const std::string& word, const std::vector<std::string>& known) {
+  // Levenshtein distance; a guess must be within a third of the word's length.
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t above = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+        diagonal = above;
+      }
+    }
+    return row[b.size()];
+  };
+  std::string best;
+  size_t best_distance = std::max<size_t>(1, word.size() / 3) + 1;
+  for (const std::string& candidate : known) {
+    const size_t d = distance(word, candidate);
+    if (d < best_distance) best = candidate, best_distance = d;
+  }
+  return best;
+}
+
+Config load_config(const std::string& path) {
+  Config config;
+  config.path = path;
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const std::string reason(e.description());
+    if (reason.find("could not be opened") != std::string::npos || reason.find("File could not") != std::string::npos)
+      fail(path, ": cannot open the config file");
+    fail(path, ":", e.source().begin.line, ": ", reason);
+  }
+  check_keys(config, root, "the config", {"model", "data", "train"});
+
+  const toml::table& model = section_of(config, root, "model");
+  check_keys(config, model, "[model]", {"layers"});
+  const toml::node* layers = model.get("layers");
+  SOMA_CHECK(layers, path, ": missing key \"layers\" in [model]");
+  SOMA_CHECK(layers->is_array() && !layers->as_array()->empty(), where(config, *layers),
+             ": [model] layers must be a non-empty list of layer tables");
+  for (const toml::node& layer : *layers->as_array()) config.layers.push_back(parse_layer(config, layer));
+
+  const toml::table& data = section_of(config, root, "data");
+  check_keys(config, data, "[data]", {"dataset", "batch_size", "shuffle"});
+  config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
+  config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
+  SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",
+             config.batch_size);
+  config.shuffle = get<bool>(config, data, "[data]", "shuffle", true);
+
+  const toml::table& train = section_of(config, root, "train");
+  check_keys(config, train, "[train]", {"epochs", "loss", "metrics", "optimizer", "l1", "seed"});
+  config.epochs = get<int64_t>(config, train, "[train]", "epochs", 1);
+  SOMA_CHECK(config.epochs >= 0, path, ": [train] epochs must be non-negative");
+  config.loss = get<std::string>(config, train, "[train]", "loss", "", true);
+  config.l1 = get<double>(config, train, "[train]", "l1", 0.0);
+  config.seed = uint64_t(get<int64_t>(config, train, "[train]", "seed", 0));
+  if (const toml::node* metrics = train.get("metrics")) {
+    SOMA_CHECK(metrics->is_array(), where(config, *metrics), ": [train] metrics must be a list");
+    config.metrics.clear();
+    for (const toml::node& m : *metrics->as_array()) {
+      SOMA_CHECK(m.is_string(), where(config, m), ": each metric must be a string");
+      config.metrics.push_back(*m.value<std::string>());
+    }
+  }
+  if (const toml::node* optimizer = train.get("optimizer")) {
+    SOMA_CHECK(optimizer->is_table(), where(config, *optimizer),
+               ": [train] optimizer must be a table such as { type = \"sgd\", lr = 0.1 }");
+    const toml::table& o = *optimizer->as_table();
+    const std::string of = "the optimizer";
+    check_keys(config, o, of, {"type", "lr", "momentum", "dampening", "nesterov", "weight_decay"});
+    OptimizerConfig& c = config.optimizer;
+    c.type = get<std::string>(config, o, of, "type", "sgd");
+    SOMA_CHECK(c.type == "sgd", where(config, *optimizer), ": unknown optimizer \"", c.type,
+               "\" (known: sgd)");
+    c.lr = get<double>(config, o, of, "lr", c.lr);
+    c.momentum = get<double>(config, o, of, "momentum", 0.0);
+    c.dampening = get<double>(config, o, of, "dampening", 0.0);
+    c.nesterov = get<bool>(config, o, of, "nesterov", false);
+    c.weight_decay = get<double>(config, o, of, "weight_decay", 0.0);
+  }
+  return config;
+}
+
+std::shared_ptr<nn::Sequential> build_model(const Config& config, int64_t input_features) {
+  auto model = std::make_shared<nn::Sequential>();
+  int64_t width = input_features;
+  for (const LayerConfig& layer : config.layers) {
+    nn::ModulePtr module;
+    if (layer.type == "linear") {
+      module = std::make_shared<nn::Linear>(width, layer.out, nn::LinearOptions{.bias = layer.bias});
+      width = layer.out;
+    } else if (layer.type == "identity") module = std::make_shared<nn::Identity>();
+    else if (layer.type == "sigmoid") module = std::make_shared<nn::Sigmoid>();
+    else if (layer.type == "tanh") module = std::make_shared<nn::Tanh>();
+    else if (layer.type == "relu") module = std::make_shared<nn::ReLU>();
+    else if (layer.type == "leaky_relu") module = std::make_shared<nn::LeakyReLU>(layer.slope);
+    else if (layer.type == "elu") module = std::make_shared<nn::ELU>(layer.alpha);
+    else if (layer.type == "gelu") module = std::make_shared<nn::GELU>();
+    else if (layer.type == "silu") module = std::make_shared<nn::SiLU>();
+    else if (layer.type == "softmax") module = std::make_shared<nn::Softmax>();
+    else if (layer.type == "log_softmax") module = std::make_shared<nn::LogSoftmax>();
+    else if (layer.type == "dropout") module = std::make_shared<nn::Dropout>(layer.p);
+    else if (layer.type == "flatten") module = std::make_shared<nn::Flatten>();
+    else fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
+    model->push_back(module);
+  }
+  return model;
+}
+
+std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model) {
+  const OptimizerConfig& o = config.optimizer;
+  return std::make_unique<optim::SGD>(
+      model.parameters(), optim::SGDOptions{.lr = o.lr, .momentum = o.momentum,
+                                            .dampening = o.dampening, .nesterov = o.nesterov,
+                                            .weight_decay = o.weight_decay});
+}
+
+}  // namespace soma::cli

@@ -1,0 +1,58 @@
+#pragma once
+// The TOML config of `soma train` and `soma eval`: the model as a layer list, the data, and how to
+// train. Every key is checked: unknown keys, wrong types and missing required keys are errors that
+// name the file and line.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "soma/nn/sequential.h"
+#include "soma/optim/optimizer.h"
+
+namespace soma::cli {
+
+struct LayerConfig {
+  std::string type;   // "linear", "relu", "dropout", ...
+  int64_t out = 0;    // linear: output units
+  bool bias = true;   // linear
+  double max_norm = 0;  // linear: Keras MaxNorm on each unit's weights, 0 = none
+  double slope = 0.01;  // leaky_relu
+  double alpha = 1.0;   // elu
+  double p = 0.5;       // dropout
+  int line = 0;         // where it was written, for messages
+};
+
+struct OptimizerConfig {
+  std::string type = "sgd";
+  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false;
+};
+
+struct Config {
+  std::string path;
+  std::vector<LayerConfig> layers;
+  std::string dataset;
+  int64_t batch_size = 32;
+  bool shuffle = true;
+  int64_t epochs = 1;
+  std::string loss;
+  std::vector<std::string> metrics{"accuracy"};
+  OptimizerConfig optimizer;
+  double l1 = 0;  // L1 penalty on the weights (not biases)
+  uint64_t seed = 0;
+};
+
+// Parses and validates a config file. Throws soma::Error as "PATH:LINE: message".
+Config load_config(const std::string& path);
+
+// The model a config describes, for inputs of `input_features` values. Layer widths chain: each
+// linear layer takes the previous layer's output.
+std::shared_ptr<nn::Sequential> build_model(const Config& config, int64_t input_features);
+
+// The optimizer the config describes, over the model's parameters.
+std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model);
+
+// The known word closest to `word`, or "" when none is close (for "did you mean").
+std::string closest(const std::string& word, const std::vector<std::string>& known);
+
+}  // namespace soma::cli

@@ -1,0 +1,22 @@
+#pragma once
+// `soma train` and `soma eval`.
+#include <string>
+
+namespace soma::cli {
+
+struct TrainArgs {
+  std::string config, data_dir, init, save, log_jsonl;
+  int64_t epochs = -1;  // -1: the config's
+  int64_t seed = -1;    // -1: the config's
+};
+
+struct EvalArgs {
+  std::string config, data_dir, weights;
+};
+
+// Train and print one line per epoch; returns the process exit code.
+int run_train(const TrainArgs& args);
+// Evaluate saved weights on the test split and print loss and metrics.
+int run_eval(const EvalArgs& args);
+
+}  // namespace soma::cli
