@@ -7,14 +7,16 @@ namespace soma::metrics {
 // Fraction of elements where (prediction > threshold) equals the 0/1 target.
 class BinaryAccuracy : public Metric {
  public:
-  explicit BinaryAccuracy(double threshold = 0.5) : threshold_(threshold) {}
+  explicit BinaryAccuracy(double threshold = 0.5, std::string name = "binary_accuracy")
+      : threshold_(threshold), name_(std::move(name)) {}
   void update(const Tensor& prediction, const Tensor& target) override;
   double result() const override { return total_ ? double(correct_) / double(total_) : 0.0; }
   void reset() override { correct_ = total_ = 0; }
-  std::string name() const override { return "binary_accuracy"; }
+  std::string name() const override { return name_; }
 
  private:
   double threshold_;
+  std::string name_;
   int64_t correct_ = 0, total_ = 0;
 };
 

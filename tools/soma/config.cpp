@@ -109,21 +109,20 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
 }  // namespace
 
 std::string closest(const std::string& word, const std::vector<std::string>& known) {
-  // Levenshtein distance; a guess must be within a third of the word's length.
+  // Edit distance counting a swap of neighbours as one edit ("tahn" is one from "tanh").
   auto distance = [](const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-      size_t diagonal = row[0];
-      row[0] = i;
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i)
       for (size_t j = 1; j <= b.size(); ++j) {
-        const size_t above = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-        diagonal = above;
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
-    }
-    return row[b.size()];
+    return d[a.size()][b.size()];
   };
+  // A guess must be within a third of the word's length (at least one edit).
   std::string best;
   size_t best_distance = std::max<size_t>(1, word.size() / 3) + 1;
   for (const std::string& candidate : known) {
@@ -156,12 +155,14 @@ Config load_config(const std::string& path) {
   for (const toml::node& layer : *layers->as_array()) config.layers.push_back(parse_layer(config, layer));
 
   const toml::table& data = section_of(config, root, "data");
-  check_keys(config, data, "[data]", {"dataset", "batch_size", "shuffle"});
+  check_keys(config, data, "[data]", {"dataset", "batch_size", "shuffle", "train_limit"});
   config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
   config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
   SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",
              config.batch_size);
   config.shuffle = get<bool>(config, data, "[data]", "shuffle", true);
+  config.train_limit = get<int64_t>(config, data, "[data]", "train_limit", 0);
+  SOMA_CHECK(config.train_limit >= 0, path, ": [data] train_limit must be non-negative");
 
   const toml::table& train = section_of(config, root, "train");
   check_keys(config, train, "[train]", {"epochs", "loss", "metrics", "optimizer", "l1", "seed"});

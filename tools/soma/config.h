@@ -34,6 +34,7 @@ struct Config {
   std::string dataset;
   int64_t batch_size = 32;
   bool shuffle = true;
+  int64_t train_limit = 0;  // train on the first N samples only, 0 = all
   int64_t epochs = 1;
   std::string loss;
   std::vector<std::string> metrics{"accuracy"};

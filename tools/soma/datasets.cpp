@@ -1,5 +1,6 @@
 #include "datasets.h"
 
+#include "soma/data/batches.h"
 #include "soma/data/mnist.h"
 #include "soma/data/root.h"
 
@@ -20,6 +21,13 @@ Table image_table(const std::string& folder, data::Split split) {
 }
 
 }  // namespace
+
+Table first_rows(const Table& table, int64_t n) {
+  Rng unused(0);
+  const int64_t rows = std::min(n, table.inputs.size(0));
+  const std::vector<int64_t> order = data::epoch_order(rows, false, unused);
+  return {data::take_rows(table.inputs, order, 0, rows), data::take_rows(table.classes, order, 0, rows)};
+}
 
 Splits load_dataset(const std::string& name, const std::string& data_dir) {
   if (name == "and" || name == "or" || name == "xor") {

@@ -17,6 +17,9 @@ struct Splits {
   int64_t classes = 0;
 };
 
+// The first n rows (all when there are fewer).
+Table first_rows(const Table& table, int64_t n);
+
 // "and", "or", "xor" (the four rows of the truth table, train = test), "mnist",
 // "fashion_mnist". Throws soma::Error for other names or missing files.
 Splits load_dataset(const std::string& name, const std::string& data_dir);

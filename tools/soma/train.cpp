@@ -36,7 +36,7 @@ std::vector<metrics::MetricPtr> make_metrics(const Config& config, int64_t outpu
   std::vector<metrics::MetricPtr> list;
   for (const std::string& name : config.metrics) {
     // With one output unit, "accuracy" means thresholded accuracy, as Keras chooses it.
-    if (outputs == 1 && name == "accuracy") list.push_back(std::make_shared<metrics::BinaryAccuracy>());
+    if (outputs == 1 && name == "accuracy") list.push_back(std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy"));
     else list.push_back(metrics::by_name(name));
   }
   return list;
@@ -117,7 +117,8 @@ int run_train(const TrainArgs& args) {
   if (args.epochs >= 0) config.epochs = args.epochs;
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
   const loss::Loss loss = loss::by_name(config.loss);
-  const Splits data = load_dataset(config.dataset, args.data_dir);
+  Splits data = load_dataset(config.dataset, args.data_dir);
+  if (config.train_limit > 0) data.train = first_rows(data.train, config.train_limit);
 
   manual_seed(config.seed);
   std::shared_ptr<nn::Sequential> model = build_model(config, data.train.inputs.size(1));

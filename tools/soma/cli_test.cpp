@@ -1,0 +1,201 @@
+// End-to-end tests of the soma command: real configs, real files, real exit codes.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "soma/io/file.h"
+#include "soma/io/safetensors.h"
+#include "testing.h"
+
+namespace soma::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result soma(const std::string& arguments) {
+  const std::string command = std::string(SOMA_CLI) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WEXITSTATUS(status), output};
+}
+
+std::string config(const std::string& name) { return std::string(SOMA_SOURCE_DIR) + "/configs/" + name; }
+
+// The value after "key " on the last line that has it.
+double last_value(const std::string& output, const std::string& key) {
+  const std::regex pattern(key + " ([0-9.]+)");
+  double value = -1;
+  for (auto it = std::sregex_iterator(output.begin(), output.end(), pattern); it != std::sregex_iterator(); ++it)
+    value = std::stod((*it)[1]);
+  return value;
+}
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("soma_cli_" + std::to_string(::getpid()))) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  void write(const std::string& name, const std::string& bytes) const { io::write_file_atomically(file(name), bytes); }
+
+ private:
+  fs::path path_;
+};
+
+TEST(Perceptron, LearnsAndAndOrButNotXor) {
+  for (const char* gate : {"and", "or"}) {
+    const Result r = soma("train " + config(std::string("perceptron_") + gate + ".toml"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(last_value(r.output, "test_accuracy"), 1.0) << gate << "\n" << r.output;
+  }
+  const Result xor_result = soma("train " + config("perceptron_xor.toml"));
+  ASSERT_EQ(xor_result.code, 0) << xor_result.output;
+  EXPECT_LE(last_value(xor_result.output, "test_accuracy"), 0.75) << xor_result.output;
+}
+
+TEST(MultiLayerPerceptron, LearnsXor) {
+  const Result r = soma("train " + config("xor_mlp.toml"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(last_value(r.output, "test_accuracy"), 1.0) << r.output;
+}
+
+TEST(MultiLayerPerceptron, MnistShortRun) {
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  const Result r = soma("train " + config("mnist_mlp.toml") + " --epochs 5");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GE(last_value(r.output, "test_accuracy"), 0.975) << r.output;
+}
+
+TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
+  TempDir dir;
+  const Result r = soma("train " + config("xor_mlp.toml") + " --epochs 3 --log-jsonl " +
+                        dir.file("log.jsonl") + " --save " + dir.file("w.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream log(dir.file("log.jsonl"));
+  std::string line;
+  int steps = 0, epochs = 0;
+  while (std::getline(log, line)) {
+    const auto event = nlohmann::json::parse(line);
+    if (event["event"] == "step") {
+      ++steps;
+      EXPECT_TRUE(event.contains("epoch") && event.contains("step") && event["loss"].is_number());
+    } else {
+      ++epochs;
+      EXPECT_EQ(event["event"], "epoch");
+      for (const char* key : {"epoch", "train_loss", "test_loss", "test_accuracy"})
+        EXPECT_TRUE(event.contains(key)) << key << " in " << line;
+    }
+  }
+  EXPECT_EQ(steps, 3);  // one batch of four rows per epoch
+  EXPECT_EQ(epochs, 3);
+  const io::Safetensors weights = io::load_safetensors(dir.file("w.safetensors"));
+  EXPECT_EQ(weights.tensors.at("0.weight").shape(), (Shape{8, 2}));  // PyTorch's [out, in]
+  EXPECT_EQ(weights.tensors.at("2.bias").shape(), (Shape{1}));
+  const Result eval = soma("eval " + config("xor_mlp.toml") + " --weights " + dir.file("w.safetensors"));
+  ASSERT_EQ(eval.code, 0) << eval.output;
+  EXPECT_NEAR(last_value(eval.output, "test_loss"), last_value(r.output, "test_loss"), 1e-4);
+  // --init continues from saved weights: zero epochs reproduce the same evaluation.
+  const Result again = soma("train " + config("xor_mlp.toml") + " --epochs 0 --init " + dir.file("w.safetensors"));
+  EXPECT_NEAR(last_value(again.output, "test_loss"), last_value(r.output, "test_loss"), 1e-4);
+}
+
+// Runs soma and expects a one-line "error: ..." containing `expected`, and a non-zero exit.
+void expect_error(const std::string& arguments, const std::string& expected) {
+  const Result r = soma(arguments);
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("error: ", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find(expected), std::string::npos) << "expected \"" << expected << "\" in: " << r.output;
+}
+
+std::string gzip(const std::string& bytes) {
+  uLongf size = compressBound(uLong(bytes.size())) + 32;
+  std::string out(size, '\0');
+  z_stream s{};
+  deflateInit2(&s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  s.avail_in = uInt(bytes.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = uInt(out.size());
+  deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+
+std::string idx(uint8_t rank, std::vector<uint32_t> extents, size_t body) {
+  std::string bytes{0, 0, 8, char(rank)};
+  for (uint32_t e : extents)
+    for (int shift : {24, 16, 8, 0}) bytes += char((e >> shift) & 0xff);
+  return bytes + std::string(body, '\1');
+}
+
+// A data root whose mnist/ folder holds the given four files.
+void make_mnist(const TempDir& dir, const std::string& train_images, const std::string& train_labels) {
+  fs::create_directories(dir.file("mnist"));
+  dir.write("mnist/train-images-idx3-ubyte.gz", gzip(train_images));
+  dir.write("mnist/train-labels-idx1-ubyte", train_labels);
+  dir.write("mnist/t10k-images-idx3-ubyte", idx(3, {2, 28, 28}, 2 * 784));
+  dir.write("mnist/t10k-labels-idx1-ubyte", idx(1, {2}, 2));
+}
+
+TEST(BadInput, DataFiles) {
+  TempDir dir;
+  const std::string run = "train " + config("mnist_mlp.toml") + " --epochs 1 --data-dir " + dir.file("");
+  make_mnist(dir, idx(3, {3, 28, 28}, 100), idx(1, {3}, 3));
+  expect_error(run, "train-images-idx3-ubyte.gz: expected 2352 bytes of data (3 × 28 × 28), found 100");
+  make_mnist(dir, "\x00\x00\x09\x03" + idx(3, {3, 28, 28}, 3 * 784).substr(4), idx(1, {3}, 3));
+  expect_error(run, "expected the IDX magic 00 00 08");
+  make_mnist(dir, idx(3, {3, 28, 28}, 3 * 784), idx(1, {4}, 4));
+  expect_error(run, "4 labels for 3 images");
+  make_mnist(dir, idx(3, {3, 28, 28}, 3 * 784), idx(1, {3}, 3));
+  const std::string truncated = gzip(idx(3, {3, 28, 28}, 3 * 784));
+  dir.write("mnist/train-images-idx3-ubyte.gz", truncated.substr(0, truncated.size() / 2));
+  expect_error(run, "truncated gzip stream");
+}
+
+TEST(BadInput, Configs) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  std::string typo = good;
+  typo.replace(typo.find("\"tanh\""), 6, "\"tahn\"");
+  dir.write("typo.toml", typo);
+  expect_error("train " + dir.file("typo.toml"), "typo.toml:4: unknown layer type \"tahn\" (did you mean \"tanh\"?)");
+  std::string missing = good;
+  missing.replace(missing.find("loss = "), 5, "lsos");
+  dir.write("missing.toml", missing);
+  expect_error("train " + dir.file("missing.toml"), "unknown key \"lsos\" in [train] (did you mean \"loss\"?)");
+  std::string no_loss = good;
+  no_loss.erase(no_loss.find("loss = "), no_loss.find('\n', no_loss.find("loss = ")) - no_loss.find("loss = "));
+  dir.write("no_loss.toml", no_loss);
+  expect_error("train " + dir.file("no_loss.toml"), "missing key \"loss\" in [train]");
+  expect_error("train " + dir.file("absent.toml"), "absent.toml");
+}
+
+TEST(BadInput, WeightFiles) {
+  TempDir dir;
+  io::save_safetensors(dir.file("wrong.safetensors"),
+                       {{"0.weight", Tensor::zeros({4, 2})}, {"0.bias", Tensor::zeros({8})},
+                        {"2.weight", Tensor::zeros({1, 4})}, {"2.bias", Tensor::zeros({1})}});
+  expect_error("train " + config("xor_mlp.toml") + " --init " + dir.file("wrong.safetensors"),
+               "wrong.safetensors: tensor \"0.weight\" has shape [4, 2], the model expects [8, 2]");
+  dir.write("broken.safetensors", std::string("\x10\0\0\0\0\0\0\0{\"a\": [1, 2", 19));
+  expect_error("eval " + config("xor_mlp.toml") + " --weights " + dir.file("broken.safetensors"),
+               "broken.safetensors: ");
+}
+
+}  // namespace
+}  // namespace soma::cli
