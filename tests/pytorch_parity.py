@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Every training step's loss of soma against PyTorch's, from the same initial weights.
+
+PyTorch initialises the MNIST MLP of tests/parity_mnist_mlp.toml and saves it as safetensors;
+soma trains from it (--init) with the data in file order and plain SGD, logging each step's loss;
+PyTorch trains the same way; the two loss sequences must agree to 1e-4 relative.
+
+    SOMA_DATA=path/to/data /usr/bin/python3 tests/pytorch_parity.py --soma build/release/soma
+
+Needs Debian's python3-torch and MNIST in the data root; exits 77 (skipped) without them.
+"""
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    print("skipped: PyTorch is not installed")
+    sys.exit(SKIP)
+sys.path.insert(0, os.path.join(HERE, "fixtures"))
+from make_fixtures import save  # noqa: E402
+
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    rank = data[3]
+    shape = [int.from_bytes(data[4 + 4 * d:8 + 4 * d], "big") for d in range(rank)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(shape)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--soma", required=True, help="the soma executable")
+    parser.add_argument("--config", default=os.path.join(HERE, "parity_mnist_mlp.toml"))
+    args = parser.parse_args()
+    root = os.environ.get("SOMA_DATA", "")
+    folder = os.path.join(root, "mnist")
+    if not root or not os.path.isdir(folder):
+        print("skipped: MNIST not found (set SOMA_DATA)")
+        sys.exit(SKIP)
+
+    samples, batch, lr = 2560, 128, 0.05
+    images = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"))[:samples]
+    labels = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))[:samples]
+    x = torch.from_numpy(images.reshape(samples, -1).astype(np.float32) * np.float32(1 / 255))
+    y = torch.from_numpy(labels.astype(np.int64))
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
+                                torch.nn.Linear(512, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+    with tempfile.TemporaryDirectory() as tmp:
+        init, log = os.path.join(tmp, "init.safetensors"), os.path.join(tmp, "log.jsonl")
+        save(init, dict(model.state_dict()))
+        subprocess.run([args.soma, "train", args.config, "--init", init, "--log-jsonl", log],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(log) as f:
+            soma_losses = [e["loss"] for e in map(json.loads, f) if e["event"] == "step"]
+
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    torch_losses = []
+    for start in range(0, samples, batch):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x[start:start + batch]), y[start:start + batch])
+        loss.backward()
+        opt.step()
+        torch_losses.append(loss.item())
+
+    assert len(soma_losses) == len(torch_losses), (len(soma_losses), len(torch_losses))
+    worst = 0.0
+    for step, (a, b) in enumerate(zip(soma_losses, torch_losses)):
+        error = abs(a - b) / abs(b)
+        worst = max(worst, error)
+        print(f"step {step:3d}  soma {a:.6f}  pytorch {b:.6f}  relative {error:.2e}")
+        if error > 1e-4:
+            print(f"FAILED: step {step} differs by {error:.2e} relative (limit 1e-4)")
+            sys.exit(1)
+    print(f"passed: {len(torch_losses)} steps agree, largest relative difference {worst:.2e}")
+
+
+if __name__ == "__main__":
+    main()
