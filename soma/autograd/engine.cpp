@@ -36,6 +36,13 @@ Tensor& Grads::operator[](size_t i) {
   return buffers_[i];
 }
 
+Grads::Target Grads::target(size_t i) {
+  SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
+  if (buffers_[i].defined()) return {buffers_[i], true};
+  buffers_[i] = Tensor::empty_like(inputs_[i]);
+  return {buffers_[i], false};
+}
+
 Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward) {
   if (!recording) return output;
   bool any = false;
@@ -84,25 +91,28 @@ void backward(const Tensor& root, const Tensor& grad) {
     pending.erase(found);
 
     const Node& node = *impl->grad_fn;
+    // Existing buffers are a leaf's .grad() and an inner tensor's pending gradient; the rule
+    // adds into them, so several consumers of one tensor sum their contributions.
     std::vector<Tensor> buffers(node.inputs.size());
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const Tensor& input = node.inputs[i];
       if (!input.needs_grad()) continue;
-      // Rules accumulate, so a leaf's buffer is its .grad() and an inner tensor's is its pending
-      // gradient: several consumers add into the same buffer.
       if (input.is_leaf()) {
-        if (!input.grad().defined()) input.set_grad(Tensor::zeros_like(input));
         buffers[i] = input.grad();
-      } else {
-        Tensor& slot = pending[&input.impl()];
-        if (!slot.defined()) slot = Tensor::zeros_like(input);
-        buffers[i] = slot;
+      } else if (auto slot = pending.find(&input.impl()); slot != pending.end()) {
+        buffers[i] = slot->second;
       }
     }
     // A non-owning handle: the graph keeps the output alive while the walk runs.
     Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, impl));
     Grads grads(node.inputs, buffers, output);
     node.backward(dy, grads);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {  // keep the buffers the rule made
+      if (!buffers[i].defined()) continue;
+      const Tensor& input = node.inputs[i];
+      if (!input.is_leaf()) pending[&input.impl()] = buffers[i];
+      else if (!input.grad().defined()) input.set_grad(buffers[i]);
+    }
   }
 }
 

@@ -9,14 +9,23 @@
 namespace soma::autograd {
 
 // The gradient buffers an op's backward rule accumulates into, one per input. A buffer is made
-// (zero-filled) on first use and only for inputs that need a gradient: check needs(i) before
-// computing a gradient that may not be wanted.
+// on first use and only for inputs that need a gradient: check needs(i) before computing a
+// gradient that may not be wanted.
 class Grads {
  public:
   Grads(const std::vector<Tensor>& inputs, std::vector<Tensor>& buffers, Tensor output)
       : inputs_(inputs), buffers_(buffers), output(std::move(output)) {}
   bool needs(size_t i) const { return inputs_[i].needs_grad(); }
+  // Input i's buffer, zero-filled when new: the rule adds its gradient into it.
   Tensor& operator[](size_t i);
+
+  // For rules that can write instead of add (a matmul with beta = 0 skips zero-filling and
+  // re-reading a weight-sized buffer): the buffer, and whether it holds a gradient already.
+  struct Target {
+    Tensor buffer;
+    bool accumulate;
+  };
+  Target target(size_t i);
 
  private:
   const std::vector<Tensor>& inputs_;

@@ -9,12 +9,12 @@
 
 namespace soma {
 
-Storage::Storage(size_t bytes) : bytes_(bytes) {
+Storage::Storage(size_t bytes, bool zero) : bytes_(bytes) {
   constexpr size_t kAlign = 64;
   const size_t rounded = std::max<size_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
   data_ = std::aligned_alloc(kAlign, rounded);
   if (!data_) throw std::bad_alloc();
-  std::memset(data_, 0, rounded);
+  if (zero) std::memset(data_, 0, rounded);
 }
 
 Storage::~Storage() { std::free(data_); }
@@ -35,17 +35,22 @@ void visit(DType dtype, void* data, Fn&& fn) {
 
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+namespace {
+
+Tensor allocate(const Shape& shape, DType dtype, bool zero) {
   for (int64_t extent : shape)
     SOMA_CHECK(extent >= 0, "shapes have non-negative extents, found ", to_string(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(size_t(soma::numel(shape)) * size_of(dtype));
+  impl->storage = std::make_shared<Storage>(size_t(soma::numel(shape)) * size_of(dtype), zero);
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype) { return empty(shape, dtype); }
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return allocate(shape, dtype, false); }
+Tensor Tensor::zeros(const Shape& shape, DType dtype) { return allocate(shape, dtype, true); }
 Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype) {

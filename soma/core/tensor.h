@@ -19,10 +19,10 @@ namespace autograd {
 struct Node;
 }
 
-// An aligned, zero-initialised block of bytes.
+// An aligned block of bytes, zero-filled on request.
 class Storage {
  public:
-  explicit Storage(size_t bytes);
+  Storage(size_t bytes, bool zero);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -50,7 +50,8 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // Factories. Values are converted to `dtype`.
-  static Tensor empty(const Shape& shape, DType dtype = DType::F32);  // zero-filled
+  // Uninitialised: for outputs a kernel writes in full. Everything else starts from zeros().
+  static Tensor empty(const Shape& shape, DType dtype = DType::F32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32);
   static Tensor ones(const Shape& shape, DType dtype = DType::F32);
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32);

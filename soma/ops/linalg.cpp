@@ -22,14 +22,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor y = Tensor::empty(shape, a.dtype());
   backend().matmul(y, a, b, false, false, 0.0f);
   return autograd::record(y, {a, b}, [a, b](const Tensor& dy, Grads& g) {
-    if (g.needs(0)) backend().matmul(g[0], dy, b, false, true, 1.0f);  // da += dy · bᵀ
+    if (g.needs(0)) {  // da += dy · bᵀ
+      auto [da, accumulate] = g.target(0);
+      backend().matmul(da, dy, b, false, true, accumulate ? 1.0f : 0.0f);
+    }
     if (!g.needs(1)) return;
+    auto [db, accumulate] = g.target(1);  // db += aᵀ · dy
     if (b.dim() == a.dim()) {
-      backend().matmul(g[1], a, dy, true, false, 1.0f);  // db += aᵀ · dy
+      backend().matmul(db, a, dy, true, false, accumulate ? 1.0f : 0.0f);
     } else {  // b shared by every batch: stack the batches as rows
       const Tensor rows_a = a.view({a.size(0) * a.size(1), a.size(2)});
       const Tensor rows_dy = dy.view({dy.size(0) * dy.size(1), dy.size(2)});
-      backend().matmul(g[1], rows_a, rows_dy, true, false, 1.0f);
+      backend().matmul(db, rows_a, rows_dy, true, false, accumulate ? 1.0f : 0.0f);
     }
   });
 }
@@ -50,8 +54,14 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   const bool has_bias = bias.defined();
   return autograd::record(y, inputs, [rows, w, has_bias](const Tensor& dy, Grads& g) {
     const Tensor dy_rows = dy.view({rows.size(0), w.size(0)});
-    if (g.needs(0)) backend().matmul(g[0].view(rows.shape()), dy_rows, w, false, false, 1.0f);
-    if (g.needs(1)) backend().matmul(g[1], dy_rows, rows, true, false, 1.0f);
+    if (g.needs(0)) {  // dx += dy · W
+      auto [dx, accumulate] = g.target(0);
+      backend().matmul(dx.view(rows.shape()), dy_rows, w, false, false, accumulate ? 1.0f : 0.0f);
+    }
+    if (g.needs(1)) {  // dW += dyᵀ · x
+      auto [dw, accumulate] = g.target(1);
+      backend().matmul(dw, dy_rows, rows, true, false, accumulate ? 1.0f : 0.0f);
+    }
     if (has_bias && g.needs(2)) backend().sum_to(g[2], dy_rows);
   });
 }
