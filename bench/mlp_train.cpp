@@ -16,10 +16,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int64_t value = std::atoll(argv[i + 1]);
-    if (flag == "--batch") batch = value;
-    else if (flag == "--steps") steps = value;
-    else if (flag == "--rounds") rounds = value;
-    else if (flag == "--warmup") warmup = value;
+    if (flag == "--batch")
+      batch = value;
+    else if (flag == "--steps")
+      steps = value;
+    else if (flag == "--rounds")
+      rounds = value;
+    else if (flag == "--warmup")
+      warmup = value;
   }
   manual_seed(0);
   Rng rng(1);
@@ -39,10 +43,12 @@ int main(int argc, char** argv) {
   for (int64_t r = 0; r < rounds; ++r) {
     const auto start = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < steps; ++i) step();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("{\"workload\": \"mlp\", \"framework\": \"soma\", \"threads\": %d, \"batch\": %lld, "
-                "\"samples_per_s\": %.1f}\n",
-                num_threads(), (long long)batch, double(steps * batch) / seconds);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf(
+        "{\"workload\": \"mlp\", \"framework\": \"soma\", \"threads\": %d, \"batch\": %lld, "
+        "\"samples_per_s\": %.1f}\n",
+        num_threads(), (long long)batch, double(steps * batch) / seconds);
     std::fflush(stdout);
   }
   return 0;

@@ -23,8 +23,8 @@ double fit(int64_t batch_size, const Tensor& x, const Tensor& y) {
       sgd.step();
     }
   }
-  std::printf("batch size %3lld: w = %.4f, b = %.4f\n", (long long)batch_size,
-              unit.weight.item(), unit.bias.item());
+  std::printf("batch size %3lld: w = %.4f, b = %.4f\n", (long long)batch_size, unit.weight.item(),
+              unit.bias.item());
   return loss::mean_squared_error(unit(x), y).item();
 }
 

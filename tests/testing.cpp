@@ -61,7 +61,8 @@ Run run(const Fn& fn, const std::vector<Tensor>& inputs, Tensor grad_output) {
   Run result;
   result.output = fn(leaves);
   if (grad_output.defined() && result.output.needs_grad()) result.output.backward(grad_output);
-  for (const Tensor& leaf : leaves) result.grads.push_back(leaf.needs_grad() ? leaf.grad() : Tensor());
+  for (const Tensor& leaf : leaves)
+    result.grads.push_back(leaf.needs_grad() ? leaf.grad() : Tensor());
   return result;
 }
 
@@ -90,7 +91,8 @@ void expect_backends_agree(const Fn& fn, const std::vector<Input>& inputs, doubl
   for (size_t i = 0; i < values.size(); ++i) {
     if (!reference.grads[i].defined()) continue;
     ASSERT_TRUE(cpu.grads[i].defined()) << "input " << i << " got no gradient on the cpu backend";
-    expect_close(cpu.grads[i], reference.grads[i], rtol, atol, "gradient of input " + std::to_string(i));
+    expect_close(cpu.grads[i], reference.grads[i], rtol, atol,
+                 "gradient of input " + std::to_string(i));
   }
 }
 

@@ -8,7 +8,6 @@ namespace soma::autograd {
 namespace {
 thread_local bool recording = true;
 
-
 // dst += src, elementwise (same shape and dtype).
 void accumulate(const Tensor& dst, const Tensor& src) {
   check_shape(src, dst.shape(), "gradient");
@@ -110,8 +109,10 @@ void backward(const Tensor& root, const Tensor& grad) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {  // keep the buffers the rule made
       if (!buffers[i].defined()) continue;
       const Tensor& input = node.inputs[i];
-      if (!input.is_leaf()) pending[&input.impl()] = buffers[i];
-      else if (!input.grad().defined()) input.set_grad(buffers[i]);
+      if (!input.is_leaf())
+        pending[&input.impl()] = buffers[i];
+      else if (!input.grad().defined())
+        input.set_grad(buffers[i]);
     }
   }
 }
@@ -121,8 +122,10 @@ void backward(const Tensor& root, const Tensor& grad) {
 namespace soma {
 
 void Tensor::backward() const {
-  SOMA_CHECK(numel() == 1, "backward(): without a gradient argument the tensor must be a scalar, "
-             "found shape ", to_string(shape()));
+  SOMA_CHECK(numel() == 1,
+             "backward(): without a gradient argument the tensor must be a scalar, "
+             "found shape ",
+             to_string(shape()));
   autograd::backward(*this, Tensor::ones(shape(), dtype()));
 }
 

@@ -15,7 +15,7 @@ struct GradcheckOptions {
   double eps = 1e-6;   // finite-difference step
   double atol = 1e-6;  // accepted |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-5;
-  uint64_t seed = 7;   // for the random projection of the output
+  uint64_t seed = 7;  // for the random projection of the output
 };
 
 struct GradcheckResult {

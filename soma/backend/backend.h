@@ -13,9 +13,22 @@
 namespace soma {
 
 enum class UnaryOp {
-  Identity, Neg, Exp, Log, Sqrt, Abs, Square, Pow,  // Pow: x^alpha
-  Sigmoid, Tanh, Relu, LeakyRelu, Elu, Gelu, Silu,  // LeakyRelu: slope alpha; Elu: alpha
-  Clamp,                                            // to [alpha, beta]
+  Identity,
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Abs,
+  Square,
+  Pow,  // Pow: x^alpha
+  Sigmoid,
+  Tanh,
+  Relu,
+  LeakyRelu,
+  Elu,
+  Gelu,
+  Silu,   // LeakyRelu: slope alpha; Elu: alpha
+  Clamp,  // to [alpha, beta]
 };
 enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Pow };
 
@@ -71,7 +84,8 @@ class Backend {
 
   // y = x with its dims reordered: y.shape[i] = x.shape[perm[i]].
   virtual void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) = 0;
-  // y = x[..., start : start + y.shape[dim], ...] along dim; backward adds dy into that slice of dx.
+  // y = x[..., start : start + y.shape[dim], ...] along dim; backward adds dy into that slice of
+  // dx.
   virtual void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) = 0;
   virtual void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) = 0;
 };

@@ -52,9 +52,12 @@ struct DimSplit {
 inline DimSplit split_at(const Shape& shape, int64_t dim) {
   DimSplit split;
   for (int64_t d = 0; d < int64_t(shape.size()); ++d) {
-    if (d < dim) split.outer *= shape[size_t(d)];
-    else if (d == dim) split.extent = shape[size_t(d)];
-    else split.inner *= shape[size_t(d)];
+    if (d < dim)
+      split.outer *= shape[size_t(d)];
+    else if (d == dim)
+      split.extent = shape[size_t(d)];
+    else
+      split.inner *= shape[size_t(d)];
   }
   return split;
 }

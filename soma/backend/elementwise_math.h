@@ -10,22 +10,38 @@ template <class T>
 T unary(UnaryOp op, T x, UnaryParams p) {
   const T a = T(p.alpha), b = T(p.beta);
   switch (op) {
-    case UnaryOp::Identity: return x;
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return std::exp(x);
-    case UnaryOp::Log: return std::log(x);
-    case UnaryOp::Sqrt: return std::sqrt(x);
-    case UnaryOp::Abs: return std::abs(x);
-    case UnaryOp::Square: return x * x;
-    case UnaryOp::Pow: return std::pow(x, a);
-    case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
-    case UnaryOp::Tanh: return std::tanh(x);
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
-    case UnaryOp::LeakyRelu: return x > T(0) ? x : a * x;
-    case UnaryOp::Elu: return x > T(0) ? x : a * (std::exp(x) - T(1));
-    case UnaryOp::Gelu: return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
-    case UnaryOp::Silu: return x / (T(1) + std::exp(-x));
-    case UnaryOp::Clamp: return x < a ? a : (x > b ? b : x);
+    case UnaryOp::Identity:
+      return x;
+    case UnaryOp::Neg:
+      return -x;
+    case UnaryOp::Exp:
+      return std::exp(x);
+    case UnaryOp::Log:
+      return std::log(x);
+    case UnaryOp::Sqrt:
+      return std::sqrt(x);
+    case UnaryOp::Abs:
+      return std::abs(x);
+    case UnaryOp::Square:
+      return x * x;
+    case UnaryOp::Pow:
+      return std::pow(x, a);
+    case UnaryOp::Sigmoid:
+      return T(1) / (T(1) + std::exp(-x));
+    case UnaryOp::Tanh:
+      return std::tanh(x);
+    case UnaryOp::Relu:
+      return x > T(0) ? x : T(0);
+    case UnaryOp::LeakyRelu:
+      return x > T(0) ? x : a * x;
+    case UnaryOp::Elu:
+      return x > T(0) ? x : a * (std::exp(x) - T(1));
+    case UnaryOp::Gelu:
+      return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
+    case UnaryOp::Silu:
+      return x / (T(1) + std::exp(-x));
+    case UnaryOp::Clamp:
+      return x < a ? a : (x > b ? b : x);
   }
   return x;
 }
@@ -35,19 +51,32 @@ template <class T>
 T unary_derivative(UnaryOp op, T x, T y, UnaryParams p) {
   const T a = T(p.alpha), b = T(p.beta);
   switch (op) {
-    case UnaryOp::Identity: return T(1);
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Abs: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
-    case UnaryOp::Square: return T(2) * x;
-    case UnaryOp::Pow: return a * std::pow(x, a - T(1));
-    case UnaryOp::Sigmoid: return y * (T(1) - y);
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::LeakyRelu: return x > T(0) ? T(1) : a;
-    case UnaryOp::Elu: return x > T(0) ? T(1) : y + a;
+    case UnaryOp::Identity:
+      return T(1);
+    case UnaryOp::Neg:
+      return T(-1);
+    case UnaryOp::Exp:
+      return y;
+    case UnaryOp::Log:
+      return T(1) / x;
+    case UnaryOp::Sqrt:
+      return T(0.5) / y;
+    case UnaryOp::Abs:
+      return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+    case UnaryOp::Square:
+      return T(2) * x;
+    case UnaryOp::Pow:
+      return a * std::pow(x, a - T(1));
+    case UnaryOp::Sigmoid:
+      return y * (T(1) - y);
+    case UnaryOp::Tanh:
+      return T(1) - y * y;
+    case UnaryOp::Relu:
+      return x > T(0) ? T(1) : T(0);
+    case UnaryOp::LeakyRelu:
+      return x > T(0) ? T(1) : a;
+    case UnaryOp::Elu:
+      return x > T(0) ? T(1) : y + a;
     case UnaryOp::Gelu: {
       const T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
       const T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);  // 1/sqrt(2π)
@@ -57,7 +86,8 @@ T unary_derivative(UnaryOp op, T x, T y, UnaryParams p) {
       const T s = T(1) / (T(1) + std::exp(-x));
       return s * (T(1) + x * (T(1) - s));
     }
-    case UnaryOp::Clamp: return (x >= a && x <= b) ? T(1) : T(0);
+    case UnaryOp::Clamp:
+      return (x >= a && x <= b) ? T(1) : T(0);
   }
   return T(1);
 }
@@ -65,12 +95,18 @@ T unary_derivative(UnaryOp op, T x, T y, UnaryParams p) {
 template <class T>
 T binary(BinaryOp op, T a, T b) {
   switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-    case BinaryOp::Maximum: return a > b ? a : b;
-    case BinaryOp::Pow: return std::pow(a, b);
+    case BinaryOp::Add:
+      return a + b;
+    case BinaryOp::Sub:
+      return a - b;
+    case BinaryOp::Mul:
+      return a * b;
+    case BinaryOp::Div:
+      return a / b;
+    case BinaryOp::Maximum:
+      return a > b ? a : b;
+    case BinaryOp::Pow:
+      return std::pow(a, b);
   }
   return a;
 }
@@ -79,10 +115,18 @@ T binary(BinaryOp op, T a, T b) {
 template <class T>
 void binary_derivatives(BinaryOp op, T a, T b, T& da, T& db) {
   switch (op) {
-    case BinaryOp::Add: da = T(1), db = T(1); return;
-    case BinaryOp::Sub: da = T(1), db = T(-1); return;
-    case BinaryOp::Mul: da = b, db = a; return;
-    case BinaryOp::Div: da = T(1) / b, db = -a / (b * b); return;
+    case BinaryOp::Add:
+      da = T(1), db = T(1);
+      return;
+    case BinaryOp::Sub:
+      da = T(1), db = T(-1);
+      return;
+    case BinaryOp::Mul:
+      da = b, db = a;
+      return;
+    case BinaryOp::Div:
+      da = T(1) / b, db = -a / (b * b);
+      return;
     case BinaryOp::Maximum:
       da = a > b ? T(1) : (a == b ? T(0.5) : T(0));
       db = T(1) - da;

@@ -23,7 +23,7 @@ template <class... Parts>
 }  // namespace soma
 
 // Throws soma::Error built from the remaining arguments when `cond` is false.
-#define SOMA_CHECK(cond, ...) \
-  do {                        \
+#define SOMA_CHECK(cond, ...)               \
+  do {                                      \
     if (!(cond)) ::soma::fail(__VA_ARGS__); \
   } while (0)

@@ -25,11 +25,16 @@ namespace {
 template <class Fn>
 void visit(DType dtype, void* data, Fn&& fn) {
   switch (dtype) {
-    case DType::F32: return fn(static_cast<float*>(data));
-    case DType::F64: return fn(static_cast<double*>(data));
-    case DType::I64: return fn(static_cast<int64_t*>(data));
-    case DType::U8: return fn(static_cast<uint8_t*>(data));
-    case DType::BF16: fail("bf16 tensors hold storage only; convert with to(DType::F32)");
+    case DType::F32:
+      return fn(static_cast<float*>(data));
+    case DType::F64:
+      return fn(static_cast<double*>(data));
+    case DType::I64:
+      return fn(static_cast<int64_t*>(data));
+    case DType::U8:
+      return fn(static_cast<uint8_t*>(data));
+    case DType::BF16:
+      fail("bf16 tensors hold storage only; convert with to(DType::F32)");
   }
 }
 
@@ -66,7 +71,8 @@ Tensor Tensor::arange(double start, double end, double step, DType dtype) {
   const int64_t n = std::max<int64_t>(0, int64_t(std::ceil((end - start) / step)));
   Tensor t = empty({n}, dtype);
   visit(dtype, t.raw_data(), [&](auto* p) {
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(start + double(i) * step);
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(start + double(i) * step);
   });
   return t;
 }
@@ -114,7 +120,8 @@ void* Tensor::raw_data() const {
 }
 
 double Tensor::item() const {
-  SOMA_CHECK(numel() == 1, "item(): expected a one-element tensor, found shape ", to_string(shape()));
+  SOMA_CHECK(numel() == 1, "item(): expected a one-element tensor, found shape ",
+             to_string(shape()));
   double value = 0;
   visit(dtype(), raw_data(), [&](auto* p) { value = double(p[0]); });
   return value;
@@ -157,7 +164,8 @@ void Tensor::fill_(double value) const {
 
 void Tensor::copy_(const Tensor& source) const {
   SOMA_CHECK(source.numel() == numel(), "copy_: expected ", numel(), " elements, found ",
-             source.numel(), " (shapes ", to_string(shape()), " and ", to_string(source.shape()), ")");
+             source.numel(), " (shapes ", to_string(shape()), " and ", to_string(source.shape()),
+             ")");
   if (source.dtype() == dtype()) {
     std::memmove(raw_data(), source.raw_data(), nbytes());
     return;
@@ -195,8 +203,8 @@ Tensor Tensor::view(const Shape& new_shape) const {
 }
 
 Tensor Tensor::requires_grad(bool on) const {
-  SOMA_CHECK(!on || is_floating(dtype()), "only floating-point tensors can require gradients, found ",
-             name_of(dtype()));
+  SOMA_CHECK(!on || is_floating(dtype()),
+             "only floating-point tensors can require gradients, found ", name_of(dtype()));
   impl().requires_grad = on;
   return *this;
 }

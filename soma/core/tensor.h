@@ -40,8 +40,8 @@ struct TensorImpl {
   Shape shape;
   DType dtype = DType::F32;
   bool requires_grad = false;
-  std::shared_ptr<TensorImpl> grad;              // accumulated gradient of a leaf
-  std::shared_ptr<autograd::Node> grad_fn;       // the op that produced this tensor, if tracked
+  std::shared_ptr<TensorImpl> grad;         // accumulated gradient of a leaf
+  std::shared_ptr<autograd::Node> grad_fn;  // the op that produced this tensor, if tracked
 };
 
 class Tensor {
@@ -58,7 +58,9 @@ class Tensor {
   static Tensor scalar(double value, DType dtype = DType::F32);
   // 1-d tensor start, start + step, ... below end.
   static Tensor arange(double start, double end, double step = 1, DType dtype = DType::F32);
-  static Tensor arange(int64_t end, DType dtype = DType::F32) { return arange(0, double(end), 1, dtype); }
+  static Tensor arange(int64_t end, DType dtype = DType::F32) {
+    return arange(0, double(end), 1, dtype);
+  }
   // Copies numel(shape) values; throws when values.size() differs.
   template <class T>
   static Tensor from(const std::vector<T>& values, const Shape& shape);
@@ -81,8 +83,8 @@ class Tensor {
   // Typed access to the elements; throws when T is not the tensor's dtype.
   template <class T>
   T* data() const {
-    SOMA_CHECK(dtype() == dtype_of<T>(), "expected a ", name_of(dtype_of<T>()),
-               " tensor, found ", name_of(dtype()));
+    SOMA_CHECK(dtype() == dtype_of<T>(), "expected a ", name_of(dtype_of<T>()), " tensor, found ",
+               name_of(dtype()));
     return static_cast<T*>(raw_data());
   }
   void* raw_data() const;

@@ -16,7 +16,8 @@ TEST(Tensor, FactoriesAndShape) {
   EXPECT_EQ(z.dtype(), DType::F32);
   EXPECT_EQ(Tensor::ones({2}).to_vector<float>(), (std::vector<float>{1, 1}));
   EXPECT_EQ(Tensor::full({2}, 7, DType::I64).to_vector<int64_t>(), (std::vector<int64_t>{7, 7}));
-  EXPECT_EQ(Tensor::arange(0, 1, 0.25).to_vector<float>(), (std::vector<float>{0, 0.25f, 0.5f, 0.75f}));
+  EXPECT_EQ(Tensor::arange(0, 1, 0.25).to_vector<float>(),
+            (std::vector<float>{0, 0.25f, 0.5f, 0.75f}));
   EXPECT_EQ(Tensor::scalar(3).item(), 3);
   EXPECT_THROW(Tensor::from({1.0f, 2.0f}, {3}), Error);
 }

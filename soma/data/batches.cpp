@@ -9,11 +9,13 @@ std::vector<int64_t> epoch_order(int64_t n, bool shuffle, Rng& rng) {
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   if (shuffle)
-    for (int64_t i = n - 1; i > 0; --i) std::swap(order[size_t(i)], order[rng.below(uint64_t(i + 1))]);
+    for (int64_t i = n - 1; i > 0; --i)
+      std::swap(order[size_t(i)], order[rng.below(uint64_t(i + 1))]);
   return order;
 }
 
-Tensor take_rows(const Tensor& table, const std::vector<int64_t>& order, int64_t begin, int64_t end) {
+Tensor take_rows(const Tensor& table, const std::vector<int64_t>& order, int64_t begin,
+                 int64_t end) {
   Shape shape = table.shape();
   shape[0] = end - begin;
   Tensor batch = Tensor::empty(shape, table.dtype());

@@ -12,6 +12,7 @@ namespace soma::data {
 std::vector<int64_t> epoch_order(int64_t n, bool shuffle, Rng& rng);
 
 // The rows order[begin, end) of `table` ([N, ...]), in that order.
-Tensor take_rows(const Tensor& table, const std::vector<int64_t>& order, int64_t begin, int64_t end);
+Tensor take_rows(const Tensor& table, const std::vector<int64_t>& order, int64_t begin,
+                 int64_t end);
 
 }  // namespace soma::data

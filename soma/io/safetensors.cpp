@@ -14,11 +14,16 @@ using nlohmann::json;
 
 const char* format_name(DType dtype) {
   switch (dtype) {
-    case DType::F32: return "F32";
-    case DType::F64: return "F64";
-    case DType::I64: return "I64";
-    case DType::U8: return "U8";
-    case DType::BF16: return "BF16";
+    case DType::F32:
+      return "F32";
+    case DType::F64:
+      return "F64";
+    case DType::I64:
+      return "I64";
+    case DType::U8:
+      return "U8";
+    case DType::BF16:
+      return "BF16";
   }
   return "?";
 }
@@ -95,7 +100,8 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
   uint64_t covered = 0;
   for (const auto& [begin, end] : ranges) {
     SOMA_CHECK(begin == covered, name, ": tensor data ",
-               begin < covered ? "overlaps" : "leaves a hole", " at byte ", std::min(begin, covered));
+               begin < covered ? "overlaps" : "leaves a hole", " at byte ",
+               std::min(begin, covered));
     covered = end;
   }
   SOMA_CHECK(covered == data_size, name, ": ", data_size - covered,
@@ -103,7 +109,9 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
   return file;
 }
 
-Safetensors load_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+Safetensors load_safetensors(const std::string& path) {
+  return parse_safetensors(read_file(path), path);
+}
 
 std::string serialize_safetensors(const std::map<std::string, Tensor>& tensors,
                                   const std::map<std::string, std::string>& metadata) {

@@ -25,7 +25,8 @@ std::string with_header(const std::string& header, const std::string& data) {
 }
 
 TEST(Safetensors, RoundTrip) {
-  const std::string path = (std::filesystem::temp_directory_path() / "soma_roundtrip.safetensors").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "soma_roundtrip.safetensors").string();
   const Tensor w = Tensor::arange(6).view({2, 3});
   const Tensor labels = Tensor::from(std::vector<int64_t>{1, -2}, {2});
   save_safetensors(path, {{"0.weight", w}, {"labels", labels}}, {{"format", "pt"}});
@@ -44,17 +45,20 @@ TEST(Safetensors, RejectsMalformedFiles) {
             std::string::npos);
   const std::string entry = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   EXPECT_EQ(error_of(with_header(entry, std::string(8, '\0'))), "");
-  EXPECT_NE(error_of(with_header(entry, std::string(4, '\0'))).find("lie outside"), std::string::npos);
+  EXPECT_NE(error_of(with_header(entry, std::string(4, '\0'))).find("lie outside"),
+            std::string::npos);
   EXPECT_NE(error_of(with_header(entry, std::string(12, '\0'))).find("after the last tensor"),
             std::string::npos);
   const std::string wrong_size = R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})";
   EXPECT_NE(error_of(with_header(wrong_size, std::string(8, '\0'))).find("needs 12 bytes"),
             std::string::npos);
   const std::string unknown = R"({"w":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}})";
-  EXPECT_NE(error_of(with_header(unknown, std::string(8, '\0'))).find("dtype \"Q7\""), std::string::npos);
+  EXPECT_NE(error_of(with_header(unknown, std::string(8, '\0'))).find("dtype \"Q7\""),
+            std::string::npos);
   const std::string overlap =
       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})";
-  EXPECT_NE(error_of(with_header(overlap, std::string(8, '\0'))).find("overlaps"), std::string::npos);
+  EXPECT_NE(error_of(with_header(overlap, std::string(8, '\0'))).find("overlaps"),
+            std::string::npos);
 }
 
 TEST(File, AtomicWriteReplacesWholeFile) {

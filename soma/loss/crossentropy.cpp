@@ -72,7 +72,8 @@ Tensor sparse_categorical_crossentropy(const Tensor& logits, const Tensor& targe
   Tensor losses = -gather(log_p, index);
   if (s > 0) losses = (1 - s) * losses - s * mean(log_p, {-1});
   if (counted != n) losses = losses * Tensor::from(weights, {n}).to(logits.dtype());
-  if (options.reduction == Reduction::Mean) return sum(losses) / double(std::max<int64_t>(counted, 1));
+  if (options.reduction == Reduction::Mean)
+    return sum(losses) / double(std::max<int64_t>(counted, 1));
   return reduce(losses, options.reduction);
 }
 

@@ -14,7 +14,8 @@ Tensor squared_hinge(const Tensor& prediction, const Tensor& target,
 class Hinge : public Loss {
  public:
   explicit Hinge(Reduction reduction = Reduction::Mean)
-      : Loss("hinge", [reduction](const Tensor& p, const Tensor& t) { return hinge(p, t, reduction); }) {}
+      : Loss("hinge",
+             [reduction](const Tensor& p, const Tensor& t) { return hinge(p, t, reduction); }) {}
 };
 
 class SquaredHinge : public Loss {

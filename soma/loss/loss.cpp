@@ -9,9 +9,12 @@ namespace soma::loss {
 
 Tensor reduce(const Tensor& losses, Reduction reduction) {
   switch (reduction) {
-    case Reduction::Mean: return mean(losses);
-    case Reduction::Sum: return sum(losses);
-    case Reduction::None: return losses;
+    case Reduction::Mean:
+      return mean(losses);
+    case Reduction::Sum:
+      return sum(losses);
+    case Reduction::None:
+      return losses;
   }
   return losses;
 }

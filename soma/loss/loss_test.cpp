@@ -54,8 +54,10 @@ const Input kBits({6, 3}, 0, 1);  // rounded to 0 or 1 by the losses below
 Tensor rounded(const Tensor& t) {
   Tensor r = t.detach().clone();
   for (int64_t i = 0; i < r.numel(); ++i) {
-    if (r.dtype() == DType::F64) r.data<double>()[i] = r.data<double>()[i] > 0.5 ? 1 : 0;
-    else r.data<float>()[i] = r.data<float>()[i] > 0.5f ? 1 : 0;
+    if (r.dtype() == DType::F64)
+      r.data<double>()[i] = r.data<double>()[i] > 0.5 ? 1 : 0;
+    else
+      r.data<float>()[i] = r.data<float>()[i] > 0.5f ? 1 : 0;
   }
   return r;
 }
@@ -76,9 +78,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"binary_crossentropy_from_logits",
              [](auto& p, auto& t) { return binary_crossentropy_from_logits(p, rounded(t)); }, kAny,
              kBits},
-        Case{"hinge", [](auto& p, auto& t) { return hinge(p, rounded(t) * 2.0 - 1.0); }, kAny, kBits},
+        Case{"hinge", [](auto& p, auto& t) { return hinge(p, rounded(t) * 2.0 - 1.0); }, kAny,
+             kBits},
         Case{"squared_hinge",
-             [](auto& p, auto& t) { return squared_hinge(p, rounded(t) * 2.0 - 1.0); }, kAny, kBits}),
+             [](auto& p, auto& t) { return squared_hinge(p, rounded(t) * 2.0 - 1.0); }, kAny,
+             kBits}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // Categorical losses take [N, C] logits; their targets are classes or distributions.
@@ -89,13 +93,15 @@ TEST(SparseCategoricalCrossEntropy, GradcheckAndReference) {
       [](const Tensor& x) { return sparse_categorical_crossentropy(x, kLabels); }, Input({5, 4}));
   soma::testing::expect_gradcheck(
       [](const Tensor& x) {
-        return sparse_categorical_crossentropy(x, kLabels, {.ignore_index = 1, .label_smoothing = 0.2});
+        return sparse_categorical_crossentropy(x, kLabels,
+                                               {.ignore_index = 1, .label_smoothing = 0.2});
       },
       Input({5, 4}));
   Rng rng(2);
   const Tensor labels = Tensor::from(std::vector<int64_t>(129, 7), {129});
   soma::testing::expect_backends_agree(
-      [&](const Tensor& x) { return sparse_categorical_crossentropy(x, labels); }, Input({129, 10}));
+      [&](const Tensor& x) { return sparse_categorical_crossentropy(x, labels); },
+      Input({129, 10}));
 }
 
 TEST(SparseCategoricalCrossEntropy, MatchesPyTorch) {
@@ -103,12 +109,14 @@ TEST(SparseCategoricalCrossEntropy, MatchesPyTorch) {
   expect_matches_fixture("sparse_categorical_crossentropy", [](const std::vector<Tensor>& x) {
     return sparse_categorical_crossentropy(x[0], x[1]);
   });
-  expect_matches_fixture("sparse_categorical_crossentropy_smoothing", [](const std::vector<Tensor>& x) {
-    return sparse_categorical_crossentropy(x[0], x[1], {.label_smoothing = 0.1});
-  });
-  expect_matches_fixture("sparse_categorical_crossentropy_ignore", [](const std::vector<Tensor>& x) {
-    return sparse_categorical_crossentropy(x[0], x[1], {.ignore_index = 1});
-  });
+  expect_matches_fixture(
+      "sparse_categorical_crossentropy_smoothing", [](const std::vector<Tensor>& x) {
+        return sparse_categorical_crossentropy(x[0], x[1], {.label_smoothing = 0.1});
+      });
+  expect_matches_fixture("sparse_categorical_crossentropy_ignore",
+                         [](const std::vector<Tensor>& x) {
+                           return sparse_categorical_crossentropy(x[0], x[1], {.ignore_index = 1});
+                         });
 }
 
 TEST(SparseCategoricalCrossEntropy, RejectsBadTargets) {
@@ -117,7 +125,8 @@ TEST(SparseCategoricalCrossEntropy, RejectsBadTargets) {
     sparse_categorical_crossentropy(logits, Tensor::from(std::vector<int64_t>{0, 3}, {2}));
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "sparse_categorical_crossentropy: target 3 at position 1 is out of range [0, 3)");
+    EXPECT_STREQ(e.what(),
+                 "sparse_categorical_crossentropy: target 3 at position 1 is out of range [0, 3)");
   }
   EXPECT_THROW(sparse_categorical_crossentropy(logits, Tensor::zeros({3}, DType::I64)), Error);
   EXPECT_THROW(sparse_categorical_crossentropy(logits, Tensor::zeros({2})), Error);
@@ -126,11 +135,11 @@ TEST(SparseCategoricalCrossEntropy, RejectsBadTargets) {
 TEST(CategoricalCrossEntropy, GradcheckAndPyTorch) {
   Rng rng(4);
   const Tensor soft = one_hot(kLabels, 4).to(DType::F64) * 0.7 + 0.075;
-  soma::testing::expect_gradcheck([&](const Tensor& x) { return categorical_crossentropy(x, soft); },
-                                  Input({5, 4}));
-  soma::testing::expect_matches_fixture("categorical_crossentropy", [](const std::vector<Tensor>& x) {
-    return categorical_crossentropy(x[0], x[1]);
-  });
+  soma::testing::expect_gradcheck(
+      [&](const Tensor& x) { return categorical_crossentropy(x, soft); }, Input({5, 4}));
+  soma::testing::expect_matches_fixture(
+      "categorical_crossentropy",
+      [](const std::vector<Tensor>& x) { return categorical_crossentropy(x[0], x[1]); });
 }
 
 TEST(CrossEntropy, OneHotAndSparseAgree) {
@@ -154,7 +163,8 @@ TEST(Hinge, ConvertsZeroOneTargets) {
 
 TEST(Reduction, NoneSumMean) {
   const Tensor p = Tensor::from({1.0f, 2.0f}, {2}), t = Tensor::zeros({2});
-  EXPECT_EQ(mean_squared_error(p, t, Reduction::None).to_vector<float>(), (std::vector<float>{1, 4}));
+  EXPECT_EQ(mean_squared_error(p, t, Reduction::None).to_vector<float>(),
+            (std::vector<float>{1, 4}));
   EXPECT_EQ(mean_squared_error(p, t, Reduction::Sum).item(), 5);
   EXPECT_EQ(mean_squared_error(p, t).item(), 2.5);
   EXPECT_THROW(mean_squared_error(p, Tensor::zeros({3})), Error);

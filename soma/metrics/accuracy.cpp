@@ -26,7 +26,8 @@ std::vector<int64_t> classes_of(const Tensor& target, int64_t rows, int64_t colu
   std::vector<int64_t> classes(size_t(rows), 0);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 1; c < columns; ++c)
-      if (t[size_t(r * columns + c)] > t[size_t(r * columns + classes[size_t(r)])]) classes[size_t(r)] = c;
+      if (t[size_t(r * columns + c)] > t[size_t(r * columns + classes[size_t(r)])])
+        classes[size_t(r)] = c;
   return classes;
 }
 

@@ -10,8 +10,8 @@
 namespace soma::metrics {
 namespace {
 
-const Tensor kScores = Tensor::from({0.1f, 0.7f, 0.2f,   // predicts 1
-                                     0.5f, 0.2f, 0.3f,   // predicts 0, then 2
+const Tensor kScores = Tensor::from({0.1f, 0.7f, 0.2f,     // predicts 1
+                                     0.5f, 0.2f, 0.3f,     // predicts 0, then 2
                                      0.25f, 0.35f, 0.4f},  // predicts 2, then 1
                                     {3, 3});
 const Tensor kLabels = Tensor::from(std::vector<int64_t>{1, 2, 0}, {3});

@@ -13,11 +13,18 @@ void RegressionMetric::update(const Tensor& prediction, const Tensor& target) {
   for (size_t i = 0; i < p.size(); ++i) {
     switch (kind_) {
       case RegressionKind::MSE:
-      case RegressionKind::RMSE: total_ += (p[i] - t[i]) * (p[i] - t[i]); break;
-      case RegressionKind::MAE: total_ += std::abs(p[i] - t[i]); break;
-      case RegressionKind::MAPE: total_ += 100 * std::abs(t[i] - p[i]) / std::max(std::abs(t[i]), kEpsilon); break;
+      case RegressionKind::RMSE:
+        total_ += (p[i] - t[i]) * (p[i] - t[i]);
+        break;
+      case RegressionKind::MAE:
+        total_ += std::abs(p[i] - t[i]);
+        break;
+      case RegressionKind::MAPE:
+        total_ += 100 * std::abs(t[i] - p[i]) / std::max(std::abs(t[i]), kEpsilon);
+        break;
       case RegressionKind::MSLE: {
-        const double d = std::log(std::max(p[i], kEpsilon) + 1) - std::log(std::max(t[i], kEpsilon) + 1);
+        const double d =
+            std::log(std::max(p[i], kEpsilon) + 1) - std::log(std::max(t[i], kEpsilon) + 1);
         total_ += d * d;
         break;
       }
@@ -33,11 +40,16 @@ double RegressionMetric::result() const {
 
 std::string RegressionMetric::name() const {
   switch (kind_) {
-    case RegressionKind::MSE: return "mse";
-    case RegressionKind::RMSE: return "rmse";
-    case RegressionKind::MAE: return "mae";
-    case RegressionKind::MAPE: return "mape";
-    case RegressionKind::MSLE: return "msle";
+    case RegressionKind::MSE:
+      return "mse";
+    case RegressionKind::RMSE:
+      return "rmse";
+    case RegressionKind::MAE:
+      return "mae";
+    case RegressionKind::MAPE:
+      return "mape";
+    case RegressionKind::MSLE:
+      return "msle";
   }
   return "?";
 }

@@ -4,10 +4,10 @@
 
 namespace soma::nn {
 
-#define SOMA_ACTIVATION_MODULE(Name, config_name)          \
-  class Name : public Module {                             \
-   public:                                                 \
-    Tensor forward(const Tensor& x) override;              \
+#define SOMA_ACTIVATION_MODULE(Name, config_name)             \
+  class Name : public Module {                                \
+   public:                                                    \
+    Tensor forward(const Tensor& x) override;                 \
     std::string kind() const override { return config_name; } \
   };
 
@@ -17,7 +17,7 @@ SOMA_ACTIVATION_MODULE(Tanh, "tanh")
 SOMA_ACTIVATION_MODULE(ReLU, "relu")
 SOMA_ACTIVATION_MODULE(GELU, "gelu")
 SOMA_ACTIVATION_MODULE(SiLU, "silu")
-SOMA_ACTIVATION_MODULE(Softmax, "softmax")        // over the last dim
+SOMA_ACTIVATION_MODULE(Softmax, "softmax")         // over the last dim
 SOMA_ACTIVATION_MODULE(LogSoftmax, "log_softmax")  // over the last dim
 #undef SOMA_ACTIVATION_MODULE
 

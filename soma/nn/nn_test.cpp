@@ -13,12 +13,12 @@ namespace soma::nn {
 namespace {
 
 TEST(Sequential, NamesParametersAsPyTorch) {
-  Sequential model{Linear(784, 512), ReLU(), Linear(512, 256), ReLU(), Dropout(0.2),
-                   Linear(256, 10)};
+  Sequential model{Linear(784, 512), ReLU(),       Linear(512, 256),
+                   ReLU(),           Dropout(0.2), Linear(256, 10)};
   std::vector<std::string> names;
   for (const auto& [name, tensor] : model.named_parameters()) names.push_back(name);
-  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias",
-                                             "5.weight", "5.bias"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias", "5.weight",
+                                             "5.bias"}));
   EXPECT_EQ(model.parameter_count(), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10);
   EXPECT_EQ(model.state_dict().at("0.weight").shape(), (Shape{512, 784}));
   EXPECT_EQ(model(Tensor::zeros({3, 784})).shape(), (Shape{3, 10}));
@@ -91,7 +91,8 @@ TEST(Neuron, SingleNeuronIsLinearThenSigmoid) {
   layer.weight.copy_(Tensor::from({1.0f, -1.0f, 0.5f}, {1, 3}));
   layer.bias.fill_(0.25);
   const double z = 1 * 2 - 1 * 1 + 0.5 * 4 + 0.25;  // w·x + b
-  EXPECT_NEAR(neuron(Tensor::from({2.0f, 1.0f, 4.0f}, {1, 3})).item(), 1 / (1 + std::exp(-z)), 1e-6);
+  EXPECT_NEAR(neuron(Tensor::from({2.0f, 1.0f, 4.0f}, {1, 3})).item(), 1 / (1 + std::exp(-z)),
+              1e-6);
 }
 
 }  // namespace

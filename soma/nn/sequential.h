@@ -11,8 +11,8 @@ class Sequential : public Module {
   Sequential() = default;
   // Sequential{Linear(784, 512), ReLU(), Linear(512, 10)}: each module is moved in.
   template <class... Modules>
-    requires(std::is_base_of_v<Module, std::decay_t<Modules>> && ...)
-  explicit Sequential(Modules&&... modules) {
+  requires(std::is_base_of_v<Module, std::decay_t<Modules>>&&...) explicit Sequential(
+      Modules&&... modules) {
     (push_back(std::make_shared<std::decay_t<Modules>>(std::forward<Modules>(modules))), ...);
   }
 

@@ -15,8 +15,10 @@ TEST(Dropout, DropsAboutPAndScalesTheRest) {
   const Tensor y = dropout(Tensor::ones({100, 100}), 0.3, true, rng);
   int64_t zeros = 0;
   for (float v : y.to_vector<float>()) {
-    if (v == 0) ++zeros;
-    else EXPECT_FLOAT_EQ(v, 1 / 0.7f);
+    if (v == 0)
+      ++zeros;
+    else
+      EXPECT_FLOAT_EQ(v, 1 / 0.7f);
   }
   EXPECT_NEAR(double(zeros) / 10000, 0.3, 0.02);
 }

@@ -18,8 +18,8 @@ Tensor apply_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), a.dtype());
   backend().binary_forward(op, y, a, b);
   return autograd::record(y, {a, b}, [a, b, op](const Tensor& dy, Grads& g) {
-    backend().binary_backward(op, g.needs(0) ? g[0] : Tensor(), g.needs(1) ? g[1] : Tensor(), dy,
-                              a, b);
+    backend().binary_backward(op, g.needs(0) ? g[0] : Tensor(), g.needs(1) ? g[1] : Tensor(), dy, a,
+                              b);
   });
 }
 

@@ -21,7 +21,9 @@ class BinaryOps : public ::testing::TestWithParam<Binary> {};
 
 const Input kPositive{{3, 5}, 0.5, 2};
 
-TEST_P(BinaryOps, GradcheckSameShape) { expect_gradcheck(GetParam().fn, {GetParam().a, GetParam().b}); }
+TEST_P(BinaryOps, GradcheckSameShape) {
+  expect_gradcheck(GetParam().fn, {GetParam().a, GetParam().b});
+}
 TEST_P(BinaryOps, GradcheckBroadcast) {
   Input row = GetParam().b, column = GetParam().a;
   row.shape = {5};
@@ -53,7 +55,9 @@ INSTANTIATE_TEST_SUITE_P(
         Binary{"mul", [](const auto& x) { return x[0] * x[1]; }, {{3, 5}}, {{3, 5}}},
         Binary{"div", [](const auto& x) { return x[0] / x[1]; }, {{3, 5}}, kPositive},
         // Maximum's operands are drawn apart so no tie sits inside a finite difference.
-        Binary{"maximum", [](const auto& x) { return maximum(x[0], x[1]); }, {{3, 5}, 0, 1},
+        Binary{"maximum",
+               [](const auto& x) { return maximum(x[0], x[1]); },
+               {{3, 5}, 0, 1},
                {{3, 5}, 1.5, 2.5}},
         Binary{"pow", [](const auto& x) { return pow(x[0], x[1]); }, kPositive, {{3, 5}, -1, 2}}),
     [](const auto& info) { return std::string(info.param.name); });
@@ -77,15 +81,15 @@ TEST_P(UnaryOps, MatchesPyTorch) { expect_matches_fixture(GetParam().name, GetPa
 
 INSTANTIATE_TEST_SUITE_P(
     All, UnaryOps,
-    ::testing::Values(Unary{"neg", [](const Tensor& x) { return -x; }, {{3, 5}}},
-                      Unary{"exp", [](const Tensor& x) { return exp(x); }, {{3, 5}}},
-                      Unary{"log", [](const Tensor& x) { return log(x); }, kPositive},
-                      Unary{"sqrt", [](const Tensor& x) { return sqrt(x); }, kPositive},
-                      Unary{"abs", [](const Tensor& x) { return abs(x); }, {{3, 5}, -2, 2, 0.05}},
-                      Unary{"square", [](const Tensor& x) { return square(x); }, {{3, 5}}},
-                      Unary{"pow_scalar", [](const Tensor& x) { return pow(x, 2.5); }, kPositive},
-                      Unary{"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.75); },
-                            {{3, 5}, -2, 2, 0}}),
+    ::testing::Values(
+        Unary{"neg", [](const Tensor& x) { return -x; }, {{3, 5}}},
+        Unary{"exp", [](const Tensor& x) { return exp(x); }, {{3, 5}}},
+        Unary{"log", [](const Tensor& x) { return log(x); }, kPositive},
+        Unary{"sqrt", [](const Tensor& x) { return sqrt(x); }, kPositive},
+        Unary{"abs", [](const Tensor& x) { return abs(x); }, {{3, 5}, -2, 2, 0.05}},
+        Unary{"square", [](const Tensor& x) { return square(x); }, {{3, 5}}},
+        Unary{"pow_scalar", [](const Tensor& x) { return pow(x, 2.5); }, kPositive},
+        Unary{"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.75); }, {{3, 5}, -2, 2, 0}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Elementwise, BroadcastsLikeNumPy) {

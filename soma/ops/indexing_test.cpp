@@ -8,7 +8,8 @@ namespace {
 const Tensor kIndex = Tensor::from(std::vector<int64_t>{2, 0, 3}, {3});
 
 TEST(Gather, GradcheckAndValues) {
-  testing::expect_gradcheck([](const Tensor& x) { return gather(x, kIndex); }, testing::Input({3, 4}));
+  testing::expect_gradcheck([](const Tensor& x) { return gather(x, kIndex); },
+                            testing::Input({3, 4}));
   const Tensor y = gather(Tensor::arange(12).view({3, 4}), kIndex);
   EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{2, 4, 11}));
 }

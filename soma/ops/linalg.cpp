@@ -13,8 +13,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
              to_string(b.shape()));
   SOMA_CHECK(a.size(-1) == b.size(-2), "matmul: inner extents differ: ", to_string(a.shape()),
              " · ", to_string(b.shape()));
-  SOMA_CHECK(b.dim() == 2 || a.size(0) == b.size(0), "matmul: batch sizes differ: ",
-             to_string(a.shape()), " · ", to_string(b.shape()));
+  SOMA_CHECK(b.dim() == 2 || a.size(0) == b.size(0),
+             "matmul: batch sizes differ: ", to_string(a.shape()), " · ", to_string(b.shape()));
   SOMA_CHECK(a.dtype() == b.dtype(), "matmul: dtypes differ: ", name_of(a.dtype()), " and ",
              name_of(b.dtype()));
   Shape shape = a.shape();

@@ -34,14 +34,16 @@ TEST(Matmul, RejectsMismatchedShapes) {
 
 TEST(Linear, Gradcheck) {
   expect_gradcheck(linear_of, {Input({3, 4}), Input({5, 4}), Input({5})});
-  expect_gradcheck([](const std::vector<Tensor>& x) { return linear(x[0], x[1]); }, {Input({3, 4}), Input({5, 4})});
+  expect_gradcheck([](const std::vector<Tensor>& x) { return linear(x[0], x[1]); },
+                   {Input({3, 4}), Input({5, 4})});
   expect_gradcheck(linear_of, {Input({2, 3, 4}), Input({5, 4}), Input({5})});
 }
 
 TEST(Linear, MatchesReference) {
   for (int64_t n : {1, 3, 129})
     for (int64_t width : {17, 33})
-      expect_backends_agree(linear_of, {Input({n, width}), Input({width + 2, width}), Input({width + 2})},
+      expect_backends_agree(linear_of,
+                            {Input({n, width}), Input({width + 2, width}), Input({width + 2})},
                             1e-4, 1e-4);
 }
 

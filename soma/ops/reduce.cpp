@@ -24,7 +24,8 @@ Shape dropped_shape(const Shape& shape, const std::vector<int64_t>& dims) {
   Shape dropped;
   for (size_t d = 0; d < shape.size(); ++d) {
     bool reduced = dims.empty();
-    for (int64_t r : dims) reduced = reduced || normalize_dim(r, int64_t(shape.size())) == int64_t(d);
+    for (int64_t r : dims)
+      reduced = reduced || normalize_dim(r, int64_t(shape.size())) == int64_t(d);
     if (!reduced) dropped.push_back(kept[d]);
   }
   return dropped;

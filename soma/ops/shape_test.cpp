@@ -11,8 +11,11 @@ using testing::expect_gradcheck;
 using testing::Input;
 
 TEST(Reshape, GradcheckAndInference) {
-  expect_gradcheck([](const Tensor& x) { return reshape(x, {4, 3}) * reshape(x, {4, 3}); },
-                   Input({2, 6}));
+  expect_gradcheck(
+      [](const Tensor& x) {
+        return reshape(x, {4, 3}) * reshape(x, {4, 3});
+      },
+      Input({2, 6}));
   EXPECT_EQ(reshape(Tensor::zeros({2, 3, 4}), {-1, 4}).shape(), (Shape{6, 4}));
   EXPECT_EQ(flatten(Tensor::zeros({2, 3, 4})).shape(), (Shape{2, 12}));
   EXPECT_THROW(reshape(Tensor::zeros({2, 3}), {4, 2}), Error);
@@ -37,12 +40,17 @@ TEST(Slice, GradcheckAndValues) {
 }
 
 TEST(Concat, GradcheckAndValues) {
-  expect_gradcheck([](const std::vector<Tensor>& x) { return concat({x[0], x[1]}, 1); },
-                   {Input({2, 3}), Input({2, 2})});
+  expect_gradcheck(
+      [](const std::vector<Tensor>& x) {
+        return concat({x[0], x[1]}, 1);
+      },
+      {Input({2, 3}), Input({2, 2})});
   const Tensor y = concat({Tensor::zeros({1, 2}), Tensor::ones({2, 2})}, 0);
   EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{0, 0, 1, 1, 1, 1}));
   EXPECT_THROW(concat({Tensor::zeros({1, 2}), Tensor::zeros({1, 3})}, 0), Error);
-  testing::expect_matches_fixture("concat", [](const std::vector<Tensor>& x) { return concat({x[0], x[1]}, 1); });
+  testing::expect_matches_fixture("concat", [](const std::vector<Tensor>& x) {
+    return concat({x[0], x[1]}, 1);
+  });
 }
 
 }  // namespace

@@ -73,7 +73,8 @@ double fit_line(int64_t batch_size) {
       }
       const int64_t n = int64_t(xs.size());
       sgd.zero_grad();
-      loss::mean_squared_error(model(Tensor::from(xs, {n, 1})), Tensor::from(ys, {n, 1})).backward();
+      loss::mean_squared_error(model(Tensor::from(xs, {n, 1})), Tensor::from(ys, {n, 1}))
+          .backward();
       sgd.step();
     }
   return loss::mean_squared_error(model(x), y).item();

@@ -8,7 +8,8 @@
 namespace soma::optim {
 namespace {
 
-Tensor penalty(const std::vector<Tensor>& parameters, double lambda, Tensor (*term)(const Tensor&)) {
+Tensor penalty(const std::vector<Tensor>& parameters, double lambda,
+               Tensor (*term)(const Tensor&)) {
   SOMA_CHECK(!parameters.empty(), "a regularisation penalty needs at least one parameter");
   Tensor total = sum(term(parameters[0]));
   for (size_t i = 1; i < parameters.size(); ++i) total = total + sum(term(parameters[i]));

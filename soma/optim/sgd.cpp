@@ -48,7 +48,8 @@ SGD::SGD(std::vector<SGDGroup> groups) : groups_(std::move(groups)) {
     SOMA_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
                "SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
     for (const Tensor& p : group.parameters)
-      SOMA_CHECK(p.dtype() == DType::F32, "SGD: parameters must be f32, found ", name_of(p.dtype()));
+      SOMA_CHECK(p.dtype() == DType::F32, "SGD: parameters must be f32, found ",
+                 name_of(p.dtype()));
     buffers_.emplace_back(group.parameters.size());
   }
 }

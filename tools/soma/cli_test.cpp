@@ -32,13 +32,16 @@ Result soma(const std::string& arguments) {
   return {WEXITSTATUS(status), output};
 }
 
-std::string config(const std::string& name) { return std::string(SOMA_SOURCE_DIR) + "/configs/" + name; }
+std::string config(const std::string& name) {
+  return std::string(SOMA_SOURCE_DIR) + "/configs/" + name;
+}
 
 // The value after "key " on the last line that has it.
 double last_value(const std::string& output, const std::string& key) {
   const std::regex pattern(key + " ([0-9.]+)");
   double value = -1;
-  for (auto it = std::sregex_iterator(output.begin(), output.end(), pattern); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(output.begin(), output.end(), pattern);
+       it != std::sregex_iterator(); ++it)
     value = std::stod((*it)[1]);
   return value;
 }
@@ -50,7 +53,9 @@ class TempDir {
   }
   ~TempDir() { fs::remove_all(path_); }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
-  void write(const std::string& name, const std::string& bytes) const { io::write_file_atomically(file(name), bytes); }
+  void write(const std::string& name, const std::string& bytes) const {
+    io::write_file_atomically(file(name), bytes);
+  }
 
  private:
   fs::path path_;
@@ -105,11 +110,13 @@ TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
   const io::Safetensors weights = io::load_safetensors(dir.file("w.safetensors"));
   EXPECT_EQ(weights.tensors.at("0.weight").shape(), (Shape{8, 2}));  // PyTorch's [out, in]
   EXPECT_EQ(weights.tensors.at("2.bias").shape(), (Shape{1}));
-  const Result eval = soma("eval " + config("xor_mlp.toml") + " --weights " + dir.file("w.safetensors"));
+  const Result eval =
+      soma("eval " + config("xor_mlp.toml") + " --weights " + dir.file("w.safetensors"));
   ASSERT_EQ(eval.code, 0) << eval.output;
   EXPECT_NEAR(last_value(eval.output, "test_loss"), last_value(r.output, "test_loss"), 1e-4);
   // --init continues from saved weights: zero epochs reproduce the same evaluation.
-  const Result again = soma("train " + config("xor_mlp.toml") + " --epochs 0 --init " + dir.file("w.safetensors"));
+  const Result again =
+      soma("train " + config("xor_mlp.toml") + " --epochs 0 --init " + dir.file("w.safetensors"));
   EXPECT_NEAR(last_value(again.output, "test_loss"), last_value(r.output, "test_loss"), 1e-4);
 }
 
@@ -118,7 +125,8 @@ void expect_error(const std::string& arguments, const std::string& expected) {
   const Result r = soma(arguments);
   EXPECT_NE(r.code, 0) << r.output;
   EXPECT_EQ(r.output.rfind("error: ", 0), 0u) << r.output;
-  EXPECT_NE(r.output.find(expected), std::string::npos) << "expected \"" << expected << "\" in: " << r.output;
+  EXPECT_NE(r.output.find(expected), std::string::npos)
+      << "expected \"" << expected << "\" in: " << r.output;
 }
 
 std::string gzip(const std::string& bytes) {
@@ -144,7 +152,8 @@ std::string idx(uint8_t rank, std::vector<uint32_t> extents, size_t body) {
 }
 
 // A data root whose mnist/ folder holds the given four files.
-void make_mnist(const TempDir& dir, const std::string& train_images, const std::string& train_labels) {
+void make_mnist(const TempDir& dir, const std::string& train_images,
+                const std::string& train_labels) {
   fs::create_directories(dir.file("mnist"));
   dir.write("mnist/train-images-idx3-ubyte.gz", gzip(train_images));
   dir.write("mnist/train-labels-idx1-ubyte", train_labels);
@@ -154,9 +163,11 @@ void make_mnist(const TempDir& dir, const std::string& train_images, const std::
 
 TEST(BadInput, DataFiles) {
   TempDir dir;
-  const std::string run = "train " + config("mnist_mlp.toml") + " --epochs 1 --data-dir " + dir.file("");
+  const std::string run =
+      "train " + config("mnist_mlp.toml") + " --epochs 1 --data-dir " + dir.file("");
   make_mnist(dir, idx(3, {3, 28, 28}, 100), idx(1, {3}, 3));
-  expect_error(run, "train-images-idx3-ubyte.gz: expected 2352 bytes of data (3 × 28 × 28), found 100");
+  expect_error(run,
+               "train-images-idx3-ubyte.gz: expected 2352 bytes of data (3 × 28 × 28), found 100");
   make_mnist(dir, "\x00\x00\x09\x03" + idx(3, {3, 28, 28}, 3 * 784).substr(4), idx(1, {3}, 3));
   expect_error(run, "expected the IDX magic 00 00 08");
   make_mnist(dir, idx(3, {3, 28, 28}, 3 * 784), idx(1, {4}, 4));
@@ -173,13 +184,16 @@ TEST(BadInput, Configs) {
   std::string typo = good;
   typo.replace(typo.find("\"tanh\""), 6, "\"tahn\"");
   dir.write("typo.toml", typo);
-  expect_error("train " + dir.file("typo.toml"), "typo.toml:4: unknown layer type \"tahn\" (did you mean \"tanh\"?)");
+  expect_error("train " + dir.file("typo.toml"),
+               "typo.toml:4: unknown layer type \"tahn\" (did you mean \"tanh\"?)");
   std::string missing = good;
   missing.replace(missing.find("loss = "), 5, "lsos");
   dir.write("missing.toml", missing);
-  expect_error("train " + dir.file("missing.toml"), "unknown key \"lsos\" in [train] (did you mean \"loss\"?)");
+  expect_error("train " + dir.file("missing.toml"),
+               "unknown key \"lsos\" in [train] (did you mean \"loss\"?)");
   std::string no_loss = good;
-  no_loss.erase(no_loss.find("loss = "), no_loss.find('\n', no_loss.find("loss = ")) - no_loss.find("loss = "));
+  no_loss.erase(no_loss.find("loss = "),
+                no_loss.find('\n', no_loss.find("loss = ")) - no_loss.find("loss = "));
   dir.write("no_loss.toml", no_loss);
   expect_error("train " + dir.file("no_loss.toml"), "missing key \"loss\" in [train]");
   expect_error("train " + dir.file("absent.toml"), "absent.toml");
@@ -187,9 +201,10 @@ TEST(BadInput, Configs) {
 
 TEST(BadInput, WeightFiles) {
   TempDir dir;
-  io::save_safetensors(dir.file("wrong.safetensors"),
-                       {{"0.weight", Tensor::zeros({4, 2})}, {"0.bias", Tensor::zeros({8})},
-                        {"2.weight", Tensor::zeros({1, 4})}, {"2.bias", Tensor::zeros({1})}});
+  io::save_safetensors(dir.file("wrong.safetensors"), {{"0.weight", Tensor::zeros({4, 2})},
+                                                       {"0.bias", Tensor::zeros({8})},
+                                                       {"2.weight", Tensor::zeros({1, 4})},
+                                                       {"2.bias", Tensor::zeros({1})}});
   expect_error("train " + config("xor_mlp.toml") + " --init " + dir.file("wrong.safetensors"),
                "wrong.safetensors: tensor \"0.weight\" has shape [4, 2], the model expects [8, 2]");
   dir.write("broken.safetensors", std::string("\x10\0\0\0\0\0\0\0{\"a\": [1, 2", 19));

@@ -15,9 +15,9 @@
 namespace soma::cli {
 namespace {
 
-const std::vector<std::string> kLayerTypes{"linear", "identity", "sigmoid", "tanh", "relu",
-                                           "leaky_relu", "elu", "gelu", "silu", "softmax",
-                                           "log_softmax", "dropout", "flatten"};
+const std::vector<std::string> kLayerTypes{"linear",      "identity", "sigmoid", "tanh", "relu",
+                                           "leaky_relu",  "elu",      "gelu",    "silu", "softmax",
+                                           "log_softmax", "dropout",  "flatten"};
 
 std::string where(const Config& config, const toml::node& node) {
   return config.path + ":" + std::to_string(node.source().begin.line);
@@ -56,14 +56,15 @@ T get(const Config& config, const toml::table& table, const std::string& section
   } else {
     if (auto v = node->value_exact<std::string>()) return *v;
   }
-  const char* expected = std::is_same_v<T, double> ? "a number"
+  const char* expected = std::is_same_v<T, double>    ? "a number"
                          : std::is_same_v<T, int64_t> ? "an integer"
                          : std::is_same_v<T, bool>    ? "true or false"
                                                       : "a string";
   fail(where(config, *node), ": \"", key, "\" in ", section, " must be ", expected);
 }
 
-const toml::table& section_of(const Config& config, const toml::table& root, const std::string& name) {
+const toml::table& section_of(const Config& config, const toml::table& root,
+                              const std::string& name) {
   const toml::node* node = root.get(name);
   SOMA_CHECK(node, config.path, ": missing section [", name, "]");
   SOMA_CHECK(node->is_table(), where(config, *node), ": [", name, "] must be a table");
@@ -116,7 +117,8 @@ std::string closest(const std::string& word, const std::vector<std::string>& kno
     for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
     for (size_t i = 1; i <= a.size(); ++i)
       for (size_t j = 1; j <= b.size(); ++j) {
-        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+        d[i][j] =
+            std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
         if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
           d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -140,7 +142,8 @@ Config load_config(const std::string& path) {
     root = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     const std::string reason(e.description());
-    if (reason.find("could not be opened") != std::string::npos || reason.find("File could not") != std::string::npos)
+    if (reason.find("could not be opened") != std::string::npos ||
+        reason.find("File could not") != std::string::npos)
       fail(path, ": cannot open the config file");
     fail(path, ":", e.source().begin.line, ": ", reason);
   }
@@ -152,7 +155,8 @@ Config load_config(const std::string& path) {
   SOMA_CHECK(layers, path, ": missing key \"layers\" in [model]");
   SOMA_CHECK(layers->is_array() && !layers->as_array()->empty(), where(config, *layers),
              ": [model] layers must be a non-empty list of layer tables");
-  for (const toml::node& layer : *layers->as_array()) config.layers.push_back(parse_layer(config, layer));
+  for (const toml::node& layer : *layers->as_array())
+    config.layers.push_back(parse_layer(config, layer));
 
   const toml::table& data = section_of(config, root, "data");
   check_keys(config, data, "[data]", {"dataset", "batch_size", "shuffle", "train_limit"});
@@ -204,21 +208,35 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, int64_t input_
   for (const LayerConfig& layer : config.layers) {
     nn::ModulePtr module;
     if (layer.type == "linear") {
-      module = std::make_shared<nn::Linear>(width, layer.out, nn::LinearOptions{.bias = layer.bias});
+      module =
+          std::make_shared<nn::Linear>(width, layer.out, nn::LinearOptions{.bias = layer.bias});
       width = layer.out;
-    } else if (layer.type == "identity") module = std::make_shared<nn::Identity>();
-    else if (layer.type == "sigmoid") module = std::make_shared<nn::Sigmoid>();
-    else if (layer.type == "tanh") module = std::make_shared<nn::Tanh>();
-    else if (layer.type == "relu") module = std::make_shared<nn::ReLU>();
-    else if (layer.type == "leaky_relu") module = std::make_shared<nn::LeakyReLU>(layer.slope);
-    else if (layer.type == "elu") module = std::make_shared<nn::ELU>(layer.alpha);
-    else if (layer.type == "gelu") module = std::make_shared<nn::GELU>();
-    else if (layer.type == "silu") module = std::make_shared<nn::SiLU>();
-    else if (layer.type == "softmax") module = std::make_shared<nn::Softmax>();
-    else if (layer.type == "log_softmax") module = std::make_shared<nn::LogSoftmax>();
-    else if (layer.type == "dropout") module = std::make_shared<nn::Dropout>(layer.p);
-    else if (layer.type == "flatten") module = std::make_shared<nn::Flatten>();
-    else fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
+    } else if (layer.type == "identity")
+      module = std::make_shared<nn::Identity>();
+    else if (layer.type == "sigmoid")
+      module = std::make_shared<nn::Sigmoid>();
+    else if (layer.type == "tanh")
+      module = std::make_shared<nn::Tanh>();
+    else if (layer.type == "relu")
+      module = std::make_shared<nn::ReLU>();
+    else if (layer.type == "leaky_relu")
+      module = std::make_shared<nn::LeakyReLU>(layer.slope);
+    else if (layer.type == "elu")
+      module = std::make_shared<nn::ELU>(layer.alpha);
+    else if (layer.type == "gelu")
+      module = std::make_shared<nn::GELU>();
+    else if (layer.type == "silu")
+      module = std::make_shared<nn::SiLU>();
+    else if (layer.type == "softmax")
+      module = std::make_shared<nn::Softmax>();
+    else if (layer.type == "log_softmax")
+      module = std::make_shared<nn::LogSoftmax>();
+    else if (layer.type == "dropout")
+      module = std::make_shared<nn::Dropout>(layer.p);
+    else if (layer.type == "flatten")
+      module = std::make_shared<nn::Flatten>();
+    else
+      fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
     model->push_back(module);
   }
   return model;
@@ -226,10 +244,12 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, int64_t input_
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model) {
   const OptimizerConfig& o = config.optimizer;
-  return std::make_unique<optim::SGD>(
-      model.parameters(), optim::SGDOptions{.lr = o.lr, .momentum = o.momentum,
-                                            .dampening = o.dampening, .nesterov = o.nesterov,
-                                            .weight_decay = o.weight_decay});
+  return std::make_unique<optim::SGD>(model.parameters(),
+                                      optim::SGDOptions{.lr = o.lr,
+                                                        .momentum = o.momentum,
+                                                        .dampening = o.dampening,
+                                                        .nesterov = o.nesterov,
+                                                        .weight_decay = o.weight_decay});
 }
 
 }  // namespace soma::cli

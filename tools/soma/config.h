@@ -12,9 +12,9 @@
 namespace soma::cli {
 
 struct LayerConfig {
-  std::string type;   // "linear", "relu", "dropout", ...
-  int64_t out = 0;    // linear: output units
-  bool bias = true;   // linear
+  std::string type;     // "linear", "relu", "dropout", ...
+  int64_t out = 0;      // linear: output units
+  bool bias = true;     // linear
   double max_norm = 0;  // linear: Keras MaxNorm on each unit's weights, 0 = none
   double slope = 0.01;  // leaky_relu
   double alpha = 1.0;   // elu

@@ -11,7 +11,8 @@ Table gate(int64_t (*truth)(int64_t, int64_t)) {
   Table table{Tensor::from({0.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f}, {4, 2}),
               Tensor::zeros({4}, DType::I64)};
   for (int64_t i = 0; i < 4; ++i)
-    table.classes.data<int64_t>()[i] = truth(int64_t(table.inputs.at({i, 0})), int64_t(table.inputs.at({i, 1})));
+    table.classes.data<int64_t>()[i] =
+        truth(int64_t(table.inputs.at({i, 0})), int64_t(table.inputs.at({i, 1})));
   return table;
 }
 
@@ -26,12 +27,13 @@ Table first_rows(const Table& table, int64_t n) {
   Rng unused(0);
   const int64_t rows = std::min(n, table.inputs.size(0));
   const std::vector<int64_t> order = data::epoch_order(rows, false, unused);
-  return {data::take_rows(table.inputs, order, 0, rows), data::take_rows(table.classes, order, 0, rows)};
+  return {data::take_rows(table.inputs, order, 0, rows),
+          data::take_rows(table.classes, order, 0, rows)};
 }
 
 Splits load_dataset(const std::string& name, const std::string& data_dir) {
   if (name == "and" || name == "or" || name == "xor") {
-    Table t = name == "and" ? gate([](int64_t a, int64_t b) { return a & b; })
+    Table t = name == "and"  ? gate([](int64_t a, int64_t b) { return a & b; })
               : name == "or" ? gate([](int64_t a, int64_t b) { return a | b; })
                              : gate([](int64_t a, int64_t b) { return a ^ b; });
     return {t, t, 2};

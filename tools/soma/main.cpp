@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   train_command->add_option("--seed", train.seed, "Override the config's seed");
   train_command->add_option("--init", train.init, "Initial weights (safetensors)");
   train_command->add_option("--save", train.save, "Write the trained weights (safetensors)");
-  train_command->add_option("--log-jsonl", train.log_jsonl, "Write step and epoch events as JSON lines");
+  train_command->add_option("--log-jsonl", train.log_jsonl,
+                            "Write step and epoch events as JSON lines");
 
   soma::cli::EvalArgs eval;
   CLI::App* eval_command = app.add_subcommand("eval", "Evaluate saved weights on the test split");

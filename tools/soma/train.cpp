@@ -36,8 +36,10 @@ std::vector<metrics::MetricPtr> make_metrics(const Config& config, int64_t outpu
   std::vector<metrics::MetricPtr> list;
   for (const std::string& name : config.metrics) {
     // With one output unit, "accuracy" means thresholded accuracy, as Keras chooses it.
-    if (outputs == 1 && name == "accuracy") list.push_back(std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy"));
-    else list.push_back(metrics::by_name(name));
+    if (outputs == 1 && name == "accuracy")
+      list.push_back(std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy"));
+    else
+      list.push_back(metrics::by_name(name));
   }
   return list;
 }
@@ -72,7 +74,8 @@ Evaluation evaluate(nn::Module& model, const loss::Loss& loss, const Config& con
 }
 
 // The weights that L1 and max-norm apply to: every linear layer's, with its limit.
-std::vector<std::pair<Tensor, double>> linear_weights(const nn::Sequential& model, const Config& config) {
+std::vector<std::pair<Tensor, double>> linear_weights(const nn::Sequential& model,
+                                                      const Config& config) {
   std::vector<std::pair<Tensor, double>> weights;
   size_t layer = 0;
   for (const auto& [name, module] : model.children()) {
@@ -147,7 +150,8 @@ int run_train(const TrainArgs& args) {
     for (int64_t begin = 0; begin < n; begin += config.batch_size, ++step) {
       const int64_t end = std::min(n, begin + config.batch_size);
       const Tensor x = data::take_rows(data.train.inputs, order, begin, end);
-      const Tensor y = targets_for(config.loss, data::take_rows(data.train.classes, order, begin, end), outputs);
+      const Tensor y =
+          targets_for(config.loss, data::take_rows(data.train.classes, order, begin, end), outputs);
       optimizer->zero_grad();
       Tensor objective = loss((*model)(x), y);
       const double value = objective.item();
@@ -160,7 +164,8 @@ int run_train(const TrainArgs& args) {
         if (limit > 0) optim::apply_max_norm(w, limit);
       total += value * double(end - begin);
       if (log.is_open())
-        log << nlohmann::json{{"event", "step"}, {"epoch", epoch}, {"step", step}, {"loss", value}}.dump()
+        log << nlohmann::json{{"event", "step"}, {"epoch", epoch}, {"step", step}, {"loss", value}}
+                   .dump()
             << "\n";
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
@@ -171,7 +176,9 @@ int run_train(const TrainArgs& args) {
                 format_metrics(last).c_str(), seconds, double(n) / seconds);
     std::fflush(stdout);
     if (log.is_open()) {
-      nlohmann::json line{{"event", "epoch"}, {"epoch", epoch}, {"train_loss", train_loss},
+      nlohmann::json line{{"event", "epoch"},
+                          {"epoch", epoch},
+                          {"train_loss", train_loss},
                           {"test_loss", last.loss}};
       for (const auto& [name, value] : last.metrics) line["test_" + name] = value;
       log << line.dump() << "\n";

@@ -28,12 +28,18 @@ Pattern pattern_of(const Tensor& y, const Tensor& a, const Tensor& b) {
 template <class Fn>
 void with_op(BinaryOp op, Fn&& fn) {
   switch (op) {
-    case BinaryOp::Add: return fn(std::integral_constant<BinaryOp, BinaryOp::Add>{});
-    case BinaryOp::Sub: return fn(std::integral_constant<BinaryOp, BinaryOp::Sub>{});
-    case BinaryOp::Mul: return fn(std::integral_constant<BinaryOp, BinaryOp::Mul>{});
-    case BinaryOp::Div: return fn(std::integral_constant<BinaryOp, BinaryOp::Div>{});
-    case BinaryOp::Maximum: return fn(std::integral_constant<BinaryOp, BinaryOp::Maximum>{});
-    case BinaryOp::Pow: return fn(std::integral_constant<BinaryOp, BinaryOp::Pow>{});
+    case BinaryOp::Add:
+      return fn(std::integral_constant<BinaryOp, BinaryOp::Add>{});
+    case BinaryOp::Sub:
+      return fn(std::integral_constant<BinaryOp, BinaryOp::Sub>{});
+    case BinaryOp::Mul:
+      return fn(std::integral_constant<BinaryOp, BinaryOp::Mul>{});
+    case BinaryOp::Div:
+      return fn(std::integral_constant<BinaryOp, BinaryOp::Div>{});
+    case BinaryOp::Maximum:
+      return fn(std::integral_constant<BinaryOp, BinaryOp::Maximum>{});
+    case BinaryOp::Pow:
+      return fn(std::integral_constant<BinaryOp, BinaryOp::Pow>{});
   }
 }
 
@@ -61,7 +67,8 @@ void CpuBackend::binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, c
         case Pattern::RowB:
           for (int64_t i = begin; i < end; ++i) py[i] = math::binary(kOp, pa[i], pb[i % row]);
           break;
-        case Pattern::Other: break;
+        case Pattern::Other:
+          break;
       }
     });
   });

@@ -19,24 +19,40 @@ struct Eltwise {
 std::optional<Eltwise> eltwise_of(UnaryOp op, UnaryParams p) {
   const float a = float(p.alpha), b = float(p.beta);
   switch (op) {
-    case UnaryOp::Identity: return Eltwise{algorithm::eltwise_linear, 1, 0};
-    case UnaryOp::Neg: return Eltwise{algorithm::eltwise_linear, -1, 0};
-    case UnaryOp::Exp: return Eltwise{algorithm::eltwise_exp, 0, 0};
-    case UnaryOp::Sqrt: return Eltwise{algorithm::eltwise_sqrt, 0, 0};
-    case UnaryOp::Abs: return Eltwise{algorithm::eltwise_abs, 0, 0};
-    case UnaryOp::Square: return Eltwise{algorithm::eltwise_square, 0, 0};
-    case UnaryOp::Pow: return Eltwise{algorithm::eltwise_pow, 1, a};
-    case UnaryOp::Sigmoid: return Eltwise{algorithm::eltwise_logistic, 0, 0};
-    case UnaryOp::Tanh: return Eltwise{algorithm::eltwise_tanh, 0, 0};
-    case UnaryOp::Relu: return Eltwise{algorithm::eltwise_relu, 0, 0};
-    case UnaryOp::LeakyRelu: return Eltwise{algorithm::eltwise_relu, a, 0};
-    case UnaryOp::Elu: return Eltwise{algorithm::eltwise_elu, a, 0};
-    case UnaryOp::Gelu: return Eltwise{algorithm::eltwise_gelu_erf, 0, 0};
-    case UnaryOp::Silu: return Eltwise{algorithm::eltwise_swish, 1, 0};
+    case UnaryOp::Identity:
+      return Eltwise{algorithm::eltwise_linear, 1, 0};
+    case UnaryOp::Neg:
+      return Eltwise{algorithm::eltwise_linear, -1, 0};
+    case UnaryOp::Exp:
+      return Eltwise{algorithm::eltwise_exp, 0, 0};
+    case UnaryOp::Sqrt:
+      return Eltwise{algorithm::eltwise_sqrt, 0, 0};
+    case UnaryOp::Abs:
+      return Eltwise{algorithm::eltwise_abs, 0, 0};
+    case UnaryOp::Square:
+      return Eltwise{algorithm::eltwise_square, 0, 0};
+    case UnaryOp::Pow:
+      return Eltwise{algorithm::eltwise_pow, 1, a};
+    case UnaryOp::Sigmoid:
+      return Eltwise{algorithm::eltwise_logistic, 0, 0};
+    case UnaryOp::Tanh:
+      return Eltwise{algorithm::eltwise_tanh, 0, 0};
+    case UnaryOp::Relu:
+      return Eltwise{algorithm::eltwise_relu, 0, 0};
+    case UnaryOp::LeakyRelu:
+      return Eltwise{algorithm::eltwise_relu, a, 0};
+    case UnaryOp::Elu:
+      return Eltwise{algorithm::eltwise_elu, a, 0};
+    case UnaryOp::Gelu:
+      return Eltwise{algorithm::eltwise_gelu_erf, 0, 0};
+    case UnaryOp::Silu:
+      return Eltwise{algorithm::eltwise_swish, 1, 0};
     // oneDNN's log is off by ~1e-4 relative near x = 1 (measured against PyTorch); std::log is not.
-    case UnaryOp::Log: return std::nullopt;
+    case UnaryOp::Log:
+      return std::nullopt;
     // oneDNN's clip excludes the lower bound from the gradient; PyTorch's clamp includes both.
-    case UnaryOp::Clamp: return std::nullopt;
+    case UnaryOp::Clamp:
+      return std::nullopt;
   }
   (void)b;
   return std::nullopt;
@@ -90,9 +106,10 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, 
   // oneDNN overwrites diff_src; our contract accumulates.
   Tensor gradient = Tensor::empty_like(dx);
   auto& engine = cpu::engine();
-  primitive.execute(cpu::stream(), {{DNNL_ARG_SRC, dnnl::memory(md, engine, x.raw_data())},
-                                    {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())},
-                                    {DNNL_ARG_DIFF_SRC, dnnl::memory(md, engine, gradient.raw_data())}});
+  primitive.execute(cpu::stream(),
+                    {{DNNL_ARG_SRC, dnnl::memory(md, engine, x.raw_data())},
+                     {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())},
+                     {DNNL_ARG_DIFF_SRC, dnnl::memory(md, engine, gradient.raw_data())}});
   cpu::stream().wait();
   add_into(dx.data<float>(), gradient.data<float>(), dx.numel());
 }

@@ -22,8 +22,8 @@ memory::desc operand(const Tensor& t, bool transpose, int64_t batch) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
-void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& bias,
-                bool trans_a, bool trans_b, float beta) {
+void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a,
+                bool trans_b, float beta) {
   const int64_t batch = c.dim() == 3 ? c.size(0) : 0;
   const memory::desc a_md = operand(a, trans_a, batch), b_md = operand(b, trans_b, batch);
   const memory::desc c_md = cpu::plain_f32(c.shape());

@@ -13,8 +13,8 @@ Shape as_rows(const Tensor& t) { return {t.numel() / t.size(-1), t.size(-1)}; }
 dnnl::softmax_v2_forward::primitive_desc forward_desc(const dnnl::memory::desc& md, bool log) {
   return dnnl::softmax_v2_forward::primitive_desc(
       dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_training,
-                                     log ? algorithm::softmax_log : algorithm::softmax_accurate,
-                                     md, md, 1),
+                                     log ? algorithm::softmax_log : algorithm::softmax_accurate, md,
+                                     md, 1),
       cpu::engine());
 }
 
@@ -49,9 +49,10 @@ void CpuBackend::softmax_backward(const Tensor& dx, const Tensor& dy, const Tens
   });
   Tensor gradient = Tensor::empty_like(dx);
   auto& engine = cpu::engine();
-  primitive.execute(cpu::stream(), {{DNNL_ARG_DST, dnnl::memory(md, engine, y.raw_data())},
-                                    {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())},
-                                    {DNNL_ARG_DIFF_SRC, dnnl::memory(md, engine, gradient.raw_data())}});
+  primitive.execute(cpu::stream(),
+                    {{DNNL_ARG_DST, dnnl::memory(md, engine, y.raw_data())},
+                     {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())},
+                     {DNNL_ARG_DIFF_SRC, dnnl::memory(md, engine, gradient.raw_data())}});
   cpu::stream().wait();
   add_into(dx.data<float>(), gradient.data<float>(), dx.numel());
 }

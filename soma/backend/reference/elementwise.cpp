@@ -19,7 +19,8 @@ void ReferenceBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor
     using T = decltype(tag);
     const T *in = x.data<T>(), *out = y.data<T>(), *g = dy.data<T>();
     T* gx = dx.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i) gx[i] += g[i] * math::unary_derivative(op, in[i], out[i], p);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      gx[i] += g[i] * math::unary_derivative(op, in[i], out[i], p);
   });
 }
 
@@ -29,9 +30,9 @@ void ReferenceBackend::binary_forward(BinaryOp op, const Tensor& y, const Tensor
     using T = decltype(tag);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* py = y.data<T>();
-    for_each_broadcast(y.shape(), broadcast_strides(a.shape(), y.shape()),
-                       broadcast_strides(b.shape(), y.shape()),
-                       [&](int64_t i, int64_t ia, int64_t ib) { py[i] = math::binary(op, pa[ia], pb[ib]); });
+    for_each_broadcast(
+        y.shape(), broadcast_strides(a.shape(), y.shape()), broadcast_strides(b.shape(), y.shape()),
+        [&](int64_t i, int64_t ia, int64_t ib) { py[i] = math::binary(op, pa[ia], pb[ib]); });
   });
 }
 

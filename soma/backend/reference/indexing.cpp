@@ -15,7 +15,8 @@ void ReferenceBackend::max_forward(const Tensor& values, const Tensor& indices, 
       for (int64_t i = 0; i < s.inner; ++i) {
         int64_t best = 0;
         for (int64_t e = 1; e < s.extent; ++e)
-          if (in[(o * s.extent + e) * s.inner + i] > in[(o * s.extent + best) * s.inner + i]) best = e;
+          if (in[(o * s.extent + e) * s.inner + i] > in[(o * s.extent + best) * s.inner + i])
+            best = e;
         out[o * s.inner + i] = in[(o * s.extent + best) * s.inner + i];
         where[o * s.inner + i] = best;
       }
@@ -76,11 +77,13 @@ void ReferenceBackend::permute(const Tensor& y, const Tensor& x, const std::vect
     for (size_t d = 0; d < perm.size(); ++d) read[d] = x_strides[size_t(perm[d])];
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    for_each_broadcast(y.shape(), read, read, [&](int64_t i, int64_t o, int64_t) { out[i] = in[o]; });
+    for_each_broadcast(y.shape(), read, read,
+                       [&](int64_t i, int64_t o, int64_t) { out[i] = in[o]; });
   });
 }
 
-void ReferenceBackend::narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) {
+void ReferenceBackend::narrow_forward(const Tensor& y, const Tensor& x, int64_t dim,
+                                      int64_t start) {
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const DimSplit sx = split_at(x.shape(), dim), sy = split_at(y.shape(), dim);

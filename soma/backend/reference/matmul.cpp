@@ -23,7 +23,8 @@ void ReferenceBackend::matmul(const Tensor& c, const Tensor& a, const Tensor& b,
   dispatch_floating(c.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int64_t batch = c.dim() == 3 ? c.size(0) : 1;
-    const int64_t a_rows = a.size(-2), a_cols = a.size(-1), b_rows = b.size(-2), b_cols = b.size(-1);
+    const int64_t a_rows = a.size(-2), a_cols = a.size(-1), b_rows = b.size(-2),
+                  b_cols = b.size(-1);
     const int64_t m = trans_a ? a_cols : a_rows, k = trans_a ? a_rows : a_cols;
     const int64_t n = trans_b ? b_rows : b_cols;
     const int64_t a_step = a.dim() == 3 ? a_rows * a_cols : 0;

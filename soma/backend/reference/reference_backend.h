@@ -36,9 +36,12 @@ class ReferenceBackend : public Backend {
 template <class Fn>
 void dispatch_floating(DType dtype, Fn&& fn) {
   switch (dtype) {
-    case DType::F32: return fn(float{});
-    case DType::F64: return fn(double{});
-    default: fail("expected an f32 or f64 tensor, found ", name_of(dtype));
+    case DType::F32:
+      return fn(float{});
+    case DType::F64:
+      return fn(double{});
+    default:
+      fail("expected an f32 or f64 tensor, found ", name_of(dtype));
   }
 }
 
