@@ -42,6 +42,25 @@ Grads::Target Grads::target(size_t i) {
   return {buffers_[i], false};
 }
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> orphans;
+  auto release = [&orphans](Node& node) {
+    node.backward = nullptr;  // its captures may share the inputs
+    for (Tensor& input : node.inputs) {
+      const auto& impl = input.impl_ptr();
+      if (impl && impl.use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1)
+        orphans.push_back(std::move(impl->grad_fn));
+    }
+    node.inputs.clear();
+  };
+  release(*this);
+  while (!orphans.empty()) {
+    std::shared_ptr<Node> node = std::move(orphans.back());
+    orphans.pop_back();
+    release(*node);
+  }
+}
+
 Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward) {
   if (!recording) return output;
   bool any = false;

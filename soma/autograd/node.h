@@ -43,6 +43,9 @@ using BackwardFn = std::function<void(const Tensor& dy, Grads& g)>;
 struct Node {
   std::vector<Tensor> inputs;
   BackwardFn backward;
+  // Releases the graph above this node without recursion: a long chain (an unrolled RNN)
+  // destroyed node by node would overflow the stack.
+  ~Node();
 };
 
 // Whether ops record the graph on this thread (true unless a NoGradGuard is alive).
