@@ -1,5 +1,7 @@
 #include "soma/core/tensor.h"
 
+#include "soma/core/allocator.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -9,15 +11,11 @@
 
 namespace soma {
 
-Storage::Storage(size_t bytes, bool zero) : bytes_(bytes) {
-  constexpr size_t kAlign = 64;
-  const size_t rounded = std::max<size_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
-  data_ = std::aligned_alloc(kAlign, rounded);
-  if (!data_) throw std::bad_alloc();
-  if (zero) std::memset(data_, 0, rounded);
+Storage::Storage(size_t bytes, bool zero) : data_(allocate_block(bytes)), bytes_(bytes) {
+  if (zero) std::memset(data_, 0, bytes);
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { release_block(data_, bytes_); }
 
 namespace {
 

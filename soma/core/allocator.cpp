@@ -1,0 +1,63 @@
+#include "soma/core/allocator.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace soma {
+namespace {
+
+constexpr size_t kAlign = 64;
+constexpr size_t kSmallest = 64 << 10;  // smaller blocks: malloc's own bins do well
+constexpr size_t kCacheLimit = size_t(1) << 30;
+
+struct Cache {
+  std::mutex mutex;
+  std::map<size_t, std::vector<void*>> free_blocks;  // by rounded size
+  size_t cached_bytes = 0;
+};
+
+Cache& cache() {
+  static Cache* instance = new Cache;  // never destroyed: blocks may be released at exit
+  return *instance;
+}
+
+size_t rounded(size_t bytes) { return std::max(kAlign, (bytes + kAlign - 1) / kAlign * kAlign); }
+
+}  // namespace
+
+void* allocate_block(size_t bytes) {
+  const size_t size = rounded(bytes);
+  if (size >= kSmallest) {
+    Cache& c = cache();
+    std::lock_guard lock(c.mutex);
+    auto found = c.free_blocks.find(size);
+    if (found != c.free_blocks.end() && !found->second.empty()) {
+      void* block = found->second.back();
+      found->second.pop_back();
+      c.cached_bytes -= size;
+      return block;
+    }
+  }
+  void* block = std::aligned_alloc(kAlign, size);
+  if (!block) throw std::bad_alloc();
+  return block;
+}
+
+void release_block(void* block, size_t bytes) {
+  const size_t size = rounded(bytes);
+  if (size >= kSmallest) {
+    Cache& c = cache();
+    std::lock_guard lock(c.mutex);
+    if (c.cached_bytes + size <= kCacheLimit) {
+      c.free_blocks[size].push_back(block);
+      c.cached_bytes += size;
+      return;
+    }
+  }
+  std::free(block);
+}
+
+}  // namespace soma
