@@ -3,9 +3,33 @@
 // i64 holds labels and indices; u8 holds images; bf16 is storage for mixed precision.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace soma {
+
+// bfloat16: the top 16 bits of an IEEE float (8-bit exponent, 7-bit mantissa). Conversion from
+// float rounds to nearest even, as oneDNN and PyTorch do; NaN stays NaN.
+struct bfloat16 {
+  uint16_t bits = 0;
+  bfloat16() = default;
+  bfloat16(float value) {  // NOLINT: converts implicitly, as a number type should
+    uint32_t word;
+    std::memcpy(&word, &value, 4);
+    if ((word & 0x7fffffffu) > 0x7f800000u) {
+      bits = uint16_t((word >> 16) | 0x40);  // quiet NaN
+      return;
+    }
+    word += 0x7fffu + ((word >> 16) & 1u);
+    bits = uint16_t(word >> 16);
+  }
+  operator float() const {  // NOLINT
+    const uint32_t word = uint32_t(bits) << 16;
+    float value;
+    std::memcpy(&value, &word, 4);
+    return value;
+  }
+};
 
 enum class DType : uint8_t { F32, F64, I64, U8, BF16 };
 
@@ -63,6 +87,10 @@ constexpr DType dtype_of<int64_t>() {
 template <>
 constexpr DType dtype_of<uint8_t>() {
   return DType::U8;
+}
+template <>
+constexpr DType dtype_of<bfloat16>() {
+  return DType::BF16;
 }
 
 }  // namespace soma

@@ -32,7 +32,7 @@ void visit(DType dtype, void* data, Fn&& fn) {
     case DType::U8:
       return fn(static_cast<uint8_t*>(data));
     case DType::BF16:
-      fail("bf16 tensors hold storage only; convert with to(DType::F32)");
+      return fn(static_cast<bfloat16*>(data));
   }
 }
 

@@ -42,6 +42,16 @@ TEST(Tensor, TypedAccessChecksDType) {
             (std::vector<float>{255, 1}));
 }
 
+TEST(Tensor, BFloat16StorageRoundsToNearestEven) {
+  const Tensor x = Tensor::from({1.0f, 1.00390625f, 1.01171875f, -3.5f}, {4});
+  const Tensor b = x.to(DType::BF16);
+  EXPECT_EQ(b.nbytes(), 8u);
+  // 1 + 2^-8 is halfway between 1 and 1 + 2^-7 and rounds to the even 1; 1 + 3·2^-8 rounds up.
+  EXPECT_EQ(b.to(DType::F32).to_vector<float>(),
+            (std::vector<float>{1.0f, 1.0f, 1.015625f, -3.5f}));
+  EXPECT_EQ(b.data<bfloat16>()[3].bits, 0xc060);
+}
+
 TEST(Tensor, ElementAccessChecksBounds) {
   const Tensor t = Tensor::arange(6).view({2, 3});
   EXPECT_EQ(t.at({1, 2}), 5);
