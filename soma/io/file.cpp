@@ -26,7 +26,8 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temp = (folder / ("." + target.filename().string() + ".XXXXXX")).string();
+  const fs::path hidden = fs::path(".").concat(target.filename().string()).concat(".XXXXXX");
+  std::string temp = (folder / hidden.filename()).string();
   const int fd = mkstemp(temp.data());
   SOMA_CHECK(fd >= 0, path, ": cannot create a temporary file beside it (", std::strerror(errno),
              ")");

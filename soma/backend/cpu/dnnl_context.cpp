@@ -25,8 +25,9 @@ dnnl::primitive& cached(const Key& key, const std::function<dnnl::primitive()>& 
 }
 
 dnnl::memory::desc plain_f32(const Shape& shape) {
-  dnnl::memory::dims dims(shape.begin(), shape.end());
-  if (dims.empty()) dims = {1};
+  // A scalar is a one-element vector to oneDNN.
+  const dnnl::memory::dims dims =
+      shape.empty() ? dnnl::memory::dims(1, 1) : dnnl::memory::dims(shape);
   dnnl::memory::dims strides(dims.size());
   int64_t stride = 1;
   for (size_t d = dims.size(); d-- > 0;) strides[d] = stride, stride *= dims[d];
