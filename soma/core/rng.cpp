@@ -44,6 +44,21 @@ void fill_blocks(T* out, int64_t n, uint64_t first, uint64_t key, FromBlock from
   });
 }
 
+// Writes n doubles, 2 per Philox block (53 bits each need two words).
+template <class FromBlock>
+void fill_pairs(double* out, int64_t n, uint64_t first, uint64_t key, FromBlock from_block) {
+  parallel_for((n + 1) / 2, 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      uint32_t words[4];
+      philox4x32(first + b, key, words);
+      double values[2];
+      from_block(words, values);
+      out[2 * b] = values[0];
+      if (2 * b + 1 < n) out[2 * b + 1] = values[1];
+    }
+  });
+}
+
 }  // namespace
 
 uint64_t Rng::take(int64_t blocks) {
@@ -59,17 +74,9 @@ void Rng::uniform(float* out, int64_t n, float low, float high) {
 }
 
 void Rng::uniform(double* out, int64_t n, double low, double high) {
-  // Two values per block of four words; count blocks for pairs.
-  const int64_t pairs = (n + 1) / 2;
-  const uint64_t first = take(pairs);
-  const uint64_t key = seed_;
-  parallel_for(pairs, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      uint32_t w[4];
-      philox4x32(first + b, key, w);
-      out[2 * b] = low + (high - low) * unit_double(w[0], w[1]);
-      if (2 * b + 1 < n) out[2 * b + 1] = low + (high - low) * unit_double(w[2], w[3]);
-    }
+  fill_pairs(out, n, take((n + 1) / 2), seed_, [=](const uint32_t* w, double* v) {
+    v[0] = low + (high - low) * unit_double(w[0], w[1]);
+    v[1] = low + (high - low) * unit_double(w[2], w[3]);
   });
 }
 
@@ -86,18 +93,11 @@ void Rng::normal(float* out, int64_t n, float mean, float stddev) {
 }
 
 void Rng::normal(double* out, int64_t n, double mean, double stddev) {
-  const int64_t pairs = (n + 1) / 2;
-  const uint64_t first = take(pairs);
-  const uint64_t key = seed_;
-  parallel_for(pairs, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      uint32_t w[4];
-      philox4x32(first + b, key, w);
-      const double u1 = 1.0 - unit_double(w[0], w[1]), u2 = unit_double(w[2], w[3]);
-      const double r = std::sqrt(-2.0 * std::log(u1)), theta = 6.283185307179586 * u2;
-      out[2 * b] = mean + stddev * r * std::cos(theta);
-      if (2 * b + 1 < n) out[2 * b + 1] = mean + stddev * r * std::sin(theta);
-    }
+  fill_pairs(out, n, take((n + 1) / 2), seed_, [=](const uint32_t* w, double* v) {
+    const double u1 = 1.0 - unit_double(w[0], w[1]), u2 = unit_double(w[2], w[3]);
+    const double r = std::sqrt(-2.0 * std::log(u1)), theta = 6.283185307179586 * u2;
+    v[0] = mean + stddev * r * std::cos(theta);
+    v[1] = mean + stddev * r * std::sin(theta);
   });
 }
 

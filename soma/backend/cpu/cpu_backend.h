@@ -2,6 +2,10 @@
 // The cpu backend: oneDNN for matmul, eltwise and softmax; OpenMP loops the compiler vectorises
 // for the common broadcasting patterns. f32 only: other dtypes, and patterns without a fast path,
 // fall through to the reference loops it inherits.
+#include <dnnl.hpp>
+
+#include <unordered_map>
+
 #include "soma/backend/reference/reference_backend.h"
 
 namespace soma {
@@ -24,7 +28,12 @@ class CpuBackend : public ReferenceBackend {
   void softmax_backward(const Tensor& dx, const Tensor& dy, const Tensor& y, bool log) override;
 };
 
-// dst[i] += src[i] for n floats, in parallel: what backward kernels that write do to accumulate.
+// dst[i] += src[i] for n floats, in parallel.
 void add_into(float* dst, const float* src, int64_t n);
+
+// Runs a oneDNN backward primitive, which overwrites DIFF_SRC, into a scratch tensor and adds that
+// into dx: soma's backward kernels accumulate. `args` holds every argument but DIFF_SRC.
+void execute_accumulating(dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory> args,
+                          const dnnl::memory::desc& md, const Tensor& dx);
 
 }  // namespace soma

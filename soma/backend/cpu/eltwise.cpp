@@ -78,6 +78,15 @@ void add_into(float* dst, const float* src, int64_t n) {
   });
 }
 
+void execute_accumulating(dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory> args,
+                          const dnnl::memory::desc& md, const Tensor& dx) {
+  Tensor gradient = Tensor::empty_like(dx);
+  args.emplace(DNNL_ARG_DIFF_SRC, dnnl::memory(md, cpu::engine(), gradient.raw_data()));
+  primitive.execute(cpu::stream(), args);
+  cpu::stream().wait();
+  add_into(dx.data<float>(), gradient.data<float>(), dx.numel());
+}
+
 void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) {
   const auto e = eltwise_of(op, p);
   if (x.dtype() != DType::F32 || !e || x.numel() == 0)
@@ -103,15 +112,11 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, 
         dnnl::eltwise_backward::desc(e->kind, md, md, e->alpha, e->beta), cpu::engine(),
         forward_desc(*e, md)));
   });
-  // oneDNN overwrites diff_src; our contract accumulates.
-  Tensor gradient = Tensor::empty_like(dx);
   auto& engine = cpu::engine();
-  primitive.execute(cpu::stream(),
-                    {{DNNL_ARG_SRC, dnnl::memory(md, engine, x.raw_data())},
-                     {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())},
-                     {DNNL_ARG_DIFF_SRC, dnnl::memory(md, engine, gradient.raw_data())}});
-  cpu::stream().wait();
-  add_into(dx.data<float>(), gradient.data<float>(), dx.numel());
+  execute_accumulating(primitive,
+                       {{DNNL_ARG_SRC, dnnl::memory(md, engine, x.raw_data())},
+                        {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())}},
+                       md, dx);
 }
 
 }  // namespace soma

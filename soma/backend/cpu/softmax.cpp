@@ -47,14 +47,11 @@ void CpuBackend::softmax_backward(const Tensor& dx, const Tensor& dy, const Tens
                                         md, md, md, 1),
         cpu::engine(), forward_desc(md, log)));
   });
-  Tensor gradient = Tensor::empty_like(dx);
   auto& engine = cpu::engine();
-  primitive.execute(cpu::stream(),
-                    {{DNNL_ARG_DST, dnnl::memory(md, engine, y.raw_data())},
-                     {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())},
-                     {DNNL_ARG_DIFF_SRC, dnnl::memory(md, engine, gradient.raw_data())}});
-  cpu::stream().wait();
-  add_into(dx.data<float>(), gradient.data<float>(), dx.numel());
+  execute_accumulating(primitive,
+                       {{DNNL_ARG_DST, dnnl::memory(md, engine, y.raw_data())},
+                        {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())}},
+                       md, dx);
 }
 
 }  // namespace soma
