@@ -15,11 +15,11 @@ void accumulate(const Tensor& dst, const Tensor& src) {
   if (dst.dtype() == DType::F64) {
     double* d = dst.data<double>();
     const double* s = converted.data<double>();
-    for (int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+    for (int64_t i = 0, n = dst.numel(); i < n; ++i) d[i] += s[i];
   } else {
     float* d = dst.data<float>();
     const float* s = converted.data<float>();
-    for (int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+    for (int64_t i = 0, n = dst.numel(); i < n; ++i) d[i] += s[i];
   }
 }
 

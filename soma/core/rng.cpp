@@ -1,27 +1,41 @@
 #include "soma/core/rng.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "soma/core/parallel.h"
 
 namespace soma {
 
-void philox4x32(uint64_t counter, uint64_t key, uint32_t out[4]) {
-  constexpr uint32_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57;
-  constexpr uint32_t kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;
-  uint32_t c[4] = {uint32_t(counter), uint32_t(counter >> 32), 0, 0};
-  uint32_t k[2] = {uint32_t(key), uint32_t(key >> 32)};
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = uint64_t(kMul0) * c[0], p1 = uint64_t(kMul1) * c[2];
-    const uint32_t next[4] = {uint32_t(p1 >> 32) ^ c[1] ^ k[0], uint32_t(p1),
-                              uint32_t(p0 >> 32) ^ c[3] ^ k[1], uint32_t(p0)};
-    c[0] = next[0], c[1] = next[1], c[2] = next[2], c[3] = next[3];
-    k[0] += kWeyl0, k[1] += kWeyl1;
-  }
-  out[0] = c[0], out[1] = c[1], out[2] = c[2], out[3] = c[3];
-}
-
 namespace {
+
+// Eight 64-bit lanes, each holding one 32-bit Philox word: the 32×32→64-bit products then
+// vectorise (vpmuludq/vpmullq) where the scalar form stays scalar.
+using Lanes = uint64_t __attribute__((vector_size(64)));
+constexpr int kLanes = 8;
+
+// Philox 4x32-10 for kLanes consecutive counters: out[l] is the block of counter first + l.
+inline void philox_lanes(uint64_t first, uint64_t key, uint32_t out[kLanes][4]) {
+  constexpr uint64_t kMul0 = 0xD2511F53, kMul1 = 0xCD9E8D57, kLow = 0xffffffff;
+  constexpr uint32_t kWeyl0 = 0x9E3779B9, kWeyl1 = 0xBB67AE85;
+  Lanes c0, c1, c2 = {}, c3 = {};
+  for (int l = 0; l < kLanes; ++l) {
+    const uint64_t counter = first + uint64_t(l);
+    c0[l] = counter & kLow, c1[l] = counter >> 32;
+  }
+  uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const Lanes p0 = c0 * kMul0, p1 = c2 * kMul1;
+    c0 = (p1 >> 32) ^ c1 ^ uint64_t(k0);
+    c1 = p1 & kLow;
+    c2 = (p0 >> 32) ^ c3 ^ uint64_t(k1);
+    c3 = p0 & kLow;
+    k0 += kWeyl0, k1 += kWeyl1;
+  }
+  for (int l = 0; l < kLanes; ++l)
+    out[l][0] = uint32_t(c0[l]), out[l][1] = uint32_t(c1[l]), out[l][2] = uint32_t(c2[l]),
+    out[l][3] = uint32_t(c3[l]);
+}
 
 // 24 random bits to a float in [0, 1); 53 bits to a double.
 inline float unit_float(uint32_t bits) { return float(bits >> 8) * 0x1.0p-24f; }
@@ -29,37 +43,27 @@ inline double unit_double(uint32_t hi, uint32_t lo) {
   return double((uint64_t(hi) << 21) ^ (lo >> 11)) * 0x1.0p-53;
 }
 
-// Writes n values, 4 per Philox block; block b fills out[4b .. 4b+4).
-template <class T, class FromBlock>
-void fill_blocks(T* out, int64_t n, uint64_t first, uint64_t key, FromBlock from_block) {
-  const int64_t blocks = (n + 3) / 4;
-  parallel_for(blocks, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      uint32_t words[4];
-      philox4x32(first + b, key, words);
-      T values[4];
-      from_block(words, values);
-      for (int64_t j = 0; j < 4 && 4 * b + j < n; ++j) out[4 * b + j] = values[j];
-    }
-  });
-}
-
-// Writes n doubles, 2 per Philox block (53 bits each need two words).
-template <class FromBlock>
-void fill_pairs(double* out, int64_t n, uint64_t first, uint64_t key, FromBlock from_block) {
-  parallel_for((n + 1) / 2, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      uint32_t words[4];
-      philox4x32(first + b, key, words);
-      double values[2];
-      from_block(words, values);
-      out[2 * b] = values[0];
-      if (2 * b + 1 < n) out[2 * b + 1] = values[1];
+// Calls fill(k, words, count) over the stream of Philox words starting at block `first` (word k is
+// word k % 4 of block first + k / 4), kLanes blocks (32 words) at a time, until `needed` words.
+template <class Fill>
+void for_each_words(int64_t needed, uint64_t first, uint64_t key, Fill fill) {
+  constexpr int64_t kWords = 4 * kLanes;
+  parallel_for((needed + kWords - 1) / kWords, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t g = begin; g < end; ++g) {
+      uint32_t words[kLanes][4];
+      philox_lanes(first + uint64_t(g * kLanes), key, words);
+      fill(g * kWords, &words[0][0], std::min(kWords, needed - g * kWords));
     }
   });
 }
 
 }  // namespace
+
+void philox4x32(uint64_t counter, uint64_t key, uint32_t out[4]) {
+  uint32_t blocks[kLanes][4];
+  philox_lanes(counter, key, blocks);
+  for (int j = 0; j < 4; ++j) out[j] = blocks[0][j];
+}
 
 uint64_t Rng::take(int64_t blocks) {
   const uint64_t first = offset_;
@@ -68,36 +72,43 @@ uint64_t Rng::take(int64_t blocks) {
 }
 
 void Rng::uniform(float* out, int64_t n, float low, float high) {
-  fill_blocks(out, n, take((n + 3) / 4), seed_, [=](const uint32_t* w, float* v) {
-    for (int j = 0; j < 4; ++j) v[j] = low + (high - low) * unit_float(w[j]);
+  const float scale = high - low;
+  for_each_words(n, take((n + 3) / 4), seed_, [=](int64_t k, const uint32_t* w, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) out[k + i] = low + scale * unit_float(w[i]);
   });
 }
 
 void Rng::uniform(double* out, int64_t n, double low, double high) {
-  fill_pairs(out, n, take((n + 1) / 2), seed_, [=](const uint32_t* w, double* v) {
-    v[0] = low + (high - low) * unit_double(w[0], w[1]);
-    v[1] = low + (high - low) * unit_double(w[2], w[3]);
+  // 53 bits need two words per value.
+  for_each_words(2 * n, take((n + 1) / 2), seed_, [=](int64_t k, const uint32_t* w, int64_t count) {
+    for (int64_t i = 0; i < count / 2; ++i)
+      out[k / 2 + i] = low + (high - low) * unit_double(w[2 * i], w[2 * i + 1]);
   });
 }
 
 void Rng::normal(float* out, int64_t n, float mean, float stddev) {
   // Box-Muller: two normals from two uniforms; u1 is kept away from 0 so log() stays finite.
-  fill_blocks(out, n, take((n + 3) / 4), seed_, [=](const uint32_t* w, float* v) {
-    for (int j = 0; j < 4; j += 2) {
-      const float u1 = (float(w[j] >> 8) + 1.0f) * 0x1.0p-24f, u2 = unit_float(w[j + 1]);
-      const float r = std::sqrt(-2.0f * std::log(u1)), theta = 6.2831853071795864f * u2;
-      v[j] = mean + stddev * r * std::cos(theta);
-      v[j + 1] = mean + stddev * r * std::sin(theta);
-    }
-  });
+  for_each_words(
+      n + n % 2, take((n + 3) / 4), seed_, [=](int64_t k, const uint32_t* w, int64_t count) {
+        for (int64_t i = 0; i < count; i += 2) {
+          const float u1 = (float(w[i] >> 8) + 1.0f) * 0x1.0p-24f, u2 = unit_float(w[i + 1]);
+          const float r = std::sqrt(-2.0f * std::log(u1)), theta = 6.2831853071795864f * u2;
+          out[k + i] = mean + stddev * r * std::cos(theta);
+          if (k + i + 1 < n) out[k + i + 1] = mean + stddev * r * std::sin(theta);
+        }
+      });
 }
 
 void Rng::normal(double* out, int64_t n, double mean, double stddev) {
-  fill_pairs(out, n, take((n + 1) / 2), seed_, [=](const uint32_t* w, double* v) {
-    const double u1 = 1.0 - unit_double(w[0], w[1]), u2 = unit_double(w[2], w[3]);
-    const double r = std::sqrt(-2.0 * std::log(u1)), theta = 6.283185307179586 * u2;
-    v[0] = mean + stddev * r * std::cos(theta);
-    v[1] = mean + stddev * r * std::sin(theta);
+  // Four words (two 53-bit uniforms) give two normals.
+  const int64_t pairs = (n + 1) / 2;
+  for_each_words(4 * pairs, take(pairs), seed_, [=](int64_t k, const uint32_t* w, int64_t count) {
+    for (int64_t i = 0; i < count; i += 4) {
+      const double u1 = 1.0 - unit_double(w[i], w[i + 1]), u2 = unit_double(w[i + 2], w[i + 3]);
+      const double r = std::sqrt(-2.0 * std::log(u1)), theta = 6.283185307179586 * u2;
+      out[(k + i) / 2] = mean + stddev * r * std::cos(theta);
+      if ((k + i) / 2 + 1 < n) out[(k + i) / 2 + 1] = mean + stddev * r * std::sin(theta);
+    }
   });
 }
 

@@ -21,6 +21,17 @@ TEST(Philox, KnownAnswer) {
   EXPECT_EQ(out[3], 0x9b00dbd8u);
 }
 
+TEST(Rng, UniformIsPhiloxOfTheCounter) {
+  // Element i of a draw is word i % 4 of block i / 4, however the blocks are computed.
+  std::vector<float> values(1000);
+  Rng(77).uniform(values.data(), int64_t(values.size()));
+  for (size_t i : {size_t(0), size_t(5), size_t(63), size_t(64), size_t(999)}) {
+    uint32_t words[4];
+    philox4x32(i / 4, 77, words);
+    EXPECT_EQ(values[i], float(words[i % 4] >> 8) * 0x1.0p-24f) << i;
+  }
+}
+
 TEST(Rng, SameSeedSameNumbersForAnyThreadCount) {
   std::vector<float> one(100003), two(100003);
   const int threads = num_threads();

@@ -171,7 +171,7 @@ void Tensor::copy_(const Tensor& source) const {
   visit(dtype(), raw_data(), [&](auto* dst) {
     visit(source.dtype(), source.raw_data(), [&](auto* src) {
       using T = std::remove_pointer_t<decltype(dst)>;
-      for (int64_t i = 0; i < numel(); ++i) dst[i] = static_cast<T>(src[i]);
+      for (int64_t i = 0, n = numel(); i < n; ++i) dst[i] = static_cast<T>(src[i]);
     });
   });
 }

@@ -41,7 +41,8 @@ Tensor flatten_images(const Tensor& images) {
   Tensor rows = Tensor::empty({n, images.numel() / std::max<int64_t>(n, 1)});
   const uint8_t* in = images.data<uint8_t>();
   float* out = rows.data<float>();
-  for (int64_t i = 0; i < images.numel(); ++i) out[i] = float(in[i]) * (1.0f / 255.0f);
+  const int64_t values = images.numel();
+  for (int64_t i = 0; i < values; ++i) out[i] = float(in[i]) * (1.0f / 255.0f);
   return rows;
 }
 

@@ -9,7 +9,7 @@ void ReferenceBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& 
     using T = decltype(tag);
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i) out[i] = math::unary(op, in[i], p);
+    for (int64_t i = 0, n = x.numel(); i < n; ++i) out[i] = math::unary(op, in[i], p);
   });
 }
 
@@ -19,7 +19,7 @@ void ReferenceBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor
     using T = decltype(tag);
     const T *in = x.data<T>(), *out = y.data<T>(), *g = dy.data<T>();
     T* gx = dx.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i)
+    for (int64_t i = 0, n = x.numel(); i < n; ++i)
       gx[i] += g[i] * math::unary_derivative(op, in[i], out[i], p);
   });
 }
