@@ -29,17 +29,20 @@ def main():
     args = parser.parse_args()
     env = dict(os.environ, SOMA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
                OPENBLAS_NUM_THREADS="1")
-    soma, torch = [], []
+    soma, torch, ratios = [], [], []
     for r in range(args.rounds):
-        soma += run([args.soma, "--rounds", "3"], env)
-        torch += run([args.python, os.path.join(HERE, "peer_mlp.py"), "--rounds", "3",
-                      "--threads", str(args.threads)], env)
-        print(f"round {r + 1}: soma {statistics.median(soma[-3:]):9.0f}  "
-              f"pytorch {statistics.median(torch[-3:]):9.0f} samples/s", flush=True)
-    s, t = statistics.median(soma), statistics.median(torch)
+        soma.append(statistics.median(run([args.soma, "--rounds", "3"], env)))
+        torch.append(statistics.median(run([args.python, os.path.join(HERE, "peer_mlp.py"),
+                                            "--rounds", "3", "--threads", str(args.threads)], env)))
+        ratios.append(soma[-1] / torch[-1])
+        print(f"round {r + 1}: soma {soma[-1]:9.0f}  pytorch {torch[-1]:9.0f} samples/s  "
+              f"ratio {ratios[-1]:.2f}", flush=True)
+    # The ratio is the median of the rounds' ratios: neighbouring runs share the machine's load.
     print(f"\n| workload | soma samples/s | PyTorch samples/s | ratio |")
     print(f"| --- | ---: | ---: | ---: |")
-    print(f"| MLP 784-512-256-10, batch 128, fp32, {args.threads} threads | {s:.0f} | {t:.0f} | {s / t:.2f}x |")
+    print(f"| MLP 784-512-256-10, batch 128, fp32, {args.threads} threads | "
+          f"{statistics.median(soma):.0f} | {statistics.median(torch):.0f} | "
+          f"{statistics.median(ratios):.2f}x |")
 
 
 if __name__ == "__main__":

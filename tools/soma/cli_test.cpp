@@ -120,12 +120,16 @@ TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
   EXPECT_NEAR(last_value(again.output, "test_loss"), last_value(r.output, "test_loss"), 1e-4);
 }
 
-// Runs soma and expects a one-line "error: ..." containing `expected`, and a non-zero exit.
+// Runs soma and expects it to end with one line "error: ..." containing `expected`, and a
+// non-zero exit.
 void expect_error(const std::string& arguments, const std::string& expected) {
   const Result r = soma(arguments);
   EXPECT_NE(r.code, 0) << r.output;
-  EXPECT_EQ(r.output.rfind("error: ", 0), 0u) << r.output;
-  EXPECT_NE(r.output.find(expected), std::string::npos)
+  const size_t newline =
+      r.output.size() > 1 ? r.output.rfind('\n', r.output.size() - 2) : std::string::npos;
+  const std::string last = r.output.substr(newline == std::string::npos ? 0 : newline + 1);
+  EXPECT_EQ(last.rfind("error: ", 0), 0u) << r.output;
+  EXPECT_NE(last.find(expected), std::string::npos)
       << "expected \"" << expected << "\" in: " << r.output;
 }
 
@@ -197,6 +201,24 @@ TEST(BadInput, Configs) {
   dir.write("no_loss.toml", no_loss);
   expect_error("train " + dir.file("no_loss.toml"), "missing key \"loss\" in [train]");
   expect_error("train " + dir.file("absent.toml"), "absent.toml");
+}
+
+TEST(BadInput, DivergingLossStopsWithTheStep) {
+  TempDir dir;
+  dir.write("diverge.toml", R"([model]
+layers = [{ type = "linear", out = 1 }]
+[data]
+dataset = "and"
+batch_size = 4
+[train]
+epochs = 100
+loss = "mse"
+metrics = []
+optimizer = { type = "sgd", lr = 1e20 }
+)");
+  expect_error("train " + dir.file("diverge.toml") + " --save " + dir.file("w.safetensors"),
+               "the loss became inf at epoch");
+  EXPECT_FALSE(fs::exists(dir.file("w.safetensors")));  // nothing half-trained is written
 }
 
 TEST(BadInput, WeightFiles) {
