@@ -30,29 +30,10 @@ struct SparseCrossEntropyOptions {
 Tensor sparse_categorical_crossentropy(const Tensor& logits, const Tensor& target,
                                        const SparseCrossEntropyOptions& options = {});
 
-class BinaryCrossEntropy : public Loss {
- public:
-  explicit BinaryCrossEntropy(Reduction reduction = Reduction::Mean)
-      : Loss("binary_crossentropy", [reduction](const Tensor& p, const Tensor& t) {
-          return binary_crossentropy(p, t, reduction);
-        }) {}
-};
-
-class BinaryCrossEntropyFromLogits : public Loss {
- public:
-  explicit BinaryCrossEntropyFromLogits(Reduction reduction = Reduction::Mean)
-      : Loss("binary_crossentropy_from_logits", [reduction](const Tensor& x, const Tensor& t) {
-          return binary_crossentropy_from_logits(x, t, reduction);
-        }) {}
-};
-
-class CategoricalCrossEntropy : public Loss {
- public:
-  explicit CategoricalCrossEntropy(Reduction reduction = Reduction::Mean)
-      : Loss("categorical_crossentropy", [reduction](const Tensor& x, const Tensor& t) {
-          return categorical_crossentropy(x, t, reduction);
-        }) {}
-};
+SOMA_LOSS_CLASS(BinaryCrossEntropy, "binary_crossentropy", binary_crossentropy)
+SOMA_LOSS_CLASS(BinaryCrossEntropyFromLogits, "binary_crossentropy_from_logits",
+                binary_crossentropy_from_logits)
+SOMA_LOSS_CLASS(CategoricalCrossEntropy, "categorical_crossentropy", categorical_crossentropy)
 
 class SparseCategoricalCrossEntropy : public Loss {
  public:

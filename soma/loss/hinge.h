@@ -11,19 +11,7 @@ Tensor hinge(const Tensor& prediction, const Tensor& target, Reduction reduction
 Tensor squared_hinge(const Tensor& prediction, const Tensor& target,
                      Reduction reduction = Reduction::Mean);
 
-class Hinge : public Loss {
- public:
-  explicit Hinge(Reduction reduction = Reduction::Mean)
-      : Loss("hinge",
-             [reduction](const Tensor& p, const Tensor& t) { return hinge(p, t, reduction); }) {}
-};
-
-class SquaredHinge : public Loss {
- public:
-  explicit SquaredHinge(Reduction reduction = Reduction::Mean)
-      : Loss("squared_hinge", [reduction](const Tensor& p, const Tensor& t) {
-          return squared_hinge(p, t, reduction);
-        }) {}
-};
+SOMA_LOSS_CLASS(Hinge, "hinge", hinge)
+SOMA_LOSS_CLASS(SquaredHinge, "squared_hinge", squared_hinge)
 
 }  // namespace soma::loss

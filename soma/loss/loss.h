@@ -28,6 +28,17 @@ class Loss {
   Fn fn_;
 };
 
+// Declares the module form of a loss function whose only option is its reduction:
+// SOMA_LOSS_CLASS(MeanSquaredError, "mse", mean_squared_error) makes MeanSquaredError(reduction).
+#define SOMA_LOSS_CLASS(Name, config_name, function)                        \
+  class Name : public Loss {                                                \
+   public:                                                                  \
+    explicit Name(Reduction reduction = Reduction::Mean)                    \
+        : Loss(config_name, [reduction](const Tensor& p, const Tensor& t) { \
+            return function(p, t, reduction);                               \
+          }) {}                                                             \
+  };
+
 // The loss a config names: "mse", "rmse", "mae", "mape", "msle", "binary_crossentropy",
 // "binary_crossentropy_from_logits", "categorical_crossentropy",
 // "sparse_categorical_crossentropy", "hinge", "squared_hinge". Mean reduction. Throws

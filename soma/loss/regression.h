@@ -20,15 +20,6 @@ Tensor mean_absolute_percentage_error(const Tensor& prediction, const Tensor& ta
 Tensor mean_squared_logarithmic_error(const Tensor& prediction, const Tensor& target,
                                       Reduction reduction = Reduction::Mean);
 
-#define SOMA_LOSS_CLASS(Name, config_name, function)                        \
-  class Name : public Loss {                                                \
-   public:                                                                  \
-    explicit Name(Reduction reduction = Reduction::Mean)                    \
-        : Loss(config_name, [reduction](const Tensor& p, const Tensor& t) { \
-            return function(p, t, reduction);                               \
-          }) {}                                                             \
-  };
-
 SOMA_LOSS_CLASS(MeanSquaredError, "mse", mean_squared_error)
 SOMA_LOSS_CLASS(RootMeanSquaredError, "rmse", root_mean_squared_error)
 SOMA_LOSS_CLASS(MeanAbsoluteError, "mae", mean_absolute_error)

@@ -32,12 +32,12 @@ std::vector<int64_t> classes_of(const Tensor& target, int64_t rows, int64_t colu
 }
 
 TopKAccuracy::TopKAccuracy(int64_t k, std::string name)
-    : k_(k), name_(name.empty() ? "top" + std::to_string(k) : std::move(name)) {
+    : FractionCorrect(name.empty() ? "top" + std::to_string(k) : std::move(name)), k_(k) {
   SOMA_CHECK(k >= 1, "top-k accuracy: k must be at least 1, found ", k);
 }
 
 void TopKAccuracy::update(const Tensor& prediction, const Tensor& target) {
-  SOMA_CHECK(prediction.dim() == 2, name_, ": expected predictions [N, C], found ",
+  SOMA_CHECK(prediction.dim() == 2, name(), ": expected predictions [N, C], found ",
              to_string(prediction.shape()));
   const int64_t rows = prediction.size(0), columns = prediction.size(1);
   const std::vector<int64_t> truth = classes_of(target, rows, columns);

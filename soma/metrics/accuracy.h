@@ -4,36 +4,41 @@
 
 namespace soma::metrics {
 
-// Fraction of elements where (prediction > threshold) equals the 0/1 target.
-class BinaryAccuracy : public Metric {
+// The fraction of predictions counted correct since reset().
+class FractionCorrect : public Metric {
  public:
-  explicit BinaryAccuracy(double threshold = 0.5, std::string name = "binary_accuracy")
-      : threshold_(threshold), name_(std::move(name)) {}
-  void update(const Tensor& prediction, const Tensor& target) override;
+  explicit FractionCorrect(std::string name) : name_(std::move(name)) {}
   double result() const override { return total_ ? double(correct_) / double(total_) : 0.0; }
   void reset() override { correct_ = total_ = 0; }
   std::string name() const override { return name_; }
 
+ protected:
+  int64_t correct_ = 0, total_ = 0;
+
+ private:
+  std::string name_;
+};
+
+// Fraction of elements where (prediction > threshold) equals the 0/1 target.
+class BinaryAccuracy : public FractionCorrect {
+ public:
+  explicit BinaryAccuracy(double threshold = 0.5, std::string name = "binary_accuracy")
+      : FractionCorrect(std::move(name)), threshold_(threshold) {}
+  void update(const Tensor& prediction, const Tensor& target) override;
+
  private:
   double threshold_;
-  std::string name_;
-  int64_t correct_ = 0, total_ = 0;
 };
 
 // Fraction of rows whose true class is among the k highest predictions [N, C]. The target is class
 // indices [N] (i64) or one-hot / probability rows [N, C] (their argmax is the class).
-class TopKAccuracy : public Metric {
+class TopKAccuracy : public FractionCorrect {
  public:
   explicit TopKAccuracy(int64_t k = 5, std::string name = "");
   void update(const Tensor& prediction, const Tensor& target) override;
-  double result() const override { return total_ ? double(correct_) / double(total_) : 0.0; }
-  void reset() override { correct_ = total_ = 0; }
-  std::string name() const override { return name_; }
 
  private:
   int64_t k_;
-  std::string name_;
-  int64_t correct_ = 0, total_ = 0;
 };
 
 // Top-1 accuracy against class indices [N].
