@@ -11,7 +11,11 @@ namespace {
 
 constexpr size_t kAlign = 64;
 constexpr size_t kSmallest = 64 << 10;  // smaller blocks: malloc's own bins do well
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kCacheLimit = 0;  // let AddressSanitizer see every free (use-after-free checks)
+#else
 constexpr size_t kCacheLimit = size_t(1) << 30;
+#endif
 
 struct Cache {
   std::mutex mutex;
