@@ -125,13 +125,20 @@ void backward(const Tensor& root, const Tensor& grad) {
     Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, impl));
     Grads grads(node.inputs, buffers, output);
     node.backward(dy, grads);
-    for (size_t i = 0; i < node.inputs.size(); ++i) {  // keep the buffers the rule made
+    // Keep the buffers the rule made. An input that appears twice (x * x) may have got two new
+    // buffers: the second adds into the first.
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
       if (!buffers[i].defined()) continue;
       const Tensor& input = node.inputs[i];
-      if (!input.is_leaf())
-        pending[&input.impl()] = buffers[i];
-      else if (!input.grad().defined())
-        input.set_grad(buffers[i]);
+      Tensor existing = input.is_leaf() ? input.grad() : pending[&input.impl()];
+      if (!existing.defined()) {
+        if (input.is_leaf())
+          input.set_grad(buffers[i]);
+        else
+          pending[&input.impl()] = buffers[i];
+      } else if (!existing.same(buffers[i])) {
+        accumulate(existing, buffers[i]);
+      }
     }
   }
 }

@@ -23,6 +23,16 @@ TEST(Autograd, SharedSubexpressionsSumTheirPaths) {
   EXPECT_FLOAT_EQ(float(x.grad().item()), 26.0f);
 }
 
+TEST(Autograd, AnInputUsedTwiceByOneOpGetsBothContributions) {
+  const Tensor x = Tensor::from({3.0f}, {1}).requires_grad();
+  (x * x).sum().backward();  // d(x²)/dx = 2x
+  EXPECT_FLOAT_EQ(float(x.grad().item()), 6.0f);
+  const Tensor z = Tensor::from({1.5f}, {1}).requires_grad();
+  const Tensor a = z * 2.0;
+  (a * a).sum().backward();  // d(4z²)/dz = 8z
+  EXPECT_FLOAT_EQ(float(z.grad().item()), 12.0f);
+}
+
 TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {
   const Tensor x = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
   (x * 3.0).sum().backward();
