@@ -120,6 +120,27 @@ TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
   EXPECT_NEAR(last_value(again.output, "test_loss"), last_value(r.output, "test_loss"), 1e-4);
 }
 
+TEST(Cli, OneSeedReproducesTheRun) {
+  TempDir dir;
+  dir.write("dropout.toml", R"([model]
+layers = [{ type = "linear", out = 16 }, { type = "relu" }, { type = "dropout", p = 0.5 },
+          { type = "linear", out = 1 }, { type = "sigmoid" }]
+[data]
+dataset = "xor"
+batch_size = 2
+[train]
+epochs = 20
+loss = "binary_crossentropy"
+optimizer = { type = "sgd", lr = 0.3, momentum = 0.9 }
+)");
+  const std::string run = "train " + dir.file("dropout.toml") + " --log-jsonl ";
+  ASSERT_EQ(soma(run + dir.file("a.jsonl") + " --seed 7").code, 0);
+  ASSERT_EQ(soma(run + dir.file("b.jsonl") + " --seed 7").code, 0);
+  ASSERT_EQ(soma(run + dir.file("c.jsonl") + " --seed 8").code, 0);
+  EXPECT_EQ(io::read_file(dir.file("a.jsonl")), io::read_file(dir.file("b.jsonl")));
+  EXPECT_NE(io::read_file(dir.file("a.jsonl")), io::read_file(dir.file("c.jsonl")));
+}
+
 // Runs soma and expects it to end with one line "error: ..." containing `expected`, and a
 // non-zero exit.
 void expect_error(const std::string& arguments, const std::string& expected) {
