@@ -76,8 +76,8 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
     const DType dtype = dtype_from(entry["dtype"].get<std::string>(), name, key);
     Shape shape;
     for (const json& extent : entry["shape"]) {
-      SOMA_CHECK(extent.is_number_unsigned(), name, ": tensor \"", key,
-                 "\" has a shape entry that is not a non-negative integer");
+      SOMA_CHECK(extent.is_number_unsigned() && extent.get<uint64_t>() <= (uint64_t(1) << 62), name,
+                 ": tensor \"", key, "\" has a shape entry that is not a non-negative integer");
       shape.push_back(extent.get<int64_t>());
     }
     const json& offsets = entry["data_offsets"];
@@ -86,7 +86,10 @@ Safetensors parse_safetensors(const std::string& bytes, const std::string& name)
     const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
     SOMA_CHECK(begin <= end && end <= data_size, name, ": tensor \"", key, "\" data_offsets [",
                begin, ", ", end, "] lie outside the ", data_size, " bytes of data");
-    const uint64_t expected = uint64_t(numel(shape)) * size_of(dtype);
+    uint64_t expected = size_of(dtype);
+    for (int64_t extent : shape)
+      SOMA_CHECK(!__builtin_mul_overflow(expected, uint64_t(extent), &expected), name,
+                 ": tensor \"", key, "\" has a shape too large to address");
     SOMA_CHECK(end - begin == expected, name, ": tensor \"", key, "\" of shape ", to_string(shape),
                " and dtype ", format_name(dtype), " needs ", expected, " bytes, found ",
                end - begin);
