@@ -52,7 +52,11 @@ Tensor read_idx(const std::string& path) {
     shape.push_back(int64_t(byte(at)) << 24 | int64_t(byte(at + 1)) << 16 |
                     int64_t(byte(at + 2)) << 8 | int64_t(byte(at + 3)));
   }
-  const size_t header = 4 + 4 * rank, expected = size_t(numel(shape));
+  const size_t header = 4 + 4 * rank;
+  size_t expected = 1;
+  for (int64_t extent : shape)
+    SOMA_CHECK(!__builtin_mul_overflow(expected, size_t(extent), &expected), path,
+               ": header extents ", to_string(shape), " are too large");
   std::string extents;
   for (size_t d = 0; d < shape.size(); ++d) extents += (d ? " × " : "") + std::to_string(shape[d]);
   SOMA_CHECK(bytes.size() - header == expected, path, ": expected ", expected, " bytes of data (",
