@@ -89,7 +89,7 @@ void execute_accumulating(dnnl::primitive& primitive, std::unordered_map<int, dn
 
 void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) {
   const auto e = eltwise_of(op, p);
-  if (x.dtype() != DType::F32 || !e || x.numel() == 0)
+  if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_forward(op, y, x, p);
   // Elementwise: any shape is the same flat vector.
   const dnnl::memory::desc md = cpu::plain_f32({x.numel()});
@@ -104,7 +104,7 @@ void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, Una
 void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
                                 const Tensor& y, UnaryParams p) {
   const auto e = eltwise_of(op, p);
-  if (x.dtype() != DType::F32 || !e || x.numel() == 0)
+  if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_backward(op, dx, dy, x, y, p);
   const dnnl::memory::desc md = cpu::plain_f32({x.numel()});
   dnnl::primitive& primitive = cpu::cached(key_of("eltwise_bwd", *e, x.numel()), [&] {
