@@ -1,6 +1,7 @@
 #include "soma/io/safetensors.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -12,20 +13,11 @@ namespace {
 
 using nlohmann::json;
 
-const char* format_name(DType dtype) {
-  switch (dtype) {
-    case DType::F32:
-      return "F32";
-    case DType::F64:
-      return "F64";
-    case DType::I64:
-      return "I64";
-    case DType::U8:
-      return "U8";
-    case DType::BF16:
-      return "BF16";
-  }
-  return "?";
+// The format's dtype names are soma's in capitals: "F32", "I64", "BF16".
+std::string format_name(DType dtype) {
+  std::string name(name_of(dtype));
+  for (char& c : name) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return name;
 }
 
 DType dtype_from(const std::string& text, const std::string& file, const std::string& tensor) {
