@@ -5,9 +5,14 @@
 
 namespace soma::data {
 
-std::vector<int64_t> epoch_order(int64_t n, bool shuffle, Rng& rng) {
+std::vector<int64_t> file_order(int64_t n) {
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
+  return order;
+}
+
+std::vector<int64_t> epoch_order(int64_t n, bool shuffle, Rng& rng) {
+  std::vector<int64_t> order = file_order(n);
   if (shuffle)
     for (int64_t i = n - 1; i > 0; --i)
       std::swap(order[size_t(i)], order[rng.below(uint64_t(i + 1))]);

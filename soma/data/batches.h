@@ -8,6 +8,8 @@
 
 namespace soma::data {
 
+// 0..n-1: the samples in file order.
+std::vector<int64_t> file_order(int64_t n);
 // 0..n-1, shuffled by `rng` (Fisher-Yates) when `shuffle` is set.
 std::vector<int64_t> epoch_order(int64_t n, bool shuffle, Rng& rng);
 

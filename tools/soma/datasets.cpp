@@ -24,9 +24,8 @@ Table image_table(const std::string& folder, data::Split split) {
 }  // namespace
 
 Table first_rows(const Table& table, int64_t n) {
-  Rng unused(0);
   const int64_t rows = std::min(n, table.inputs.size(0));
-  const std::vector<int64_t> order = data::epoch_order(rows, false, unused);
+  const std::vector<int64_t> order = data::file_order(rows);
   return {data::take_rows(table.inputs, order, 0, rows),
           data::take_rows(table.classes, order, 0, rows)};
 }

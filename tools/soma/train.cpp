@@ -55,8 +55,7 @@ Evaluation evaluate(nn::Module& model, const loss::Loss& loss, const Config& con
   model.eval();
   std::vector<metrics::MetricPtr> list = make_metrics(config, outputs);
   const int64_t n = table.inputs.size(0);
-  Rng unused(0);
-  const std::vector<int64_t> order = data::epoch_order(n, false, unused);
+  const std::vector<int64_t> order = data::file_order(n);
   double total = 0;
   for (int64_t begin = 0; begin < n; begin += config.batch_size) {
     const int64_t end = std::min(n, begin + config.batch_size);
