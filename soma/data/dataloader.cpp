@@ -1,0 +1,203 @@
+#include "soma/data/dataloader.h"
+
+#include <condition_variable>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+namespace soma::data {
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// An independent Philox key for each (seed, epoch, stream): stream 0 shuffles the epoch, stream
+// 1 + i augments the epoch's i-th example.
+Rng stream(uint64_t seed, int64_t epoch, int64_t stream) {
+  return Rng(splitmix64(splitmix64(splitmix64(seed) ^ uint64_t(epoch)) ^ uint64_t(stream)));
+}
+
+Tensor stack(const std::vector<Example>& examples, Tensor Example::*field, const char* what) {
+  const Tensor& first = examples[0].*field;
+  if (!first.defined()) return {};
+  Shape shape{int64_t(examples.size())};
+  shape.insert(shape.end(), first.shape().begin(), first.shape().end());
+  Tensor out = Tensor::empty(shape, first.dtype());
+  const size_t bytes = first.nbytes();
+  char* dst = static_cast<char*>(out.raw_data());
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Tensor& t = examples[i].*field;
+    SOMA_CHECK(t.defined() && t.shape() == first.shape() && t.dtype() == first.dtype(),
+               "collate: example ", i, " of the batch has ", what, " ",
+               t.defined() ? to_string(t.shape()) + " " + std::string(name_of(t.dtype())) : "none",
+               ", the first has ", to_string(first.shape()), " ", name_of(first.dtype()));
+    std::memcpy(dst + i * bytes, t.raw_data(), bytes);
+  }
+  return out;
+}
+
+}  // namespace
+
+Batch collate(std::vector<Example>& examples) {
+  SOMA_CHECK(!examples.empty(), "collate: no examples");
+  return {
+      stack(examples, &Example::input, "input"), stack(examples, &Example::target, "target"), {}};
+}
+
+DataLoader::DataLoader(DatasetPtr dataset, DataLoaderOptions options)
+    : dataset_(std::move(dataset)), options_(std::move(options)) {
+  SOMA_CHECK(options_.batch_size >= 1, "DataLoader: batch_size must be at least 1, found ",
+             options_.batch_size);
+  SOMA_CHECK(options_.workers >= 0, "DataLoader: workers must be 0 or more, found ",
+             options_.workers);
+  SOMA_CHECK(options_.prefetch >= 1, "DataLoader: prefetch must be at least 1, found ",
+             options_.prefetch);
+  if (!options_.collate) options_.collate = data::collate;
+}
+
+int64_t DataLoader::size() const {
+  const int64_t n = dataset_->size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+std::vector<int64_t> DataLoader::order(int64_t epoch) const {
+  if (options_.shuffle) {
+    Rng rng = stream(options_.seed, epoch, 0);
+    return permutation(dataset_->size(), rng);
+  }
+  std::vector<int64_t> order(static_cast<size_t>(dataset_->size()));
+  std::iota(order.begin(), order.end(), 0);
+  return order;
+}
+
+Batch DataLoader::load(int64_t epoch, int64_t index) const {
+  return load(epoch, order(epoch), index);
+}
+
+Batch DataLoader::load(int64_t epoch, const std::vector<int64_t>& order, int64_t index) const {
+  SOMA_CHECK(index >= 0 && index < size(), "DataLoader: batch ", index, " is outside the ", size(),
+             " batches of an epoch");
+  const int64_t begin = index * options_.batch_size;
+  const int64_t end = std::min<int64_t>(begin + options_.batch_size, int64_t(order.size()));
+  std::vector<Example> examples;
+  examples.reserve(size_t(end - begin));
+  for (int64_t i = begin; i < end; ++i) {
+    examples.push_back(dataset_->get(order[size_t(i)]));
+    if (options_.transform) {
+      Rng rng = stream(options_.seed, epoch, 1 + i);
+      options_.transform->apply(examples.back(), rng);
+    }
+  }
+  Batch batch = options_.collate(examples);
+  batch.indices.assign(order.begin() + begin, order.begin() + end);
+  return batch;
+}
+
+// One epoch in flight: workers claim batches in order, at most `workers × prefetch` ahead of the
+// consumer, and hand them over by index so the consumer sees them in order.
+struct DataLoader::Run {
+  struct Slot {
+    Batch batch;
+    std::exception_ptr error;
+  };
+
+  Run(const DataLoader& loader, int64_t epoch)
+      : loader(loader), epoch(epoch), order(loader.order(epoch)), batches(loader.size()) {
+    const int workers = loader.options_.workers;
+    capacity = int64_t(workers) * loader.options_.prefetch;
+    for (int w = 0; w < workers; ++w) threads.emplace_back([this] { work(); });
+  }
+
+  ~Run() {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    changed.notify_all();
+    for (std::thread& thread : threads) thread.join();
+  }
+
+  void work() {
+    for (;;) {
+      int64_t index;
+      {
+        std::unique_lock lock(mutex);
+        changed.wait(lock,
+                     [&] { return stop || claimed >= batches || claimed < consumed + capacity; });
+        if (stop || claimed >= batches) return;
+        index = claimed++;
+      }
+      Slot slot;
+      try {
+        slot.batch = loader.load(epoch, order, index);
+      } catch (...) {
+        slot.error = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mutex);
+        ready.emplace(index, std::move(slot));
+      }
+      changed.notify_all();
+    }
+  }
+
+  // The next batch in order; false when the epoch is over.
+  bool next(Batch& batch) {
+    if (consumed >= batches) return false;
+    if (threads.empty()) {
+      batch = loader.load(epoch, order, consumed++);
+      return true;
+    }
+    Slot slot;
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return ready.count(consumed) > 0; });
+      auto found = ready.find(consumed);
+      slot = std::move(found->second);
+      ready.erase(found);
+      ++consumed;
+    }
+    changed.notify_all();
+    if (slot.error) std::rethrow_exception(slot.error);
+    batch = std::move(slot.batch);
+    return true;
+  }
+
+  // The loader's dataset, options and collate function are only read, so a copy is not needed;
+  // the loader must outlive its iterators (as in PyTorch).
+  const DataLoader& loader;
+  const int64_t epoch;
+  const std::vector<int64_t> order;
+  const int64_t batches;
+  int64_t capacity = 0;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<int64_t, Slot> ready;
+  int64_t claimed = 0, consumed = 0;
+  bool stop = false;
+  bool finished = false;  // the consumer has passed the last batch
+  std::vector<std::thread> threads;
+};
+
+DataLoader::Iterator DataLoader::begin() {
+  return Iterator(std::make_shared<Run>(*this, epoch_++));
+}
+
+DataLoader::Iterator::Iterator(std::shared_ptr<Run> run) : run_(std::move(run)) { ++*this; }
+
+DataLoader::Iterator& DataLoader::Iterator::operator++() {
+  run_->finished = !run_->next(batch_);
+  return *this;
+}
+
+bool DataLoader::Iterator::operator==(std::default_sentinel_t) const { return run_->finished; }
+
+}  // namespace soma::data

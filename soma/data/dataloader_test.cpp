@@ -1,0 +1,136 @@
+#include "soma/data/dataloader.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+namespace soma::data {
+namespace {
+
+DatasetPtr numbered(int64_t n) {
+  Tensor inputs = Tensor::arange(0, double(3 * n)).view({n, 3});
+  return std::make_shared<TensorDataset>(inputs, Tensor::arange(n, DType::I64));
+}
+
+// Adds uniform noise drawn from the example's own stream: any change in which stream an example
+// gets shows up in the batch.
+class AddNoise : public Transform {
+ public:
+  void apply(Example& example, Rng& rng) const override {
+    Tensor noise = Tensor::rand(example.input.shape(), rng);
+    float* x = example.input.data<float>();
+    for (int64_t i = 0; i < noise.numel(); ++i) x[i] += noise.data<float>()[i];
+  }
+  std::string name() const override { return "add_noise"; }
+};
+
+std::vector<std::vector<float>> all_batches(DataLoader& loader) {
+  std::vector<std::vector<float>> batches;
+  for (const Batch& batch : loader) {
+    batches.push_back(batch.input.to_vector<float>());
+    for (int64_t t : batch.target.to_vector<int64_t>()) batches.back().push_back(float(t));
+  }
+  return batches;
+}
+
+TEST(DataLoader, BatchesInOrderWithoutShuffle) {
+  DataLoader loader(numbered(10), {.batch_size = 4});
+  ASSERT_EQ(loader.size(), 3);
+  std::vector<Shape> shapes;
+  std::vector<int64_t> targets;
+  for (const Batch& batch : loader) {
+    shapes.push_back(batch.input.shape());
+    for (int64_t t : batch.target.to_vector<int64_t>()) targets.push_back(t);
+  }
+  EXPECT_EQ(shapes, (std::vector<Shape>{{4, 3}, {4, 3}, {2, 3}}));
+  EXPECT_EQ(targets, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(DataLoader, DropLast) {
+  DataLoader loader(numbered(10), {.batch_size = 4, .drop_last = true});
+  EXPECT_EQ(loader.size(), 2);
+  EXPECT_EQ(all_batches(loader).size(), 2u);
+}
+
+TEST(DataLoader, ReshufflesEveryEpochAndCoversAll) {
+  DataLoader loader(numbered(50), {.batch_size = 50, .shuffle = true, .seed = 3});
+  const auto first = all_batches(loader), second = all_batches(loader);
+  EXPECT_NE(first, second);
+  std::vector<float> targets(first[0].end() - 50, first[0].end());
+  std::sort(targets.begin(), targets.end());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(targets[size_t(i)], float(i));
+  loader.set_epoch(0);
+  EXPECT_EQ(all_batches(loader), first);
+}
+
+TEST(DataLoader, SameBatchesForAnyNumberOfWorkers) {
+  auto run = [](int workers) {
+    DataLoader loader(numbered(101), {.batch_size = 8,
+                                      .shuffle = true,
+                                      .workers = workers,
+                                      .seed = 11,
+                                      .transform = std::make_shared<AddNoise>()});
+    auto batches = all_batches(loader);
+    for (auto& b : all_batches(loader)) batches.push_back(b);  // a second epoch
+    return batches;
+  };
+  const auto serial = run(0);
+  ASSERT_EQ(serial.size(), 26u);
+  EXPECT_EQ(run(1), serial);
+  EXPECT_EQ(run(4), serial);
+}
+
+TEST(DataLoader, StopsEarlyAndRunsManyEpochs) {
+  DataLoader loader(numbered(64), {.batch_size = 4, .shuffle = true, .workers = 3});
+  for (int epoch = 0; epoch < 200; ++epoch) {
+    int64_t seen = 0;
+    for (const Batch& batch : loader) {
+      seen += batch.input.size(0);
+      if (epoch % 2 == 1 && seen >= 8) break;  // leaving early joins the workers
+    }
+    EXPECT_EQ(seen, epoch % 2 == 1 ? 8 : 64);
+  }
+  EXPECT_EQ(loader.epoch(), 200);
+}
+
+// A dataset whose example 13 cannot be read.
+class Broken : public Dataset {
+ public:
+  int64_t size() const override { return 32; }
+  Example get(int64_t index) const override {
+    SOMA_CHECK(index != 13, "broken.bin: record 13 is truncated");
+    return {Tensor::zeros({2}), Tensor::scalar(0, DType::I64)};
+  }
+};
+
+TEST(DataLoader, WorkerErrorsReachTheConsumer) {
+  for (int workers : {0, 2}) {
+    DataLoader loader(std::make_shared<Broken>(), {.batch_size = 4, .workers = workers});
+    int64_t batches = 0;
+    try {
+      for (const Batch& batch : loader) batches += batch.input.size(0) > 0;
+      FAIL() << "expected an error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("record 13"), std::string::npos);
+    }
+    EXPECT_EQ(batches, 3);  // the batches before the broken one arrive
+  }
+}
+
+TEST(Collate, RejectsMismatchedShapes) {
+  std::vector<Example> examples{{Tensor::zeros({2}), Tensor::scalar(1, DType::I64)},
+                                {Tensor::zeros({3}), Tensor::scalar(2, DType::I64)}};
+  EXPECT_THROW(collate(examples), Error);
+  examples[1].input = Tensor::zeros({2});
+  const Batch batch = collate(examples);
+  EXPECT_EQ(batch.input.shape(), (Shape{2, 2}));
+  EXPECT_EQ(batch.target.to_vector<int64_t>(), (std::vector<int64_t>{1, 2}));
+}
+
+TEST(DataLoader, RejectsBadOptions) {
+  EXPECT_THROW(DataLoader(numbered(3), {.batch_size = 0}), Error);
+  EXPECT_THROW(DataLoader(numbered(3), {.workers = -1}), Error);
+}
+
+}  // namespace
+}  // namespace soma::data

@@ -1,0 +1,39 @@
+#pragma once
+// The interface of augmentations and other per-example transforms. A transform changes one
+// example in place using only the random stream it is handed, so a seeded loader reproduces
+// every augmented batch exactly, whichever thread transforms it.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "soma/core/rng.h"
+#include "soma/data/dataset.h"
+
+namespace soma::data {
+
+class Transform {
+ public:
+  virtual ~Transform() = default;
+  // Transforms `example` in place. Geometric transforms move an image-shaped target (a
+  // segmentation mask) with the input; photometric ones leave the target alone.
+  virtual void apply(Example& example, Rng& rng) const = 0;
+  virtual std::string name() const = 0;
+};
+
+using TransformPtr = std::shared_ptr<const Transform>;
+
+// The transforms in order.
+class Compose : public Transform {
+ public:
+  explicit Compose(std::vector<TransformPtr> transforms) : transforms_(std::move(transforms)) {}
+  void apply(Example& example, Rng& rng) const override {
+    for (const TransformPtr& transform : transforms_) transform->apply(example, rng);
+  }
+  std::string name() const override { return "compose"; }
+  const std::vector<TransformPtr>& transforms() const { return transforms_; }
+
+ private:
+  std::vector<TransformPtr> transforms_;
+};
+
+}  // namespace soma::data
