@@ -10,16 +10,12 @@ double fit(int64_t batch_size, const Tensor& x, const Tensor& y) {
   manual_seed(1);
   nn::Linear unit(1, 1);
   optim::SGD sgd(unit.parameters(), {.lr = 0.05});
-  Rng rng(2);
-  const int64_t n = x.size(0);
+  data::DataLoader loader(std::make_shared<data::TensorDataset>(x, y),
+                          {.batch_size = batch_size, .shuffle = true, .seed = 2});
   for (int epoch = 0; epoch < 200; ++epoch) {
-    const std::vector<int64_t> order = data::epoch_order(n, true, rng);
-    for (int64_t begin = 0; begin < n; begin += batch_size) {
-      const int64_t end = std::min(n, begin + batch_size);
+    for (const data::Batch& batch : loader) {
       sgd.zero_grad();
-      loss::mean_squared_error(unit(data::take_rows(x, order, begin, end)),
-                               data::take_rows(y, order, begin, end))
-          .backward();
+      loss::mean_squared_error(unit(batch.input), batch.target).backward();
       sgd.step();
     }
   }

@@ -8,29 +8,27 @@ using namespace soma;
 
 int main(int argc, char** argv) {
   try {
-    const std::string folder = data::find_dataset("mnist", argc > 1 ? argv[1] : "");
-    const data::ImageSet train = data::load_mnist(folder, data::Split::Train);
-    const data::ImageSet test = data::load_mnist(folder, data::Split::Test);
-    const Tensor x = data::flatten_images(train.images), x_test = data::flatten_images(test.images);
+    const std::string root = data::root(argc > 1 ? argv[1] : "");
+    const auto to_float = std::make_shared<data::transforms::ToFloat>();
+    data::DataLoader train(
+        std::make_shared<data::MNIST>(root, data::Split::Train),
+        {.batch_size = 128, .shuffle = true, .workers = 1, .seed = 1, .transform = to_float});
+    data::DataLoader test(std::make_shared<data::MNIST>(root, data::Split::Test),
+                          {.batch_size = 1000, .transform = to_float});
 
     manual_seed(0);
-    nn::Sequential model{nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 256), nn::ReLU(),
-                         nn::Linear(256, 10)};
+    nn::Sequential model{nn::Flatten(),        nn::Linear(784, 512), nn::ReLU(),
+                         nn::Linear(512, 256), nn::ReLU(),           nn::Linear(256, 10)};
     optim::SGD sgd(model.parameters(), {.lr = 0.05, .momentum = 0.9, .nesterov = true});
-    Rng rng(1);
     for (int epoch = 1; epoch <= 3; ++epoch) {
-      const std::vector<int64_t> order = data::epoch_order(x.size(0), true, rng);
-      for (int64_t begin = 0; begin < x.size(0); begin += 128) {
-        const int64_t end = std::min<int64_t>(x.size(0), begin + 128);
+      for (const data::Batch& batch : train) {
         sgd.zero_grad();
-        loss::sparse_categorical_crossentropy(model(data::take_rows(x, order, begin, end)),
-                                              data::take_rows(train.labels, order, begin, end))
-            .backward();
+        loss::sparse_categorical_crossentropy(model(batch.input), batch.target).backward();
         sgd.step();
       }
       autograd::NoGradGuard no_grad;
       metrics::SparseCategoricalAccuracy accuracy;
-      accuracy.update(model(x_test), test.labels);
+      for (const data::Batch& batch : test) accuracy.update(model(batch.input), batch.target);
       std::printf("epoch %d: test accuracy %.4f\n", epoch, accuracy.result());
     }
   } catch (const Error& e) {

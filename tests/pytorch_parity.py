@@ -60,7 +60,7 @@ def main():
 
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 512), torch.nn.ReLU(),
                                 torch.nn.Linear(512, 256), torch.nn.ReLU(),
                                 torch.nn.Linear(256, 10))
     with tempfile.TemporaryDirectory() as tmp:

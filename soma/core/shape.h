@@ -8,8 +8,13 @@ namespace soma {
 
 using Shape = std::vector<int64_t>;
 
-// Number of elements of a tensor of this shape (1 for a scalar, shape {}).
-int64_t numel(const Shape& shape);
+// Number of elements of a tensor of this shape (1 for a scalar, shape {}). Inline: loops test
+// `i < t.numel()` on every element.
+inline int64_t numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t extent : shape) n *= extent;
+  return n;
+}
 
 // "[128, 784]": how shapes appear in messages.
 std::string to_string(const Shape& shape);

@@ -25,7 +25,7 @@ Tensor row(const Tensor& table, int64_t index) {
 }
 
 TensorDataset::TensorDataset(Tensor inputs, Tensor targets)
-    : inputs_(inputs.clone()), targets_(targets.clone()) {
+    : inputs_(std::move(inputs)), targets_(std::move(targets)) {
   SOMA_CHECK(inputs_.dim() >= 1 && targets_.dim() >= 1 && inputs_.size(0) == targets_.size(0),
              "TensorDataset: inputs ", to_string(inputs_.shape()), " and targets ",
              to_string(targets_.shape()), " must share their first dimension");

@@ -23,4 +23,10 @@ std::string find_dataset(const std::string& folder, const std::string& explicit_
        " (set --data-dir or SOMA_DATA)");
 }
 
+std::string find_file(const std::string& folder, const std::string& name) {
+  for (const std::string& candidate : {folder + "/" + name + ".gz", folder + "/" + name})
+    if (std::filesystem::exists(candidate)) return candidate;
+  fail(folder, ": missing ", name, " (or ", name, ".gz)");
+}
+
 }  // namespace soma::data

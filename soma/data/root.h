@@ -13,4 +13,8 @@ std::string root(const std::string& explicit_root = "");
 // whichever has it first. Throws soma::Error listing the places searched when neither does.
 std::string find_dataset(const std::string& folder, const std::string& explicit_root = "");
 
+// The path of `name` in `folder`, gzipped (name.gz) or raw, whichever exists. Throws soma::Error
+// when neither does.
+std::string find_file(const std::string& folder, const std::string& name);
+
 }  // namespace soma::data

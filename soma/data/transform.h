@@ -22,6 +22,18 @@ class Transform {
 
 using TransformPtr = std::shared_ptr<const Transform>;
 
+// Draws for transforms: a uniform value in [low, high), true with probability p, a uniform
+// integer in [low, high].
+inline double uniform(Rng& rng, double low, double high) {
+  double u;
+  rng.uniform(&u, 1, low, high);
+  return u;
+}
+inline bool chance(Rng& rng, double p) { return p > 0 && uniform(rng, 0, 1) < p; }
+inline int64_t integer(Rng& rng, int64_t low, int64_t high) {
+  return low + int64_t(rng.below(uint64_t(high - low + 1)));
+}
+
 // The transforms in order.
 class Compose : public Transform {
  public:

@@ -19,6 +19,26 @@ const std::vector<std::string> kLayerTypes{"linear",      "identity", "sigmoid",
                                            "leaky_relu",  "elu",      "gelu",    "silu", "softmax",
                                            "log_softmax", "dropout",  "flatten"};
 
+// The keys each augmentation takes besides "type".
+const std::map<std::string, std::vector<std::string>> kAugmentKeys{
+    {"to_float", {}},
+    {"normalize", {"mean", "std"}},
+    {"gaussian_noise", {"std"}},
+    {"color_jitter", {"brightness", "contrast", "saturation"}},
+    {"gamma", {"range"}},
+    {"shift", {"max"}},
+    {"horizontal_flip", {"p"}},
+    {"vertical_flip", {"p"}},
+    {"random_crop", {"size", "padding"}},
+    {"random_resized_crop", {"size", "scale", "ratio"}},
+    {"center_crop", {"size"}},
+    {"resize", {"size"}},
+    {"rotation", {"degrees"}},
+    {"elastic", {"alpha", "sigma"}},
+    {"cutout", {"size"}},
+    {"pca_lighting", {"std"}},
+};
+
 std::string where(const Config& config, const toml::node& node) {
   return config.path + ":" + std::to_string(node.source().begin.line);
 }
@@ -107,6 +127,39 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
   return layer;
 }
 
+AugmentConfig parse_augment(const Config& config, const toml::node& node) {
+  SOMA_CHECK(node.is_table(), where(config, node), ": each augmentation must be a table such as ",
+             "{ type = \"horizontal_flip\" }");
+  const toml::table& table = *node.as_table();
+  AugmentConfig augment;
+  augment.line = int(node.source().begin.line);
+  augment.type = get<std::string>(config, table, "an augmentation", "type", "", true);
+  std::vector<std::string> types;
+  for (const auto& [type, keys] : kAugmentKeys) types.push_back(type);
+  const auto known = kAugmentKeys.find(augment.type);
+  if (known == kAugmentKeys.end())
+    fail(where(config, node), ": unknown augmentation \"", augment.type, "\"",
+         did_you_mean(augment.type, types));
+  std::vector<std::string> keys = known->second;
+  keys.push_back("type");
+  check_keys(config, table, "augmentation \"" + augment.type + "\"", keys);
+  for (const auto& [key, value] : table) {
+    if (key.str() == "type") continue;
+    std::vector<double>& numbers = augment.values[std::string(key.str())];
+    auto number = [&](const toml::node& n) {
+      const auto v = n.value<double>();
+      SOMA_CHECK(v, where(config, n), ": \"", key.str(), "\" of augmentation \"", augment.type,
+                 "\" must be a number or a list of numbers");
+      numbers.push_back(*v);
+    };
+    if (const toml::array* list = value.as_array())
+      for (const toml::node& n : *list) number(n);
+    else
+      number(value);
+  }
+  return augment;
+}
+
 }  // namespace
 
 std::string closest(const std::string& word, const std::vector<std::string>& known) {
@@ -159,7 +212,8 @@ Config load_config(const std::string& path) {
     config.layers.push_back(parse_layer(config, layer));
 
   const toml::table& data = section_of(config, root, "data");
-  check_keys(config, data, "[data]", {"dataset", "batch_size", "shuffle", "train_limit"});
+  check_keys(config, data, "[data]",
+             {"dataset", "batch_size", "shuffle", "train_limit", "workers", "augment"});
   config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
   config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
   SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",
@@ -167,6 +221,15 @@ Config load_config(const std::string& path) {
   config.shuffle = get<bool>(config, data, "[data]", "shuffle", true);
   config.train_limit = get<int64_t>(config, data, "[data]", "train_limit", 0);
   SOMA_CHECK(config.train_limit >= 0, path, ": [data] train_limit must be non-negative");
+  config.workers = get<int64_t>(config, data, "[data]", "workers", 0);
+  SOMA_CHECK(config.workers >= 0 && config.workers <= 64, path,
+             ": [data] workers must be 0..64, found ", config.workers);
+  if (const toml::node* augment = data.get("augment")) {
+    SOMA_CHECK(augment->is_array(), where(config, *augment),
+               ": [data] augment must be a list of augmentation tables");
+    for (const toml::node& step : *augment->as_array())
+      config.augment.push_back(parse_augment(config, step));
+  }
 
   const toml::table& train = section_of(config, root, "train");
   check_keys(config, train, "[train]", {"epochs", "loss", "metrics", "optimizer", "l1", "seed"});
@@ -202,15 +265,18 @@ Config load_config(const std::string& path) {
   return config;
 }
 
-std::shared_ptr<nn::Sequential> build_model(const Config& config, int64_t input_features) {
+std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& input_shape) {
   auto model = std::make_shared<nn::Sequential>();
-  int64_t width = input_features;
+  Shape shape = input_shape;
   for (const LayerConfig& layer : config.layers) {
     nn::ModulePtr module;
     if (layer.type == "linear") {
+      SOMA_CHECK(shape.size() == 1, config.path, ":", layer.line,
+                 ": a linear layer takes vectors, but its inputs have shape ", to_string(shape),
+                 " (put { type = \"flatten\" } before it)");
       module =
-          std::make_shared<nn::Linear>(width, layer.out, nn::LinearOptions{.bias = layer.bias});
-      width = layer.out;
+          std::make_shared<nn::Linear>(shape[0], layer.out, nn::LinearOptions{.bias = layer.bias});
+      shape = {layer.out};
     } else if (layer.type == "identity")
       module = std::make_shared<nn::Identity>();
     else if (layer.type == "sigmoid")
@@ -233,9 +299,10 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, int64_t input_
       module = std::make_shared<nn::LogSoftmax>();
     else if (layer.type == "dropout")
       module = std::make_shared<nn::Dropout>(layer.p);
-    else if (layer.type == "flatten")
+    else if (layer.type == "flatten") {
       module = std::make_shared<nn::Flatten>();
-    else
+      shape = {numel(shape)};
+    } else
       fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
     model->push_back(module);
   }

@@ -3,9 +3,11 @@
 // train. Every key is checked: unknown keys, wrong types and missing required keys are errors that
 // name the file and line.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "soma/core/shape.h"
 #include "soma/nn/sequential.h"
 #include "soma/optim/optimizer.h"
 
@@ -22,6 +24,14 @@ struct LayerConfig {
   int line = 0;         // where it was written, for messages
 };
 
+// One step of `[data] augment`, e.g. { type = "random_crop", size = 32, padding = 4 }: its type
+// and its keys' numbers (a number is a list of one).
+struct AugmentConfig {
+  std::string type;
+  std::map<std::string, std::vector<double>> values;
+  int line = 0;
+};
+
 struct OptimizerConfig {
   std::string type = "sgd";
   double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
@@ -34,6 +44,8 @@ struct Config {
   std::string dataset;
   int64_t batch_size = 32;
   bool shuffle = true;
+  int64_t workers = 0;  // loader threads
+  std::vector<AugmentConfig> augment;
   int64_t train_limit = 0;  // train on the first N samples only, 0 = all
   int64_t epochs = 1;
   std::string loss;
@@ -46,9 +58,9 @@ struct Config {
 // Parses and validates a config file. Throws soma::Error as "PATH:LINE: message".
 Config load_config(const std::string& path);
 
-// The model a config describes, for inputs of `input_features` values. Layer widths chain: each
-// linear layer takes the previous layer's output.
-std::shared_ptr<nn::Sequential> build_model(const Config& config, int64_t input_features);
+// The model a config describes, for examples of `input_shape`. Shapes chain: flatten makes a
+// vector, and each linear layer takes the previous layer's vector.
+std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& input_shape);
 
 // The optimizer the config describes, over the model's parameters.
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model);

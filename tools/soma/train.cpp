@@ -6,10 +6,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "augment.h"
 #include "config.h"
 #include "datasets.h"
 #include "soma/autograd/node.h"
-#include "soma/data/batches.h"
+#include "soma/data/dataloader.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
 #include "soma/metrics/accuracy.h"
@@ -49,27 +50,40 @@ struct Evaluation {
   std::vector<std::pair<std::string, double>> metrics;
 };
 
+data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
+                             data::TransformPtr transform, bool shuffle) {
+  return data::DataLoader(dataset, {.batch_size = config.batch_size,
+                                    .shuffle = shuffle,
+                                    .workers = int(config.workers),
+                                    .seed = config.seed ^ 0x5eed5eedULL,
+                                    .transform = std::move(transform)});
+}
+
 Evaluation evaluate(nn::Module& model, const loss::Loss& loss, const Config& config,
-                    const Table& table, int64_t outputs) {
+                    const data::DatasetPtr& dataset, int64_t outputs) {
   autograd::NoGradGuard no_grad;
   model.eval();
   std::vector<metrics::MetricPtr> list = make_metrics(config, outputs);
-  const int64_t n = table.inputs.size(0);
-  const std::vector<int64_t> order = data::file_order(n);
+  data::DataLoader loader = make_loader(config, dataset, eval_transform(config), false);
   double total = 0;
-  for (int64_t begin = 0; begin < n; begin += config.batch_size) {
-    const int64_t end = std::min(n, begin + config.batch_size);
-    const Tensor x = data::take_rows(table.inputs, order, begin, end);
-    const Tensor classes = data::take_rows(table.classes, order, begin, end);
-    const Tensor y = targets_for(config.loss, classes, outputs);
-    const Tensor prediction = model(x);
-    total += loss(prediction, y).item() * double(end - begin);
+  for (const data::Batch& batch : loader) {
+    const Tensor y = targets_for(config.loss, batch.target, outputs);
+    const Tensor prediction = model(batch.input);
+    total += loss(prediction, y).item() * double(batch.input.size(0));
     for (auto& m : list) m->update(prediction, y);
   }
   model.train();
-  Evaluation result{total / double(std::max<int64_t>(n, 1)), {}};
+  Evaluation result{total / double(std::max<int64_t>(dataset->size(), 1)), {}};
   for (auto& m : list) result.metrics.emplace_back(m->name(), m->result());
   return result;
+}
+
+// The shape of one example as the model sees it (after the evaluation transforms).
+Shape input_shape(const Config& config, const data::Dataset& dataset) {
+  data::Example example = dataset.get(0);
+  Rng rng(0);
+  eval_transform(config)->apply(example, rng);
+  return example.input.shape();
 }
 
 // The weights that L1 and max-norm apply to: every linear layer's, with its limit.
@@ -120,10 +134,11 @@ int run_train(const TrainArgs& args) {
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
   const loss::Loss loss = loss::by_name(config.loss);
   Splits data = load_dataset(config.dataset, args.data_dir);
-  if (config.train_limit > 0) data.train = first_rows(data.train, config.train_limit);
+  data::TransformPtr augment = train_transform(config, *data.train);
+  if (config.train_limit > 0) data.train = first(data.train, config.train_limit);
 
   manual_seed(config.seed);
-  std::shared_ptr<nn::Sequential> model = build_model(config, data.train.inputs.size(1));
+  std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.train));
   if (!args.init.empty()) load_weights(*model, args.init);
   const int64_t outputs = output_width(*model);
   make_metrics(config, outputs);  // reject unknown metric names before training
@@ -137,22 +152,18 @@ int run_train(const TrainArgs& args) {
     log.open(args.log_jsonl);
     SOMA_CHECK(log.good(), args.log_jsonl, ": cannot open for writing");
   }
-  Rng shuffle_rng(config.seed ^ 0x5eed5eedULL);
-  const int64_t n = data.train.inputs.size(0);
+  data::DataLoader loader = make_loader(config, data.train, augment, config.shuffle);
+  const int64_t n = data.train->size();
   Evaluation last;
   const auto start = Clock::now();
   for (int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    const std::vector<int64_t> order = data::epoch_order(n, config.shuffle, shuffle_rng);
     double total = 0;
     int64_t step = 0;
-    for (int64_t begin = 0; begin < n; begin += config.batch_size, ++step) {
-      const int64_t end = std::min(n, begin + config.batch_size);
-      const Tensor x = data::take_rows(data.train.inputs, order, begin, end);
-      const Tensor y =
-          targets_for(config.loss, data::take_rows(data.train.classes, order, begin, end), outputs);
+    for (const data::Batch& batch : loader) {
+      const Tensor y = targets_for(config.loss, batch.target, outputs);
       optimizer->zero_grad();
-      Tensor objective = loss((*model)(x), y);
+      Tensor objective = loss((*model)(batch.input), y);
       const double value = objective.item();
       SOMA_CHECK(std::isfinite(value), "the loss became ", value, " at epoch ", epoch, ", step ",
                  step, " (lower the learning rate?)");
@@ -161,11 +172,12 @@ int run_train(const TrainArgs& args) {
       optimizer->step();
       for (const auto& [w, limit] : weights)
         if (limit > 0) optim::apply_max_norm(w, limit);
-      total += value * double(end - begin);
+      total += value * double(batch.input.size(0));
       if (log.is_open())
         log << nlohmann::json{{"event", "step"}, {"epoch", epoch}, {"step", step}, {"loss", value}}
                    .dump()
             << "\n";
+      ++step;
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     const double train_loss = total / double(std::max<int64_t>(n, 1));
@@ -196,7 +208,7 @@ int run_eval(const EvalArgs& args) {
   const Config config = load_config(args.config);
   const loss::Loss loss = loss::by_name(config.loss);
   const Splits data = load_dataset(config.dataset, args.data_dir);
-  std::shared_ptr<nn::Sequential> model = build_model(config, data.test.inputs.size(1));
+  std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.test));
   load_weights(*model, args.weights);
   const Evaluation e = evaluate(*model, loss, config, data.test, output_width(*model));
   std::printf("test_loss %.4f%s\n", e.loss, format_metrics(e).c_str());

@@ -1,0 +1,135 @@
+#pragma once
+// Augmentations that move pixels: flips, shifts, crops, resizing, rotations, elastic
+// distortion, cutout. Each moves an image-shaped target (a segmentation mask [1, H, W]) the same
+// way as the input, with nearest-neighbour sampling.
+#include <utility>
+
+#include "soma/data/transform.h"
+#include "soma/data/transforms/image_ops.h"
+
+namespace soma::data::transforms {
+
+struct Size {
+  int64_t height = 0, width = 0;
+};
+
+class HorizontalFlip : public Transform {  // mirror left ↔ right with probability p
+ public:
+  explicit HorizontalFlip(double p = 0.5) : p_(p) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "horizontal_flip"; }
+
+ private:
+  double p_;
+};
+
+class VerticalFlip : public Transform {  // mirror top ↔ bottom with probability p
+ public:
+  explicit VerticalFlip(double p = 0.5) : p_(p) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "vertical_flip"; }
+
+ private:
+  double p_;
+};
+
+// Random translation by up to ±max_shift pixels in each direction, the uncovered border filled.
+class Shift : public Transform {
+ public:
+  explicit Shift(int64_t max_shift, double fill = 0) : max_shift_(max_shift), fill_(fill) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "shift"; }
+
+ private:
+  int64_t max_shift_;
+  double fill_;
+};
+
+// A random size.height × size.width window of the image padded by `padding` on every side (the
+// CIFAR recipe: 32×32 from 40×40).
+class RandomCrop : public Transform {
+ public:
+  explicit RandomCrop(Size size, int64_t padding = 0, double fill = 0)
+      : size_(size), padding_(padding), fill_(fill) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "random_crop"; }
+
+ private:
+  Size size_;
+  int64_t padding_;
+  double fill_;
+};
+
+// A random window of `scale` of the image's area and `ratio` width/height, resized to `size`
+// (torchvision's RandomResizedCrop; AlexNet's 224×224 patches).
+class RandomResizedCrop : public Transform {
+ public:
+  explicit RandomResizedCrop(Size size, std::pair<double, double> scale = {0.08, 1.0},
+                             std::pair<double, double> ratio = {3.0 / 4.0, 4.0 / 3.0})
+      : size_(size), scale_(scale), ratio_(ratio) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "random_resized_crop"; }
+
+ private:
+  Size size_;
+  std::pair<double, double> scale_, ratio_;
+};
+
+class CenterCrop : public Transform {
+ public:
+  explicit CenterCrop(Size size) : size_(size) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "center_crop"; }
+
+ private:
+  Size size_;
+};
+
+class Resize : public Transform {  // bilinear (masks: nearest)
+ public:
+  explicit Resize(Size size) : size_(size) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "resize"; }
+
+ private:
+  Size size_;
+};
+
+// Rotation about the centre by a uniform angle in ±degrees, bilinear, corners filled.
+class Rotation : public Transform {
+ public:
+  explicit Rotation(double degrees, double fill = 0) : degrees_(degrees), fill_(fill) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "rotation"; }
+
+ private:
+  double degrees_, fill_;
+};
+
+// Elastic distortion (Simard, Steinkraus & Platt 2003): a uniform ±1 displacement field per
+// pixel, smoothed by a Gaussian of `sigma` pixels and scaled by `alpha`, applied bilinearly.
+// Their MNIST setting is alpha 34, sigma 4.
+class ElasticDistortion : public Transform {
+ public:
+  explicit ElasticDistortion(double alpha = 34, double sigma = 4) : alpha_(alpha), sigma_(sigma) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "elastic"; }
+
+ private:
+  double alpha_, sigma_;
+};
+
+// Cutout (DeVries & Taylor 2017): a size × size square at a uniform centre (partly outside the
+// image at the borders) set to `fill`. The input only: the label stays what it was.
+class Cutout : public Transform {
+ public:
+  explicit Cutout(int64_t size, double fill = 0) : size_(size), fill_(fill) {}
+  void apply(Example& example, Rng& rng) const override;
+  std::string name() const override { return "cutout"; }
+
+ private:
+  int64_t size_;
+  double fill_;
+};
+
+}  // namespace soma::data::transforms

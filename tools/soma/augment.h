@@ -1,0 +1,18 @@
+#pragma once
+// The transform pipelines a config's `[data] augment` list describes.
+#include "config.h"
+#include "soma/data/dataset.h"
+#include "soma/data/transform.h"
+
+namespace soma::cli {
+
+// Training: every augmentation in order, then to_float (a no-op once the values are floats).
+// `train` supplies the pixel statistics of pca_lighting. Throws soma::Error naming the config
+// line for bad values.
+data::TransformPtr train_transform(const Config& config, const data::Dataset& train);
+
+// Evaluation: only the deterministic steps (to_float, normalize, resize, center_crop), then
+// to_float, so test images are prepared as training images are but never augmented.
+data::TransformPtr eval_transform(const Config& config);
+
+}  // namespace soma::cli
