@@ -1,10 +1,14 @@
 #include "testing.h"
 
+#include <unistd.h>
+#include <zlib.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
 #include "soma/backend/backend.h"
+#include "soma/io/file.h"
 #include "soma/io/safetensors.h"
 
 namespace soma::testing {
@@ -125,6 +129,37 @@ std::optional<std::string> data_root() {
   const char* root = std::getenv("SOMA_DATA");
   if (!root || !*root || !std::filesystem::is_directory(root)) return std::nullopt;
   return std::string(root);
+}
+
+TempDir::TempDir() {
+  static int count = 0;
+  path_ = (std::filesystem::temp_directory_path() /
+           ("soma_test_" + std::to_string(::getpid()) + "_" + std::to_string(count++)))
+              .string();
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() { std::filesystem::remove_all(path_); }
+
+std::string TempDir::file(const std::string& name) const { return path_ + "/" + name; }
+
+void TempDir::write(const std::string& name, const std::string& bytes) const {
+  std::filesystem::create_directories(std::filesystem::path(file(name)).parent_path());
+  io::write_file_atomically(file(name), bytes);
+}
+
+std::string gzip(const std::string& bytes) {
+  std::string out(compressBound(uLong(bytes.size())) + 32, '\0');
+  z_stream s{};
+  deflateInit2(&s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  s.avail_in = uInt(bytes.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = uInt(out.size());
+  deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
 }
 
 }  // namespace soma::testing

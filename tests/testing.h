@@ -49,6 +49,24 @@ void expect_matches_fixture(const std::string& name, const UnaryFn& fn);
 void expect_close(const Tensor& actual, const Tensor& expected, double rtol, double atol,
                   const std::string& what);
 
+// A fresh folder under the system temp folder, removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const;
+  // Writes `bytes` to file(name), creating the folders on the way.
+  void write(const std::string& name, const std::string& bytes) const;
+
+ private:
+  std::string path_;
+};
+
+// `bytes` compressed as a gzip stream.
+std::string gzip(const std::string& bytes);
+
 // The data root for tests that need real datasets (SOMA_DATA), or nullopt when it is not set.
 std::optional<std::string> data_root();
 

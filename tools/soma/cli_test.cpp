@@ -16,6 +16,8 @@ namespace soma::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::gzip;
+using testing::TempDir;
 
 struct Result {
   int code;
@@ -46,20 +48,6 @@ double last_value(const std::string& output, const std::string& key) {
   return value;
 }
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("soma_cli_" + std::to_string(::getpid()))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  void write(const std::string& name, const std::string& bytes) const {
-    io::write_file_atomically(file(name), bytes);
-  }
-
- private:
-  fs::path path_;
-};
 
 TEST(Perceptron, LearnsAndAndOrButNotXor) {
   for (const char* gate : {"and", "or"}) {
@@ -154,20 +142,6 @@ void expect_error(const std::string& arguments, const std::string& expected) {
       << "expected \"" << expected << "\" in: " << r.output;
 }
 
-std::string gzip(const std::string& bytes) {
-  uLongf size = compressBound(uLong(bytes.size())) + 32;
-  std::string out(size, '\0');
-  z_stream s{};
-  deflateInit2(&s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  s.avail_in = uInt(bytes.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = uInt(out.size());
-  deflate(&s, Z_FINISH);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out;
-}
 
 std::string idx(uint8_t rank, std::vector<uint32_t> extents, size_t body) {
   std::string bytes{0, 0, 8, char(rank)};

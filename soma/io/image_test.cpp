@@ -1,0 +1,77 @@
+#include "soma/io/image.h"
+
+#include <gtest/gtest.h>
+
+#include "soma/ops/elementwise.h"
+#include "testing.h"
+
+namespace soma::io {
+namespace {
+
+Tensor pattern(int64_t channels, int64_t h, int64_t w) {
+  Tensor image = Tensor::empty({channels, h, w}, DType::U8);
+  for (int64_t i = 0; i < image.numel(); ++i) image.data<uint8_t>()[i] = uint8_t((i * 37) % 251);
+  return image;
+}
+
+void expect_error(const std::string& bytes, const std::string& part) {
+  try {
+    decode_image(bytes, "x.img");
+    FAIL() << "expected an error containing " << part;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(Png, RoundTripsGreyAndRgb) {
+  for (int64_t channels : {1, 3}) {
+    const Tensor image = pattern(channels, 5, 7);
+    const Tensor back = decode_image(encode_png(image), "p.png");
+    EXPECT_EQ(back.shape(), image.shape());
+    EXPECT_EQ(back.to_vector<uint8_t>(), image.to_vector<uint8_t>());
+  }
+  // Converting on decode: grey → RGB repeats the plane; RGB → grey is one plane.
+  const Tensor grey = pattern(1, 4, 4);
+  const Tensor rgb = decode_image(encode_png(grey), "p.png", 3);
+  EXPECT_EQ(rgb.shape(), (Shape{3, 4, 4}));
+  EXPECT_EQ(rgb.at({2, 1, 3}), grey.at({0, 1, 3}));
+  EXPECT_EQ(decode_image(encode_png(pattern(3, 4, 4)), "p.png", 1).shape(), (Shape{1, 4, 4}));
+}
+
+TEST(Jpeg, RoundTripsCloselyAtHighQuality) {
+  Tensor image = Tensor::empty({3, 16, 16}, DType::U8);  // smooth gradients survive JPEG well
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < 16; ++y)
+      for (int64_t x = 0; x < 16; ++x)
+        image.data<uint8_t>()[(c * 16 + y) * 16 + x] = uint8_t(40 + 8 * x + 4 * y + 20 * c);
+  const Tensor back = decode_image(encode_jpeg(image, 95), "p.jpg");
+  ASSERT_EQ(back.shape(), image.shape());
+  testing::expect_close(back.to(DType::F32), image.to(DType::F32), 0, 12, "jpeg");
+  EXPECT_EQ(decode_image(encode_jpeg(pattern(1, 8, 8)), "g.jpg").shape(), (Shape{1, 8, 8}));
+}
+
+TEST(Images, CorruptFilesGiveClearErrors) {
+  const std::string png = encode_png(pattern(3, 32, 32));
+  expect_error(png.substr(0, png.size() / 2), "x.img: corrupt PNG");
+  std::string flipped = png;
+  flipped[40] = char(flipped[40] ^ 0x55);
+  expect_error(flipped, "x.img: corrupt PNG");
+  const std::string jpeg = encode_jpeg(pattern(3, 32, 32));
+  expect_error(jpeg.substr(0, jpeg.size() / 2), "x.img: corrupt JPEG");
+  expect_error("GIF89a....", "not a PNG or JPEG file");
+  expect_error("", "not a PNG or JPEG file");
+}
+
+TEST(Images, WriteByExtensionAtomically) {
+  testing::TempDir dir;
+  const Tensor image = pattern(3, 6, 6);
+  write_image(dir.file("a.png"), image);
+  EXPECT_EQ(read_image(dir.file("a.png")).to_vector<uint8_t>(), image.to_vector<uint8_t>());
+  write_image(dir.file("a.jpg"), image);
+  EXPECT_EQ(read_image(dir.file("a.jpg")).shape(), image.shape());
+  EXPECT_THROW(write_image(dir.file("a.bmp"), image), Error);
+  EXPECT_THROW(encode_png(Tensor::zeros({2, 4, 4}, DType::U8)), Error);
+}
+
+}  // namespace
+}  // namespace soma::io
