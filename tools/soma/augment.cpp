@@ -110,6 +110,14 @@ data::TransformPtr train_transform(const Config& config, const data::Dataset& tr
   return std::make_shared<data::Compose>(steps);
 }
 
+data::TransformPtr preview_transform(const Config& config, const data::Dataset& train) {
+  std::vector<data::TransformPtr> steps;
+  for (const AugmentConfig& augment : config.augment)
+    if (augment.type != "to_float" && augment.type != "normalize")
+      steps.push_back(make(config, augment, &train));
+  return std::make_shared<data::Compose>(steps);
+}
+
 data::TransformPtr eval_transform(const Config& config) {
   static const std::set<std::string> kDeterministic{"to_float", "normalize", "resize",
                                                     "center_crop"};

@@ -15,4 +15,8 @@ data::TransformPtr train_transform(const Config& config, const data::Dataset& tr
 // to_float, so test images are prepared as training images are but never augmented.
 data::TransformPtr eval_transform(const Config& config);
 
+// What `soma data preview` shows: the augmentations without to_float and normalize, so the
+// images stay viewable.
+data::TransformPtr preview_transform(const Config& config, const data::Dataset& train);
+
 }  // namespace soma::cli

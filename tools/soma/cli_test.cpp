@@ -1,6 +1,5 @@
 // End-to-end tests of the soma command: real configs, real files, real exit codes.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +8,7 @@
 #include <regex>
 
 #include "soma/io/file.h"
+#include "soma/io/image.h"
 #include "soma/io/safetensors.h"
 #include "testing.h"
 
@@ -47,7 +47,6 @@ double last_value(const std::string& output, const std::string& key) {
     value = std::stod((*it)[1]);
   return value;
 }
-
 
 TEST(Perceptron, LearnsAndAndOrButNotXor) {
   for (const char* gate : {"and", "or"}) {
@@ -142,7 +141,6 @@ void expect_error(const std::string& arguments, const std::string& expected) {
       << "expected \"" << expected << "\" in: " << r.output;
 }
 
-
 std::string idx(uint8_t rank, std::vector<uint32_t> extents, size_t body) {
   std::string bytes{0, 0, 8, char(rank)};
   for (uint32_t e : extents)
@@ -227,6 +225,47 @@ TEST(BadInput, WeightFiles) {
   dir.write("broken.safetensors", std::string("\x10\0\0\0\0\0\0\0{\"a\": [1, 2", 19));
   expect_error("eval " + config("xor_mlp.toml") + " --weights " + dir.file("broken.safetensors"),
                "broken.safetensors: ");
+}
+
+TEST(BadInput, Augmentations) {
+  TempDir dir;
+  const std::string good = io::read_file(config("cifar10_mlp.toml"));
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    text.replace(text.find(from), from.size(), to);
+    dir.write("a.toml", text);
+    return "train " + dir.file("a.toml");
+  };
+  expect_error(with("\"horizontal_flip\"", "\"horizontal_flpi\""),
+               "unknown augmentation \"horizontal_flpi\" (did you mean \"horizontal_flip\"?)");
+  expect_error(
+      with("padding = 4", "pading = 4"),
+      "unknown key \"pading\" in augmentation \"random_crop\" (did you mean \"padding\"?)");
+  expect_error(with("padding = 4", "padding = \"4\""),
+               "\"padding\" of augmentation \"random_crop\" must be a number or a list of numbers");
+  expect_error(with("size = 32,", "size = [32, 32, 3],"),
+               "augmentation \"random_crop\" \"size\" must be a number or [height, width]");
+  expect_error(with("{ type = \"horizontal_flip\" }", "{ type = \"horizontal_flip\", p = 2 }"),
+               "\"p\" must lie in [0, 1]");
+}
+
+TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  TempDir dir;
+  const Result r = soma("data preview " + config("cifar10_augment_all.toml") + " --out " +
+                        dir.file("grid.png") + " --rows 3 --columns 4");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const Tensor grid = io::read_image(dir.file("grid.png"));
+  // 32-pixel images enlarged 3× to 96, with 4-pixel gaps.
+  EXPECT_EQ(grid.shape(), (Shape{3, 3 * 100 + 4, 4 * 100 + 4}));
+  // The augmented cells differ from the original beside them.
+  int64_t differing = 0;
+  for (int64_t y = 4; y < 100; ++y)
+    for (int64_t x = 4; x < 100; ++x) differing += grid.at({0, y, x}) != grid.at({0, y, x + 100});
+  EXPECT_GT(differing, 1000);
+  const Result list = soma("data list");
+  EXPECT_EQ(list.code, 0);
+  EXPECT_NE(list.output.find("cifar10        ok"), std::string::npos) << list.output;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "data_command.h"
 #include "soma/core/error.h"
 #include "train.h"
 
@@ -27,10 +28,33 @@ int main(int argc, char** argv) {
   eval_command->add_option("--weights", eval.weights, "Weights (safetensors)")->required();
   eval_command->add_option("--data-dir", eval.data_dir, "Data root (else $SOMA_DATA)");
 
+  soma::cli::DataArgs data;
+  CLI::App* data_command = app.add_subcommand("data", "Download, check and preview datasets");
+  data_command->require_subcommand(1);
+  CLI::App* download = data_command->add_subcommand("download", "Download and verify a dataset");
+  download->add_option("name", data.name, "mnist, fashion_mnist or cifar10")->required();
+  download->add_option("--mirror", data.mirror,
+                       "A URL or folder standing in for the official site");
+  download->add_option("--data-dir", data.data_dir, "Data root (else $SOMA_DATA)");
+  CLI::App* list =
+      data_command->add_subcommand("list", "Show which datasets are present and verified");
+  list->add_option("--data-dir", data.data_dir, "Data root (else $SOMA_DATA)");
+  CLI::App* preview =
+      data_command->add_subcommand("preview", "Write a grid of original vs augmented samples");
+  preview->add_option("config", data.config, "TOML config")->required();
+  preview->add_option("--out", data.out, "PNG to write")->required();
+  preview->add_option("--rows", data.rows, "Samples (rows)");
+  preview->add_option("--columns", data.columns, "Original plus augmented versions per row");
+  preview->add_option("--seed", data.seed, "Which samples and augmentations");
+  preview->add_option("--data-dir", data.data_dir, "Data root (else $SOMA_DATA)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (train_command->parsed()) return soma::cli::run_train(train);
     if (eval_command->parsed()) return soma::cli::run_eval(eval);
+    if (download->parsed()) return soma::cli::run_download(data);
+    if (list->parsed()) return soma::cli::run_list(data);
+    if (preview->parsed()) return soma::cli::run_preview(data);
   } catch (const soma::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
