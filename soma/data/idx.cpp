@@ -9,7 +9,10 @@
 namespace soma::data {
 
 std::string read_maybe_gzipped(const std::string& path) {
-  std::string raw = io::read_file(path);
+  return maybe_gunzip(io::read_file(path), path);
+}
+
+std::string maybe_gunzip(std::string raw, const std::string& path) {
   if (raw.size() < 2 || uint8_t(raw[0]) != 0x1f || uint8_t(raw[1]) != 0x8b) return raw;
   z_stream stream{};
   SOMA_CHECK(inflateInit2(&stream, 15 + 16) == Z_OK, path, ": cannot start gzip decompression");
@@ -35,8 +38,9 @@ std::string read_maybe_gzipped(const std::string& path) {
   return out;
 }
 
-Tensor read_idx(const std::string& path) {
-  const std::string bytes = read_maybe_gzipped(path);
+Tensor read_idx(const std::string& path) { return parse_idx(read_maybe_gzipped(path), path); }
+
+Tensor parse_idx(std::string_view bytes, const std::string& path) {
   SOMA_CHECK(bytes.size() >= 4, path, ": expected an IDX header of at least 4 bytes, found ",
              bytes.size());
   const auto byte = [&](size_t i) { return uint8_t(bytes[i]); };
@@ -53,10 +57,12 @@ Tensor read_idx(const std::string& path) {
                     int64_t(byte(at + 2)) << 8 | int64_t(byte(at + 3)));
   }
   const size_t header = 4 + 4 * rank;
-  size_t expected = 1;
+  // The element count must fit a tensor (int64) at every step, even when a later extent is 0.
+  int64_t count = 1;
   for (int64_t extent : shape)
-    SOMA_CHECK(!__builtin_mul_overflow(expected, size_t(extent), &expected), path,
-               ": header extents ", to_string(shape), " are too large");
+    SOMA_CHECK(!__builtin_mul_overflow(count, extent, &count), path, ": header extents ",
+               to_string(shape), " are too large");
+  const auto expected = size_t(count);
   std::string extents;
   for (size_t d = 0; d < shape.size(); ++d) extents += (d ? " × " : "") + std::to_string(shape[d]);
   SOMA_CHECK(bytes.size() - header == expected, path, ": expected ", expected, " bytes of data (",

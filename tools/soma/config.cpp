@@ -144,11 +144,12 @@ AugmentConfig parse_augment(const Config& config, const toml::node& node) {
   keys.push_back("type");
   check_keys(config, table, "augmentation \"" + augment.type + "\"", keys);
   for (const auto& [key, value] : table) {
-    if (key.str() == "type") continue;
-    std::vector<double>& numbers = augment.values[std::string(key.str())];
+    const std::string name(key.str());
+    if (name == "type") continue;
+    std::vector<double>& numbers = augment.values[name];
     auto number = [&](const toml::node& n) {
       const auto v = n.value<double>();
-      SOMA_CHECK(v, where(config, n), ": \"", key.str(), "\" of augmentation \"", augment.type,
+      SOMA_CHECK(v, where(config, n), ": \"", name, "\" of augmentation \"", augment.type,
                  "\" must be a number or a list of numbers");
       numbers.push_back(*v);
     };
