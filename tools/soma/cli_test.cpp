@@ -249,6 +249,20 @@ TEST(BadInput, Augmentations) {
                "\"p\" must lie in [0, 1]");
 }
 
+TEST(BadInput, CifarFiles) {
+  TempDir dir;
+  dir.write("cifar-10-batches-bin/batches.meta.txt", "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n");
+  for (int b = 1; b <= 5; ++b)
+    dir.write("cifar-10-batches-bin/data_batch_" + std::to_string(b) + ".bin",
+              std::string(2 * 3073, '\0'));
+  dir.write("cifar-10-batches-bin/test_batch.bin", std::string(3073 + 17, '\0'));
+  expect_error("train " + config("cifar10_mlp.toml") + " --data-dir " + dir.file(""),
+               "test_batch.bin: 3090 bytes is not a whole number of 3073-byte records");
+  dir.write("cifar-10-batches-bin/test_batch.bin", std::string(3073, '\x0b'));
+  expect_error("train " + config("cifar10_mlp.toml") + " --data-dir " + dir.file(""),
+               "label 11 of example 0 is outside 0..9");
+}
+
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
   TempDir dir;
