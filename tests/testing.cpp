@@ -131,6 +131,21 @@ std::optional<std::string> data_root() {
   return std::string(root);
 }
 
+void expect_error(const std::function<void()>& run, const std::string& part) {
+  try {
+    run();
+    ADD_FAILURE() << "expected an error containing \"" << part << "\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+std::vector<int64_t> class_counts(const Tensor& labels, int64_t classes) {
+  std::vector<int64_t> counts(static_cast<size_t>(classes));
+  for (int64_t label : labels.to_vector<int64_t>()) ++counts.at(size_t(label));
+  return counts;
+}
+
 TempDir::TempDir() {
   static int count = 0;
   path_ = (std::filesystem::temp_directory_path() /

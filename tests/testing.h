@@ -49,6 +49,12 @@ void expect_matches_fixture(const std::string& name, const UnaryFn& fn);
 void expect_close(const Tensor& actual, const Tensor& expected, double rtol, double atol,
                   const std::string& what);
 
+// Expects `run` to throw soma::Error with `part` in its message.
+void expect_error(const std::function<void()>& run, const std::string& part);
+
+// How many labels (i64) fall in each class 0..classes-1.
+std::vector<int64_t> class_counts(const Tensor& labels, int64_t classes);
+
 // A fresh folder under the system temp folder, removed with everything in it at scope exit.
 class TempDir {
  public:

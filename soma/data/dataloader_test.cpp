@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "testing.h"
+
 namespace soma::data {
 namespace {
 
@@ -107,12 +109,11 @@ TEST(DataLoader, WorkerErrorsReachTheConsumer) {
   for (int workers : {0, 2}) {
     DataLoader loader(std::make_shared<Broken>(), {.batch_size = 4, .workers = workers});
     int64_t batches = 0;
-    try {
-      for (const Batch& batch : loader) batches += batch.input.size(0) > 0;
-      FAIL() << "expected an error";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("record 13"), std::string::npos);
-    }
+    testing::expect_error(
+        [&] {
+          for (const Batch& batch : loader) batches += batch.input.size(0) > 0;
+        },
+        "record 13");
     EXPECT_EQ(batches, 3);  // the batches before the broken one arrive
   }
 }

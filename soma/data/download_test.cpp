@@ -54,14 +54,9 @@ TEST(Download, MismatchesLeaveNothingBehind) {
                Error);
   DatasetInfo wrong_file = a.info;
   wrong_file.files[1].sha256 = io::sha256_hex("gamma\n");
-  try {
-    download(wrong_file, a.dir.file("root"), {.mirror = a.dir.file("mirror")});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("b.txt has the wrong SHA-256 after unpacking"),
-              std::string::npos)
-        << e.what();
-  }
+  testing::expect_error(
+      [&] { download(wrong_file, a.dir.file("root"), {.mirror = a.dir.file("mirror")}); },
+      "b.txt has the wrong SHA-256 after unpacking");
   EXPECT_TRUE(fs::is_empty(a.dir.file("root")));
 }
 

@@ -7,11 +7,8 @@
 namespace soma::data {
 namespace {
 
-std::vector<int64_t> histogram(const Tensor& labels, int64_t classes) {
-  std::vector<int64_t> counts(static_cast<size_t>(classes));
-  for (int64_t label : labels.to_vector<int64_t>()) ++counts[size_t(label)];
-  return counts;
-}
+using testing::class_counts;
+using testing::expect_error;
 
 // `n` records of `label_bytes` labels (record i: labels i % 7, i % 100) and pixels i + p.
 std::string records(int64_t n, int label_bytes) {
@@ -31,12 +28,12 @@ TEST(CIFAR10, LoadsFromTheDataRoot) {
   ASSERT_EQ(train.size(), 50000);
   ASSERT_EQ(test.size(), 10000);
   EXPECT_EQ(train.images().shape(), (Shape{50000, 3, 32, 32}));
-  EXPECT_EQ(histogram(train.labels(), 10), std::vector<int64_t>(10, 5000));
-  EXPECT_EQ(histogram(test.labels(), 10), std::vector<int64_t>(10, 1000));
+  EXPECT_EQ(class_counts(train.labels(), 10), std::vector<int64_t>(10, 5000));
+  EXPECT_EQ(class_counts(test.labels(), 10), std::vector<int64_t>(10, 1000));
   // data_batch_1's histogram, as the data root's README gives it.
   Tensor first = Tensor::empty({10000}, DType::I64);
   std::copy_n(train.labels().data<int64_t>(), 10000, first.data<int64_t>());
-  EXPECT_EQ(histogram(first, 10),
+  EXPECT_EQ(class_counts(first, 10),
             (std::vector<int64_t>{1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981}));
   EXPECT_EQ(train.classes(),
             (std::vector<std::string>{"airplane", "automobile", "bird", "cat", "deer", "dog",
@@ -62,15 +59,6 @@ TEST(CIFAR100, FineAndCoarseLabelsFromMadeFiles) {
   const CIFAR100 coarse_test(dir.file(""), Split::Test, CIFAR100Labels::Coarse);
   EXPECT_EQ(coarse_test.size(), 3);
   EXPECT_EQ(coarse_test.classes()[19], "coarse19");
-}
-
-void expect_error(const std::function<void()>& load, const std::string& part) {
-  try {
-    load();
-    FAIL() << "expected an error containing " << part;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
 }
 
 TEST(CIFAR10, BadFiles) {

@@ -41,13 +41,8 @@ TEST(ImageFolder, BadFolders) {
   EXPECT_THROW(ImageFolder(dir.file("flat")), Error);  // no class subfolders
   put(dir, "two/a/1.png", solid(1, 2, 2, 0));
   dir.write("two/b/readme.txt", "");
-  try {
-    ImageFolder(dir.file("two"));
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("class folder has no PNG or JPEG images"),
-              std::string::npos);
-  }
+  testing::expect_error([&] { ImageFolder(dir.file("two")); },
+                        "class folder has no PNG or JPEG images");
   dir.write("bad/a/1.png", "\x89PNG\r\n\x1a\nbroken");
   const ImageFolder bad(dir.file("bad"));
   EXPECT_THROW(bad.get(0), Error);
@@ -96,13 +91,7 @@ TEST(Isbi2012, TruncatedArchiveIsAnError) {
       io::read_file(*root + "/isbi2012-em-segmentation/isbi2012-membrane.tar.gz");
   dir.write("isbi2012-em-segmentation/isbi2012-membrane.tar.gz",
             archive.substr(0, archive.size() / 3));
-  try {
-    isbi2012(dir.file(""));
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("isbi2012-membrane.tar.gz"), std::string::npos)
-        << e.what();
-  }
+  testing::expect_error([&] { isbi2012(dir.file("")); }, "isbi2012-membrane.tar.gz");
 }
 
 }  // namespace

@@ -7,11 +7,7 @@
 namespace soma::data {
 namespace {
 
-std::vector<int64_t> histogram(const Tensor& labels, int64_t classes) {
-  std::vector<int64_t> counts(static_cast<size_t>(classes));
-  for (int64_t label : labels.to_vector<int64_t>()) ++counts[size_t(label)];
-  return counts;
-}
+using testing::class_counts;
 
 TEST(MNIST, LoadsFromTheDataRoot) {
   const auto root = testing::data_root();
@@ -21,9 +17,9 @@ TEST(MNIST, LoadsFromTheDataRoot) {
   ASSERT_EQ(test.size(), 10000);
   EXPECT_EQ(train.images().shape(), (Shape{60000, 1, 28, 28}));
   // The label histograms the data root's README gives.
-  EXPECT_EQ(histogram(train.labels(), 10),
+  EXPECT_EQ(class_counts(train.labels(), 10),
             (std::vector<int64_t>{5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949}));
-  EXPECT_EQ(histogram(test.labels(), 10),
+  EXPECT_EQ(class_counts(test.labels(), 10),
             (std::vector<int64_t>{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}));
   const Example e = train.get(0);
   EXPECT_EQ(e.input.shape(), (Shape{1, 28, 28}));
@@ -36,19 +32,13 @@ TEST(FashionMNIST, LoadsWithClassNames) {
   if (!root) GTEST_SKIP() << "SOMA_DATA is not set";
   const FashionMNIST test(*root, Split::Test);  // found in /usr/share/datasets
   ASSERT_EQ(test.size(), 10000);
-  EXPECT_EQ(histogram(test.labels(), 10), std::vector<int64_t>(10, 1000));
+  EXPECT_EQ(class_counts(test.labels(), 10), std::vector<int64_t>(10, 1000));
   EXPECT_EQ(test.classes()[9], "Ankle boot");
 }
 
 TEST(MNIST, MissingFolderNamesThePlacesSearched) {
   testing::TempDir dir;
-  try {
-    MNIST(dir.file(""), Split::Train);
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("dataset \"mnist\" not found"), std::string::npos)
-        << e.what();
-  }
+  testing::expect_error([&] { MNIST(dir.file(""), Split::Train); }, "dataset \"mnist\" not found");
 }
 
 }  // namespace
