@@ -60,6 +60,13 @@ data::TransformPtr make(const Config& config, const AugmentConfig& augment,
     r.check(p >= 0 && p <= 1, "\"p\" must lie in [0, 1]");
     return p;
   };
+  // A number that must not be negative (or must be positive).
+  auto amount = [&](const std::string& key, double fallback, bool positive = false) {
+    const double value = r.number(key, fallback);
+    r.check(positive ? value > 0 : value >= 0,
+            "\"" + key + "\" must be " + (positive ? "positive" : "0 or more"));
+    return value;
+  };
   auto floats = [&](const std::string& key) {
     const std::vector<double> values = r.numbers(key, {});
     r.check(!values.empty(), "needs \"" + key + "\"");
@@ -67,34 +74,38 @@ data::TransformPtr make(const Config& config, const AugmentConfig& augment,
   };
   if (type == "to_float") return std::make_shared<t::ToFloat>();
   if (type == "normalize") return std::make_shared<t::Normalize>(floats("mean"), floats("std"));
-  if (type == "gaussian_noise") return std::make_shared<t::GaussianNoise>(r.number("std", 0.05));
+  if (type == "gaussian_noise") return std::make_shared<t::GaussianNoise>(amount("std", 0.05));
   if (type == "color_jitter")
-    return std::make_shared<t::ColorJitter>(r.number("brightness", 0), r.number("contrast", 0),
-                                            r.number("saturation", 0));
+    return std::make_shared<t::ColorJitter>(amount("brightness", 0), amount("contrast", 0),
+                                            amount("saturation", 0));
   if (type == "gamma") {
     const auto [low, high] = r.pair("range", {0.7, 1.5});
     r.check(low > 0, "\"range\" must be positive");
     return std::make_shared<t::Gamma>(low, high);
   }
-  if (type == "shift") return std::make_shared<t::Shift>(int64_t(r.number("max", 2)));
+  if (type == "shift") return std::make_shared<t::Shift>(int64_t(amount("max", 2)));
   if (type == "horizontal_flip") return std::make_shared<t::HorizontalFlip>(probability());
   if (type == "vertical_flip") return std::make_shared<t::VerticalFlip>(probability());
   if (type == "random_crop")
-    return std::make_shared<t::RandomCrop>(r.size(), int64_t(r.number("padding", 0)));
+    return std::make_shared<t::RandomCrop>(r.size(), int64_t(amount("padding", 0)));
   if (type == "random_resized_crop")
     return std::make_shared<t::RandomResizedCrop>(r.size(), r.pair("scale", {0.08, 1.0}),
                                                   r.pair("ratio", {3.0 / 4, 4.0 / 3}));
   if (type == "center_crop") return std::make_shared<t::CenterCrop>(r.size());
   if (type == "resize") return std::make_shared<t::Resize>(r.size());
-  if (type == "rotation") return std::make_shared<t::Rotation>(r.number("degrees", 10));
+  if (type == "rotation") return std::make_shared<t::Rotation>(amount("degrees", 10));
   if (type == "elastic")
-    return std::make_shared<t::ElasticDistortion>(r.number("alpha", 34), r.number("sigma", 4));
-  if (type == "cutout") return std::make_shared<t::Cutout>(r.size().height);
+    return std::make_shared<t::ElasticDistortion>(amount("alpha", 34), amount("sigma", 4, true));
+  if (type == "cutout") {
+    const double size = r.number("size", 8);
+    r.check(size >= 1, "\"size\" must be at least 1");
+    return std::make_shared<t::Cutout>(int64_t(size));
+  }
   if (type == "pca_lighting") {
     const auto* images = dynamic_cast<const data::LabelledImages*>(train);
     r.check(images != nullptr, "needs an in-memory RGB image dataset such as cifar10");
     return std::make_shared<t::PcaLighting>(data::transforms::pixel_pca(images->images()),
-                                            r.number("std", 0.1));
+                                            amount("std", 0.1));
   }
   r.check(false, "is not known");
   return nullptr;

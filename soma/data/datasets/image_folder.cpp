@@ -1,6 +1,7 @@
 #include "soma/data/datasets/image_folder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -16,7 +17,8 @@ namespace {
 
 bool is_image(const fs::path& path) {
   std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(), ::tolower);
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
   return extension == ".png" || extension == ".jpg" || extension == ".jpeg";
 }
 
