@@ -7,23 +7,33 @@
 #include "soma/nn/sequential.h"
 #include "soma/ops/elementwise.h"
 #include "soma/ops/reduce.h"
+#include "soma/optim/adagrad.h"
+#include "soma/optim/adam.h"
 #include "soma/optim/regularization.h"
+#include "soma/optim/rmsprop.h"
 #include "soma/optim/sgd.h"
 #include "testing.h"
 
 namespace soma::optim {
 namespace {
 
-void expect_sgd_matches(const std::string& name, SGDOptions options) {
+// 10 steps of `Optim` from the fixture's parameter on its fixed gradients, against the result
+// of the same torch.optim optimizer (tests/fixtures/make_fixtures.py).
+template <class Optim, class Options>
+void expect_matches_pytorch(const std::string& name, Options options) {
   const io::Safetensors f =
       io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/" + name + ".safetensors");
   const Tensor param = f.tensors.at("param").clone().requires_grad();
-  SGD sgd({param}, options);
+  Optim optimizer({param}, options);
   for (int k = 0; k < 10; ++k) {
     param.set_grad(f.tensors.at("grad." + std::to_string(k)).clone());
-    sgd.step();
+    optimizer.step();
   }
   testing::expect_close(param, f.tensors.at("result"), 1e-6, 1e-6, name);
+}
+
+void expect_sgd_matches(const std::string& name, SGDOptions options) {
+  expect_matches_pytorch<SGD>(name, options);
 }
 
 TEST(SGD, MatchesPyTorch) {
@@ -32,6 +42,51 @@ TEST(SGD, MatchesPyTorch) {
   expect_sgd_matches("sgd_dampening", {.lr = 0.05, .momentum = 0.8, .dampening = 0.3});
   expect_sgd_matches("sgd_nesterov_decay",
                      {.lr = 0.1, .momentum = 0.9, .nesterov = true, .weight_decay = 0.01});
+}
+
+TEST(Adam, MatchesPyTorch) {
+  expect_matches_pytorch<Adam>("adam", AdamOptions{.lr = 0.01});
+  expect_matches_pytorch<Adam>("adam_l2_amsgrad", AdamOptions{.lr = 0.02,
+                                                              .beta1 = 0.8,
+                                                              .beta2 = 0.99,
+                                                              .eps = 1e-6,
+                                                              .weight_decay = 0.1,
+                                                              .amsgrad = true});
+  expect_matches_pytorch<AdamW>("adamw", AdamWOptions{.lr = 0.01, .weight_decay = 0.1});
+  EXPECT_THROW(Adam({Tensor::ones({2})}, {.beta1 = 1.0}), Error);
+}
+
+TEST(RMSprop, MatchesPyTorch) {
+  expect_matches_pytorch<RMSprop>("rmsprop", RMSpropOptions{.lr = 0.01});
+  expect_matches_pytorch<RMSprop>(
+      "rmsprop_centered_momentum",
+      RMSpropOptions{
+          .lr = 0.005, .alpha = 0.9, .weight_decay = 0.05, .momentum = 0.8, .centered = true});
+  EXPECT_THROW(RMSprop({Tensor::ones({2})}, {.alpha = 1.5}), Error);
+}
+
+TEST(Adagrad, MatchesPyTorch) {
+  expect_matches_pytorch<Adagrad>("adagrad", AdagradOptions{.lr = 0.1});
+  expect_matches_pytorch<Adagrad>(
+      "adagrad_decay",
+      AdagradOptions{
+          .lr = 0.1, .lr_decay = 0.05, .weight_decay = 0.02, .initial_accumulator_value = 0.3});
+  EXPECT_THROW(Adagrad({Tensor::ones({2})}, {.lr_decay = -1}), Error);
+}
+
+TEST(Adam, KeepsStatePerParameterAndGroup) {
+  const Tensor a = Tensor::ones({3}).requires_grad(), b = Tensor::ones({2}).requires_grad();
+  Adam adam({{{a}, {.lr = 0.1}}, {{b}, {.lr = 0.0}}});
+  EXPECT_EQ(adam.state_of(a), nullptr);
+  a.set_grad(Tensor::ones({3}));
+  b.set_grad(Tensor::ones({2}));
+  adam.step();
+  ASSERT_NE(adam.state_of(a), nullptr);
+  EXPECT_EQ(adam.state_of(a)->step, 1);
+  // The first Adam step moves every weight by lr, whatever the gradient's scale.
+  EXPECT_NEAR(a.at({0}), 0.9, 1e-6);
+  EXPECT_EQ(b.at({0}), 1.0);  // lr 0
+  EXPECT_EQ(adam.learning_rate(1), 0.0);
 }
 
 TEST(SGD, GroupsHaveTheirOwnOptions) {

@@ -40,40 +40,27 @@ void sgd_update(float* __restrict p, const float* __restrict grad, float* __rest
 SGD::SGD(std::vector<Tensor> parameters, SGDOptions options)
     : SGD(std::vector<SGDGroup>{{std::move(parameters), options}}) {}
 
-SGD::SGD(std::vector<SGDGroup> groups) : groups_(std::move(groups)) {
-  for (const SGDGroup& group : groups_) {
-    const SGDOptions& o = group.options;
-    SOMA_CHECK(o.lr >= 0, "SGD: learning rate must be non-negative, found ", o.lr);
-    SOMA_CHECK(o.momentum >= 0, "SGD: momentum must be non-negative, found ", o.momentum);
-    SOMA_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
-               "SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
-    for (const Tensor& p : group.parameters)
-      SOMA_CHECK(p.dtype() == DType::F32, "SGD: parameters must be f32, found ",
-                 name_of(p.dtype()));
-    buffers_.emplace_back(group.parameters.size());
-  }
-}
+SGD::SGD(std::vector<SGDGroup> groups)
+    : GroupedOptimizer(std::move(groups), "SGD", [](const SGDOptions& o) {
+        SOMA_CHECK(o.momentum >= 0, "SGD: momentum must be non-negative, found ", o.momentum);
+        SOMA_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
+                   "SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
+      }) {}
 
 void SGD::step() {
-  for (size_t g = 0; g < groups_.size(); ++g) {
-    const SGDOptions o = groups_[g].options;
-    for (size_t i = 0; i < groups_[g].parameters.size(); ++i) {
-      const Tensor& param = groups_[g].parameters[i];
-      const Tensor grad = param.grad();
-      if (!grad.defined()) continue;
-      const bool first = !buffers_[g][i].defined();
-      if (o.momentum != 0 && first) buffers_[g][i] = Tensor::empty_like(param);
-      sgd_update(param.data<float>(), grad.data<float>(),
-                 o.momentum != 0 ? buffers_[g][i].data<float>() : nullptr, param.numel(), o, first);
-    }
-  }
+  for_each_update([](const Tensor& param, const Tensor& grad, SGDState& state,
+                     const SGDOptions& o) {
+    const bool first = !state.started;
+    state.started = true;
+    if (o.momentum != 0 && first) state.momentum = Tensor::empty_like(param);
+    sgd_update(param.data<float>(), grad.data<float>(),
+               o.momentum != 0 ? state.momentum.data<float>() : nullptr, param.numel(), o, first);
+  });
 }
 
 Tensor SGD::momentum_buffer(const Tensor& parameter) const {
-  for (size_t g = 0; g < groups_.size(); ++g)
-    for (size_t i = 0; i < groups_[g].parameters.size(); ++i)
-      if (groups_[g].parameters[i].same(parameter)) return buffers_[g][i];
-  return Tensor();
+  const SGDState* state = state_of(parameter);
+  return state ? state->momentum : Tensor();
 }
 
 }  // namespace soma::optim

@@ -19,29 +19,21 @@ struct SGDOptions {
   double weight_decay = 0;
 };
 
-struct SGDGroup {
-  std::vector<Tensor> parameters;
-  SGDOptions options;
+using SGDGroup = ParamGroup<SGDOptions>;
+
+struct SGDState {
+  bool started = false;
+  Tensor momentum;  // undefined without momentum
 };
 
-class SGD : public Optimizer {
+class SGD : public GroupedOptimizer<SGDOptions, SGDState> {
  public:
   SGD(std::vector<Tensor> parameters, SGDOptions options);
   explicit SGD(std::vector<SGDGroup> groups);
 
   void step() override;
-  size_t group_count() const override { return groups_.size(); }
-  const std::vector<Tensor>& group_parameters(size_t g) const override {
-    return groups_.at(g).parameters;
-  }
-  double learning_rate(size_t g) const override { return groups_.at(g).options.lr; }
-  void set_learning_rate(size_t g, double lr) override { groups_.at(g).options.lr = lr; }
   // The momentum buffer of a parameter (undefined before its first step with momentum).
   Tensor momentum_buffer(const Tensor& parameter) const;
-
- private:
-  std::vector<SGDGroup> groups_;
-  std::vector<std::vector<Tensor>> buffers_;  // per group, per parameter
 };
 
 }  // namespace soma::optim

@@ -263,6 +263,32 @@ TEST(BadInput, CifarFiles) {
                "label 11 of example 0 is outside 0..9");
 }
 
+TEST(Optimizers, EachTrainsXorFromTheConfig) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  const std::string sgd = "{ type = \"sgd\", lr = 0.5, momentum = 0.9 }";
+  for (const std::string optimizer :
+       {"{ type = \"adam\", lr = 0.05 }", "{ type = \"adamw\", lr = 0.05, betas = [0.9, 0.99] }",
+        "{ type = \"rmsprop\", lr = 0.01, centered = true }", "{ type = \"adagrad\", lr = 0.5 }"}) {
+    std::string text = good;
+    text.replace(text.find(sgd), sgd.size(), optimizer);
+    text.replace(text.find("epochs = 2000"), 13, "epochs = 500");
+    dir.write("o.toml", text);
+    const Result r = soma("train " + dir.file("o.toml"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(last_value(r.output, "test_accuracy"), 1.0) << optimizer << "\n" << r.output;
+  }
+  std::string typo = good;
+  typo.replace(typo.find(sgd), sgd.size(), "{ type = \"adma\" }");
+  dir.write("typo.toml", typo);
+  expect_error("train " + dir.file("typo.toml"),
+               "unknown optimizer \"adma\" (did you mean \"adam\"?)");
+  std::string key = good;
+  key.replace(key.find(sgd), sgd.size(), "{ type = \"adam\", momentum = 0.9 }");
+  dir.write("key.toml", key);
+  expect_error("train " + dir.file("key.toml"), "unknown key \"momentum\" in optimizer \"adam\"");
+}
+
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
   TempDir dir;

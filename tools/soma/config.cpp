@@ -10,6 +10,9 @@
 #include "soma/nn/dropout.h"
 #include "soma/nn/flatten.h"
 #include "soma/nn/linear.h"
+#include "soma/optim/adagrad.h"
+#include "soma/optim/adam.h"
+#include "soma/optim/rmsprop.h"
 #include "soma/optim/sgd.h"
 
 namespace soma::cli {
@@ -37,6 +40,15 @@ const std::map<std::string, std::vector<std::string>> kAugmentKeys{
     {"elastic", {"alpha", "sigma"}},
     {"cutout", {"size"}},
     {"pca_lighting", {"std"}},
+};
+
+// The keys each optimizer takes besides "type" (torch.optim's names).
+const std::map<std::string, std::vector<std::string>> kOptimizerKeys{
+    {"sgd", {"lr", "momentum", "dampening", "nesterov", "weight_decay"}},
+    {"adam", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
+    {"adamw", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
+    {"rmsprop", {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"}},
+    {"adagrad", {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"}},
 };
 
 std::string where(const Config& config, const toml::node& node) {
@@ -251,17 +263,34 @@ Config load_config(const std::string& path) {
     SOMA_CHECK(optimizer->is_table(), where(config, *optimizer),
                ": [train] optimizer must be a table such as { type = \"sgd\", lr = 0.1 }");
     const toml::table& o = *optimizer->as_table();
-    const std::string of = "the optimizer";
-    check_keys(config, o, of, {"type", "lr", "momentum", "dampening", "nesterov", "weight_decay"});
     OptimizerConfig& c = config.optimizer;
-    c.type = get<std::string>(config, o, of, "type", "sgd");
-    SOMA_CHECK(c.type == "sgd", where(config, *optimizer), ": unknown optimizer \"", c.type,
-               "\" (known: sgd)");
-    c.lr = get<double>(config, o, of, "lr", c.lr);
-    c.momentum = get<double>(config, o, of, "momentum", 0.0);
-    c.dampening = get<double>(config, o, of, "dampening", 0.0);
-    c.nesterov = get<bool>(config, o, of, "nesterov", false);
-    c.weight_decay = get<double>(config, o, of, "weight_decay", 0.0);
+    c.type = get<std::string>(config, o, "the optimizer", "type", "sgd");
+    std::vector<std::string> types;
+    for (const auto& [type, keys] : kOptimizerKeys) types.push_back(type);
+    const auto known = kOptimizerKeys.find(c.type);
+    if (known == kOptimizerKeys.end())
+      fail(where(config, *optimizer), ": unknown optimizer \"", c.type, "\"",
+           did_you_mean(c.type, types));
+    std::vector<std::string> keys = known->second;
+    keys.push_back("type");
+    const std::string of = "optimizer \"" + c.type + "\"";
+    check_keys(config, o, of, keys);
+    for (const auto& [key, node] : o) {
+      const std::string name(key.str());
+      if (name == "type") continue;
+      if (name == "betas") {
+        const toml::array* betas = node.as_array();
+        SOMA_CHECK(betas && betas->size() == 2 && (*betas)[0].value<double>() &&
+                       (*betas)[1].value<double>(),
+                   where(config, node), ": \"betas\" of ", of, " must be two numbers");
+        c.values["beta1"] = *(*betas)[0].value<double>();
+        c.values["beta2"] = *(*betas)[1].value<double>();
+      } else if (node.is_boolean()) {
+        c.values[name] = *node.value<bool>() ? 1 : 0;
+      } else {
+        c.values[name] = get<double>(config, o, of, name, 0.0);
+      }
+    }
   }
   return config;
 }
@@ -311,13 +340,38 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
 }
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model) {
-  const OptimizerConfig& o = config.optimizer;
-  return std::make_unique<optim::SGD>(model.parameters(),
-                                      optim::SGDOptions{.lr = o.lr,
-                                                        .momentum = o.momentum,
-                                                        .dampening = o.dampening,
-                                                        .nesterov = o.nesterov,
-                                                        .weight_decay = o.weight_decay});
+  const OptimizerConfig& c = config.optimizer;
+  // Sets `field` from the config when the key was given.
+  auto set = [&](const char* key, auto& field) {
+    const auto found = c.values.find(key);
+    if (found != c.values.end()) field = static_cast<std::decay_t<decltype(field)>>(found->second);
+  };
+  if (c.type == "adam" || c.type == "adamw") {
+    optim::AdamWOptions o;
+    if (c.type == "adam") o.weight_decay = 0;
+    set("lr", o.lr), set("beta1", o.beta1), set("beta2", o.beta2), set("eps", o.eps);
+    set("weight_decay", o.weight_decay), set("amsgrad", o.amsgrad);
+    if (c.type == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), o);
+    return std::make_unique<optim::Adam>(
+        model.parameters(),
+        optim::AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad});
+  }
+  if (c.type == "rmsprop") {
+    optim::RMSpropOptions o;
+    set("lr", o.lr), set("alpha", o.alpha), set("eps", o.eps), set("weight_decay", o.weight_decay);
+    set("momentum", o.momentum), set("centered", o.centered);
+    return std::make_unique<optim::RMSprop>(model.parameters(), o);
+  }
+  if (c.type == "adagrad") {
+    optim::AdagradOptions o;
+    set("lr", o.lr), set("lr_decay", o.lr_decay), set("weight_decay", o.weight_decay);
+    set("initial_accumulator_value", o.initial_accumulator_value), set("eps", o.eps);
+    return std::make_unique<optim::Adagrad>(model.parameters(), o);
+  }
+  optim::SGDOptions o;
+  set("lr", o.lr), set("momentum", o.momentum), set("dampening", o.dampening);
+  set("nesterov", o.nesterov), set("weight_decay", o.weight_decay);
+  return std::make_unique<optim::SGD>(model.parameters(), o);
 }
 
 }  // namespace soma::cli

@@ -32,10 +32,11 @@ struct AugmentConfig {
   int line = 0;
 };
 
+// The optimizer table: its type and the keys given (numbers; true/false as 1/0; betas as
+// beta1/beta2). Keys left out take torch.optim's defaults.
 struct OptimizerConfig {
   std::string type = "sgd";
-  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false;
+  std::map<std::string, double> values;
 };
 
 struct Config {
