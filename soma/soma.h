@@ -53,4 +53,5 @@
 #include "soma/optim/optimizer.h"
 #include "soma/optim/regularization.h"
 #include "soma/optim/rmsprop.h"
+#include "soma/optim/schedule.h"
 #include "soma/optim/sgd.h"
