@@ -158,5 +158,39 @@ TEST(Regularization, MaxNormLimitsEachUnit) {
   EXPECT_FLOAT_EQ(float(w.at({1, 1})), 0.4f);  // norm 0.5 stays
 }
 
+TEST(ClipGrad, MatchesPyTorch) {
+  const io::Safetensors f =
+      io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/clip_grad.safetensors");
+  std::vector<Tensor> params;
+  auto reset = [&] {
+    params.clear();
+    for (int k = 0; k < 2; ++k) {
+      const Tensor& grad = f.tensors.at("grad." + std::to_string(k));
+      params.push_back(Tensor::zeros(grad.shape()).requires_grad());
+      params.back().set_grad(grad.clone());
+    }
+  };
+  reset();
+  EXPECT_NEAR(clip_grad_norm(params, 2.5), f.tensors.at("total_norm").at({0}), 1e-5);
+  for (int k = 0; k < 2; ++k)
+    testing::expect_close(params[size_t(k)].grad(),
+                          f.tensors.at("norm_clipped." + std::to_string(k)), 1e-6, 1e-7, "norm");
+  reset();
+  clip_grad_value(params, 1.2);
+  for (int k = 0; k < 2; ++k)
+    testing::expect_close(params[size_t(k)].grad(),
+                          f.tensors.at("value_clipped." + std::to_string(k)), 0, 0, "value");
+  EXPECT_THROW(clip_grad_norm(params, 0), Error);
+}
+
+TEST(WeightDecay, SplitsWeightsFromBiases) {
+  nn::Sequential model{nn::Linear(4, 3), nn::ReLU(), nn::Linear(3, 2)};
+  const DecaySplit split = split_for_weight_decay(model.parameters());
+  ASSERT_EQ(split.decay.size(), 2u);
+  ASSERT_EQ(split.no_decay.size(), 2u);
+  EXPECT_EQ(split.decay[0].dim(), 2);
+  EXPECT_EQ(split.no_decay[1].dim(), 1);
+}
+
 }  // namespace
 }  // namespace soma::optim

@@ -1,5 +1,6 @@
 #include "soma/optim/regularization.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "soma/ops/elementwise.h"
@@ -40,6 +41,47 @@ void apply_max_norm(const Tensor& weight, double max_value) {
     if (norm > max_value)
       for (int64_t c = 0; c < columns; ++c) w[r * columns + c] = float(w[r * columns + c] * scale);
   }
+}
+
+double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
+  SOMA_CHECK(max_norm > 0, "clip_grad_norm: max_norm must be positive, found ", max_norm);
+  double squares = 0;
+  for (const Tensor& p : parameters) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    const float* v = g.data<float>();
+    const int64_t n = g.numel();
+    for (int64_t i = 0; i < n; ++i) squares += double(v[i]) * double(v[i]);
+  }
+  const double total = std::sqrt(squares);
+  const double scale = max_norm / (total + 1e-6);
+  if (scale < 1)
+    for (const Tensor& p : parameters) {
+      const Tensor g = p.grad();
+      if (!g.defined()) continue;
+      float* v = g.data<float>();
+      const int64_t n = g.numel();
+      for (int64_t i = 0; i < n; ++i) v[i] = float(double(v[i]) * scale);
+    }
+  return total;
+}
+
+void clip_grad_value(const std::vector<Tensor>& parameters, double clip) {
+  SOMA_CHECK(clip > 0, "clip_grad_value: clip must be positive, found ", clip);
+  const float limit = float(clip);
+  for (const Tensor& p : parameters) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    float* v = g.data<float>();
+    const int64_t n = g.numel();
+    for (int64_t i = 0; i < n; ++i) v[i] = std::clamp(v[i], -limit, limit);
+  }
+}
+
+DecaySplit split_for_weight_decay(const std::vector<Tensor>& parameters) {
+  DecaySplit split;
+  for (const Tensor& p : parameters) (p.dim() >= 2 ? split.decay : split.no_decay).push_back(p);
+  return split;
 }
 
 }  // namespace soma::optim
