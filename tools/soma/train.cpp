@@ -1,54 +1,22 @@
 #include "train.h"
 
-#include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "augment.h"
 #include "config.h"
 #include "datasets.h"
-#include "soma/autograd/node.h"
 #include "soma/data/dataloader.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
 #include "soma/metrics/accuracy.h"
-#include "soma/metrics/metric.h"
 #include "soma/nn/linear.h"
-#include "soma/ops/elementwise.h"
 #include "soma/ops/indexing.h"
 #include "soma/optim/regularization.h"
+#include "soma/train/callbacks.h"
+#include "soma/train/trainer.h"
 
 namespace soma::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Targets in the form the loss expects: class indices for sparse cross-entropy, one-hot rows
-// for the others, or a column of 0/1 when the model has a single output unit.
-Tensor targets_for(const std::string& loss, const Tensor& classes, int64_t outputs) {
-  if (loss == "sparse_categorical_crossentropy") return classes;
-  if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
-  return one_hot(classes, outputs);
-}
-
-std::vector<metrics::MetricPtr> make_metrics(const Config& config, int64_t outputs) {
-  std::vector<metrics::MetricPtr> list;
-  for (const std::string& name : config.metrics) {
-    // With one output unit, "accuracy" means thresholded accuracy, as Keras chooses it.
-    if (outputs == 1 && name == "accuracy")
-      list.push_back(std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy"));
-    else
-      list.push_back(metrics::by_name(name));
-  }
-  return list;
-}
-
-struct Evaluation {
-  double loss = 0;
-  std::vector<std::pair<std::string, double>> metrics;
-};
 
 data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
                              data::TransformPtr transform, bool shuffle) {
@@ -57,25 +25,6 @@ data::DataLoader make_loader(const Config& config, const data::DatasetPtr& datas
                                     .workers = int(config.workers),
                                     .seed = config.seed ^ 0x5eed5eedULL,
                                     .transform = std::move(transform)});
-}
-
-Evaluation evaluate(nn::Module& model, const loss::Loss& loss, const Config& config,
-                    const data::DatasetPtr& dataset, int64_t outputs) {
-  autograd::NoGradGuard no_grad;
-  model.eval();
-  std::vector<metrics::MetricPtr> list = make_metrics(config, outputs);
-  data::DataLoader loader = make_loader(config, dataset, eval_transform(config), false);
-  double total = 0;
-  for (const data::Batch& batch : loader) {
-    const Tensor y = targets_for(config.loss, batch.target, outputs);
-    const Tensor prediction = model(batch.input);
-    total += loss(prediction, y).item() * double(batch.input.size(0));
-    for (auto& m : list) m->update(prediction, y);
-  }
-  model.train();
-  Evaluation result{total / double(std::max<int64_t>(dataset->size(), 1)), {}};
-  for (auto& m : list) result.metrics.emplace_back(m->name(), m->result());
-  return result;
 }
 
 // The shape of one example as the model sees it (after the evaluation transforms).
@@ -99,6 +48,20 @@ std::vector<std::pair<Tensor, double>> linear_weights(const nn::Sequential& mode
   return weights;
 }
 
+// Keras' MaxNorm constraint, applied after every optimizer step.
+class MaxNormConstraint : public train::Callback {
+ public:
+  explicit MaxNormConstraint(std::vector<std::pair<Tensor, double>> weights)
+      : weights_(std::move(weights)) {}
+  void on_batch_end(train::Trainer&, const train::BatchEnd&) override {
+    for (const auto& [w, limit] : weights_)
+      if (limit > 0) optim::apply_max_norm(w, limit);
+  }
+
+ private:
+  std::vector<std::pair<Tensor, double>> weights_;
+};
+
 void load_weights(nn::Module& model, const std::string& path) {
   const io::Safetensors file = io::load_safetensors(path);
   try {
@@ -116,10 +79,30 @@ int64_t output_width(const nn::Sequential& model) {
   return width;
 }
 
-std::string format_metrics(const Evaluation& e) {
+// The Trainer's options for a config: targets in the form the loss expects (class indices for
+// sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
+// and thresholded accuracy for a single output unit, as Keras chooses it.
+train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
+  train::TrainerOptions options{
+      .epochs = config.epochs, .metrics = config.metrics, .validation_prefix = "test_"};
+  options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs](
+                               const Tensor& classes, const Tensor&) {
+    if (sparse) return classes;
+    if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
+    return one_hot(classes, outputs);
+  };
+  options.make_metric = [outputs](const std::string& name) -> metrics::MetricPtr {
+    if (outputs == 1 && name == "accuracy")
+      return std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy");
+    return metrics::by_name(name);
+  };
+  return options;
+}
+
+std::string format(const train::Logs& logs) {
   std::string text;
   char buffer[64];
-  for (const auto& [name, value] : e.metrics) {
+  for (const auto& [name, value] : logs) {
     std::snprintf(buffer, sizeof buffer, "  test_%s %.4f", name.c_str(), value);
     text += buffer;
   }
@@ -140,66 +123,25 @@ int run_train(const TrainArgs& args) {
   manual_seed(config.seed);
   std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.train));
   if (!args.init.empty()) load_weights(*model, args.init);
-  const int64_t outputs = output_width(*model);
-  make_metrics(config, outputs);  // reject unknown metric names before training
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
+  train::TrainerOptions options = trainer_options(config, output_width(*model));
   const auto weights = linear_weights(*model, config);
-  std::vector<Tensor> weight_tensors;
-  for (const auto& [w, limit] : weights) weight_tensors.push_back(w);
+  if (config.l1 > 0) {
+    std::vector<Tensor> l1_weights;
+    for (const auto& [w, limit] : weights) l1_weights.push_back(w);
+    options.penalty = [l1_weights, l1 = config.l1] { return optim::l1_penalty(l1_weights, l1); };
+  }
+  train::Trainer trainer(*model, *optimizer, loss, options);
+  trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
+  if (!args.log_jsonl.empty())
+    trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
+  trainer.add_callback(std::make_shared<train::EpochPrinter>());
 
-  std::ofstream log;
-  if (!args.log_jsonl.empty()) {
-    log.open(args.log_jsonl);
-    SOMA_CHECK(log.good(), args.log_jsonl, ": cannot open for writing");
-  }
-  data::DataLoader loader = make_loader(config, data.train, augment, config.shuffle);
-  const int64_t n = data.train->size();
-  Evaluation last;
-  const auto start = Clock::now();
-  for (int64_t epoch = 1; epoch <= config.epochs; ++epoch) {
-    const auto epoch_start = Clock::now();
-    double total = 0;
-    int64_t step = 0;
-    for (const data::Batch& batch : loader) {
-      const Tensor y = targets_for(config.loss, batch.target, outputs);
-      optimizer->zero_grad();
-      Tensor objective = loss((*model)(batch.input), y);
-      const double value = objective.item();
-      SOMA_CHECK(std::isfinite(value), "the loss became ", value, " at epoch ", epoch, ", step ",
-                 step, " (lower the learning rate?)");
-      if (config.l1 > 0) objective = objective + optim::l1_penalty(weight_tensors, config.l1);
-      objective.backward();
-      optimizer->step();
-      for (const auto& [w, limit] : weights)
-        if (limit > 0) optim::apply_max_norm(w, limit);
-      total += value * double(batch.input.size(0));
-      if (log.is_open())
-        log << nlohmann::json{{"event", "step"}, {"epoch", epoch}, {"step", step}, {"loss", value}}
-                   .dump()
-            << "\n";
-      ++step;
-    }
-    const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    const double train_loss = total / double(std::max<int64_t>(n, 1));
-    last = evaluate(*model, loss, config, data.test, outputs);
-    std::printf("epoch %lld/%lld  train_loss %.4f  test_loss %.4f%s  %.1f s  %.0f samples/s\n",
-                (long long)epoch, (long long)config.epochs, train_loss, last.loss,
-                format_metrics(last).c_str(), seconds, double(n) / seconds);
-    std::fflush(stdout);
-    if (log.is_open()) {
-      nlohmann::json line{{"event", "epoch"},
-                          {"epoch", epoch},
-                          {"train_loss", train_loss},
-                          {"test_loss", last.loss}};
-      for (const auto& [name, value] : last.metrics) line["test_" + name] = value;
-      log << line.dump() << "\n";
-      log.flush();
-    }
-  }
-  if (config.epochs == 0) last = evaluate(*model, loss, config, data.test, outputs);
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("done: %lld epochs in %.1f s  test_loss %.4f%s\n", (long long)config.epochs, seconds,
-              last.loss, format_metrics(last).c_str());
+  data::DataLoader train_loader = make_loader(config, data.train, augment, config.shuffle);
+  data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
+  const train::History history = trainer.fit(train_loader, &test_loader);
+  if (config.epochs == 0)
+    std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
   if (!args.save.empty()) io::save_safetensors(args.save, model->state_dict(), {{"format", "pt"}});
   return 0;
 }
@@ -210,8 +152,10 @@ int run_eval(const EvalArgs& args) {
   const Splits data = load_dataset(config.dataset, args.data_dir);
   std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.test));
   load_weights(*model, args.weights);
-  const Evaluation e = evaluate(*model, loss, config, data.test, output_width(*model));
-  std::printf("test_loss %.4f%s\n", e.loss, format_metrics(e).c_str());
+  std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
+  train::Trainer trainer(*model, *optimizer, loss, trainer_options(config, output_width(*model)));
+  data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
+  std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
   return 0;
 }
 

@@ -1,0 +1,109 @@
+#include "soma/train/callbacks.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "soma/train/trainer.h"
+
+namespace soma::train {
+
+void EpochPrinter::on_train_begin(Trainer& trainer) {
+  start_ = std::chrono::steady_clock::now();
+  last_epoch_ = trainer.epoch() + trainer.options().epochs;
+}
+
+void EpochPrinter::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
+  std::string line = "epoch " + std::to_string(epoch) + "/" + std::to_string(last_epoch_);
+  char number[64];
+  // Training numbers first, then validation; timings last.
+  for (const bool training : {true, false})
+    for (const auto& [name, value] : logs) {
+      if (name == "seconds" || name == "samples_per_s" || name == "lr" ||
+          name.starts_with("train_") != training)
+        continue;
+      std::snprintf(number, sizeof number, "  %s %.4f", name.c_str(), value);
+      line += number;
+    }
+  std::snprintf(number, sizeof number, "  %.1f s  %.0f samples/s", logs.at("seconds"),
+                logs.at("samples_per_s"));
+  std::fprintf(out_, "%s%s\n", line.c_str(), number);
+  std::fflush(out_);
+}
+
+void EpochPrinter::on_train_end(Trainer&, const History& history) {
+  std::string line = "done: " + std::to_string(history.epochs.size()) + " epochs";
+  char number[64];
+  std::snprintf(number, sizeof number, " in %.1f s",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  line += number;
+  if (!history.epochs.empty())
+    for (const auto& [name, value] : history.epochs.back()) {
+      if (name.starts_with("train_") || name == "seconds" || name == "samples_per_s" ||
+          name == "lr")
+        continue;
+      std::snprintf(number, sizeof number, "  %s %.4f", name.c_str(), value);
+      line += number;
+    }
+  std::fprintf(out_, "%s\n", line.c_str());
+  std::fflush(out_);
+}
+
+JsonlLogger::JsonlLogger(const std::string& path) : out_(path) {
+  SOMA_CHECK(out_.good(), path, ": cannot open for writing");
+}
+
+void JsonlLogger::on_batch_end(Trainer&, const BatchEnd& batch) {
+  out_ << nlohmann::json{{"event", "step"},
+                         {"epoch", batch.epoch},
+                         {"step", batch.step},
+                         {"loss", batch.loss}}
+              .dump()
+       << "\n";
+}
+
+void JsonlLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
+  nlohmann::json line{{"event", "epoch"}, {"epoch", epoch}};
+  for (const auto& [name, value] : logs) line[name] = value;
+  out_ << line.dump() << "\n";
+  out_.flush();
+}
+
+void EarlyStopping::on_train_begin(Trainer&) {
+  best_ = options_.maximize ? -std::numeric_limits<double>::infinity()
+                            : std::numeric_limits<double>::infinity();
+  best_epoch_ = stopped_epoch_ = waited_ = 0;
+  best_weights_.clear();
+}
+
+void EarlyStopping::on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) {
+  const auto found = logs.find(options_.monitor);
+  SOMA_CHECK(found != logs.end(), "early stopping: no \"", options_.monitor,
+             "\" in the epoch's logs (validate, or monitor another key)");
+  const double value = found->second;
+  const bool better =
+      options_.maximize ? value > best_ + options_.min_delta : value < best_ - options_.min_delta;
+  if (better) {
+    best_ = value;
+    best_epoch_ = epoch;
+    waited_ = 0;
+    if (options_.restore_best) {
+      best_weights_.clear();
+      for (const auto& [name, tensor] : trainer.model().state_dict())
+        best_weights_[name] = tensor.clone();
+    }
+    return;
+  }
+  if (++waited_ > options_.patience) {
+    stopped_epoch_ = epoch;
+    trainer.stop();
+  }
+}
+
+void EarlyStopping::on_train_end(Trainer& trainer, const History&) {
+  if (options_.restore_best && stopped_epoch_ > 0 && !best_weights_.empty())
+    trainer.model().load_state_dict(best_weights_);
+}
+
+}  // namespace soma::train

@@ -1,0 +1,69 @@
+#pragma once
+// The callbacks soma ships: an epoch line printer, a JSON-lines log, early stopping.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "soma/core/tensor.h"
+#include "soma/train/callback.h"
+
+namespace soma::train {
+
+// Prints "epoch 3/10  train_loss 0.1234  test_accuracy 0.9800  1.2 s  50000 samples/s" per epoch
+// (the training part's time and speed) and a closing "done:" line with the wall time, to `out`.
+class EpochPrinter : public Callback {
+ public:
+  explicit EpochPrinter(std::FILE* out = stdout) : out_(out) {}
+  void on_train_begin(Trainer& trainer) override;
+  void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
+  void on_train_end(Trainer& trainer, const History& history) override;
+
+ private:
+  std::FILE* out_;
+  int64_t last_epoch_ = 0;  // the epoch fit() will end on
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Appends one JSON object per line: {"event": "step", "epoch", "step", "loss"} after every batch
+// and {"event": "epoch", "epoch", ...logs} after every epoch. Throws soma::Error when the file
+// cannot be opened.
+class JsonlLogger : public Callback {
+ public:
+  explicit JsonlLogger(const std::string& path);
+  void on_batch_end(Trainer& trainer, const BatchEnd& batch) override;
+  void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
+
+ private:
+  std::ofstream out_;
+};
+
+struct EarlyStoppingOptions {
+  std::string monitor = "val_loss";
+  bool maximize = false;      // true for accuracies
+  double min_delta = 0;       // an improvement must exceed this
+  int64_t patience = 0;       // epochs without improvement tolerated
+  bool restore_best = false;  // put back the best epoch's weights when stopping
+};
+
+// Stops training once `monitor` has not improved for more than `patience` epochs (Keras'
+// EarlyStopping). Throws soma::Error when the logs lack `monitor`.
+class EarlyStopping : public Callback {
+ public:
+  explicit EarlyStopping(EarlyStoppingOptions options = {}) : options_(std::move(options)) {}
+  void on_train_begin(Trainer& trainer) override;
+  void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
+  void on_train_end(Trainer& trainer, const History& history) override;
+
+  int64_t best_epoch() const { return best_epoch_; }
+  int64_t stopped_epoch() const { return stopped_epoch_; }
+
+ private:
+  EarlyStoppingOptions options_;
+  double best_ = 0;
+  int64_t best_epoch_ = 0, stopped_epoch_ = 0, waited_ = 0;
+  std::map<std::string, Tensor> best_weights_;
+};
+
+}  // namespace soma::train

@@ -1,0 +1,137 @@
+#include "soma/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "soma/autograd/node.h"
+#include "soma/ops/elementwise.h"
+#include "soma/optim/regularization.h"
+
+namespace soma::train {
+
+std::vector<double> History::values(const std::string& key) const {
+  std::vector<double> out;
+  for (const Logs& logs : epochs)
+    if (auto found = logs.find(key); found != logs.end()) out.push_back(found->second);
+  return out;
+}
+
+Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, loss::Loss loss,
+                 TrainerOptions options)
+    : model_(model), optimizer_(optimizer), loss_(std::move(loss)), options_(std::move(options)) {
+  SOMA_CHECK(options_.epochs >= 0, "Trainer: epochs must be non-negative, found ", options_.epochs);
+  make_metrics();  // unknown metric names fail here, before any training
+}
+
+void Trainer::add_callback(std::shared_ptr<Callback> callback) {
+  callbacks_.push_back(std::move(callback));
+}
+
+Tensor Trainer::target_for(const Tensor& target, const Tensor& prediction) const {
+  return options_.prepare_target ? options_.prepare_target(target, prediction) : target;
+}
+
+std::vector<metrics::MetricPtr> Trainer::make_metrics() const {
+  std::vector<metrics::MetricPtr> list;
+  for (const std::string& name : options_.metrics)
+    list.push_back(options_.make_metric ? options_.make_metric(name) : metrics::by_name(name));
+  return list;
+}
+
+History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
+  using Clock = std::chrono::steady_clock;
+  History history;
+  stop_ = false;
+  model_.train();
+  for (auto& c : callbacks_) c->on_train_begin(*this);
+  const int64_t last = epoch_ + options_.epochs;
+  while (epoch_ < last && !stop_) {
+    ++epoch_;
+    for (auto& c : callbacks_) c->on_epoch_begin(*this, epoch_);
+    const auto start = Clock::now();
+    std::vector<metrics::MetricPtr> list = make_metrics();
+    double total = 0;
+    int64_t samples = 0, step = 0;
+    train.set_epoch(epoch_ - 1);
+    for (const data::Batch& batch : train) {
+      optimizer_.zero_grad();
+      const Tensor prediction = model_(batch.input);
+      const Tensor target = target_for(batch.target, prediction);
+      Tensor objective = loss_(prediction, target);
+      const double value = objective.item();
+      SOMA_CHECK(std::isfinite(value), "the loss became ", value, " at epoch ", epoch_, ", step ",
+                 step, " (lower the learning rate?)");
+      if (options_.penalty) objective = objective + options_.penalty();
+      objective.backward();
+      if (options_.clip_grad_norm > 0)
+        optim::clip_grad_norm(model_.parameters(), options_.clip_grad_norm);
+      if (options_.clip_grad_value > 0)
+        optim::clip_grad_value(model_.parameters(), options_.clip_grad_value);
+      optimizer_.step();
+      {
+        autograd::NoGradGuard no_grad;
+        for (auto& m : list) m->update(prediction.detach(), target);
+      }
+      const int64_t n = batch.input.size(0);
+      total += value * double(n);
+      samples += n;
+      ++global_step_;
+      const BatchEnd end{epoch_, step++, global_step_, n, value};
+      for (auto& c : callbacks_) c->on_batch_end(*this, end);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    Logs logs{{"train_loss", total / double(std::max<int64_t>(samples, 1))},
+              {"lr", optimizer_.learning_rate(0)},
+              {"seconds", seconds},
+              {"samples_per_s", double(samples) / std::max(seconds, 1e-9)}};
+    for (auto& m : list) logs["train_" + m->name()] = m->result();
+    if (validation)
+      for (const auto& [name, value] : evaluate(*validation))
+        logs[options_.validation_prefix + name] = value;
+    history.epochs.push_back(logs);
+    for (auto& c : callbacks_) c->on_epoch_end(*this, epoch_, logs);
+  }
+  for (auto& c : callbacks_) c->on_train_end(*this, history);
+  return history;
+}
+
+Logs Trainer::evaluate(data::DataLoader& data) {
+  autograd::NoGradGuard no_grad;
+  model_.eval();
+  std::vector<metrics::MetricPtr> list = make_metrics();
+  double total = 0;
+  int64_t samples = 0;
+  for (const data::Batch& batch : data) {
+    const Tensor prediction = model_(batch.input);
+    const Tensor target = target_for(batch.target, prediction);
+    total += loss_(prediction, target).item() * double(batch.input.size(0));
+    samples += batch.input.size(0);
+    for (auto& m : list) m->update(prediction, target);
+  }
+  model_.train();
+  Logs logs{{"loss", total / double(std::max<int64_t>(samples, 1))}};
+  for (auto& m : list) logs[m->name()] = m->result();
+  return logs;
+}
+
+Tensor Trainer::predict(data::DataLoader& data) {
+  autograd::NoGradGuard no_grad;
+  model_.eval();
+  std::vector<Tensor> outputs;
+  for (const data::Batch& batch : data) outputs.push_back(model_(batch.input));
+  model_.train();
+  SOMA_CHECK(!outputs.empty(), "predict: the loader gave no batches");
+  Shape shape = outputs[0].shape();
+  shape[0] = 0;
+  for (const Tensor& o : outputs) shape[0] += o.size(0);
+  Tensor all = Tensor::empty(shape, outputs[0].dtype());
+  size_t at = 0;
+  for (const Tensor& o : outputs) {
+    std::memcpy(static_cast<char*>(all.raw_data()) + at, o.raw_data(), o.nbytes());
+    at += o.nbytes();
+  }
+  return all;
+}
+
+}  // namespace soma::train

@@ -1,0 +1,77 @@
+#pragma once
+// Trainer: the training loop of Keras' fit, for any model, optimizer, loss and data loaders.
+// Each epoch trains on every batch (loss, backward, optional gradient clipping, optimizer step,
+// callbacks), then evaluates on the validation loader when there is one.
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "soma/data/dataloader.h"
+#include "soma/loss/loss.h"
+#include "soma/metrics/metric.h"
+#include "soma/nn/module.h"
+#include "soma/optim/optimizer.h"
+#include "soma/train/callback.h"
+
+namespace soma::train {
+
+struct TrainerOptions {
+  int64_t epochs = 1;
+  std::vector<std::string> metrics = {};  // by name, e.g. "accuracy", "top5"
+  // Makes a metric from its name; metrics::by_name when empty.
+  std::function<metrics::MetricPtr(const std::string& name)> make_metric = nullptr;
+  // The batch's targets in the form the loss and metrics take, given the model's output (e.g.
+  // class indices → one-hot rows); the targets as loaded when empty.
+  std::function<Tensor(const Tensor& target, const Tensor& prediction)> prepare_target = nullptr;
+  // Added to each batch's loss before backward (e.g. an L1 penalty); none when empty.
+  std::function<Tensor()> penalty = nullptr;
+  double clip_grad_norm = 0;               // 0: no clipping
+  double clip_grad_value = 0;              // 0: no clipping
+  std::string validation_prefix = "val_";  // the CLI validates on the test split: "test_"
+};
+
+class Trainer {
+ public:
+  Trainer(nn::Module& model, optim::Optimizer& optimizer, loss::Loss loss,
+          TrainerOptions options = {});
+
+  void add_callback(std::shared_ptr<Callback> callback);
+
+  // Trains for options.epochs (or until a callback calls stop()). Throws soma::Error naming the
+  // epoch and step when the loss stops being finite; the model then holds the last step's
+  // weights, and nothing is written.
+  History fit(data::DataLoader& train, data::DataLoader* validation = nullptr);
+
+  // The mean loss and the metrics over every batch, as "loss", "accuracy", ... (no gradients,
+  // eval mode; the model returns to train mode after).
+  Logs evaluate(data::DataLoader& data);
+
+  // The model's outputs for every batch, concatenated along the first dimension.
+  Tensor predict(data::DataLoader& data);
+
+  // Ends fit() after the current epoch.
+  void stop() { stop_ = true; }
+
+  nn::Module& model() { return model_; }
+  optim::Optimizer& optimizer() { return optimizer_; }
+  const TrainerOptions& options() const { return options_; }
+  int64_t epoch() const { return epoch_; }              // the epoch running or last run
+  int64_t global_step() const { return global_step_; }  // optimizer steps so far
+  void set_progress(int64_t epoch, int64_t global_step) {
+    epoch_ = epoch, global_step_ = global_step;
+  }
+
+ private:
+  Tensor target_for(const Tensor& target, const Tensor& prediction) const;
+  std::vector<metrics::MetricPtr> make_metrics() const;
+
+  nn::Module& model_;
+  optim::Optimizer& optimizer_;
+  loss::Loss loss_;
+  TrainerOptions options_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+  int64_t epoch_ = 0, global_step_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace soma::train

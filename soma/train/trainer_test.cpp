@@ -1,0 +1,114 @@
+#include "soma/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include "soma/loss/regression.h"
+#include "soma/nn/linear.h"
+#include "soma/optim/sgd.h"
+#include "soma/train/callbacks.h"
+#include "testing.h"
+
+namespace soma::train {
+namespace {
+
+// y = 3x - 2 on 64 points in [-1, 1].
+data::DatasetPtr line() {
+  Rng rng(0);
+  Tensor x = Tensor::rand({64, 1}, rng);
+  Tensor y = Tensor::empty({64, 1});
+  for (int64_t i = 0; i < 64; ++i) {
+    x.data<float>()[i] = 2 * x.data<float>()[i] - 1;
+    y.data<float>()[i] = 3 * x.data<float>()[i] - 2;
+  }
+  return std::make_shared<data::TensorDataset>(x, y);
+}
+
+// Records the order of the callback points it sees.
+class Recorder : public Callback {
+ public:
+  std::vector<std::string> events;
+  void on_train_begin(Trainer&) override { events.push_back("train_begin"); }
+  void on_epoch_begin(Trainer&, int64_t e) override {
+    events.push_back("epoch_begin " + std::to_string(e));
+  }
+  void on_batch_end(Trainer&, const BatchEnd& b) override {
+    events.push_back("batch " + std::to_string(b.epoch) + "." + std::to_string(b.step));
+  }
+  void on_epoch_end(Trainer&, int64_t e, const Logs&) override {
+    events.push_back("epoch_end " + std::to_string(e));
+  }
+  void on_train_end(Trainer&, const History&) override { events.push_back("train_end"); }
+};
+
+TEST(Trainer, FitsAndCallsBackInOrder) {
+  manual_seed(1);
+  nn::Linear unit(1, 1);
+  optim::SGD sgd(unit.parameters(), {.lr = 0.1});
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = 30, .metrics = {"mae"}});
+  auto recorder = std::make_shared<Recorder>();
+  trainer.add_callback(recorder);
+  data::DataLoader train(line(), {.batch_size = 32, .shuffle = true, .seed = 2});
+  data::DataLoader validation(line(), {.batch_size = 64});
+  const History history = trainer.fit(train, &validation);
+  ASSERT_EQ(history.epochs.size(), 30u);
+  const std::vector<double> losses = history.values("val_loss");
+  EXPECT_LT(losses.back(), 1e-3);
+  EXPECT_LT(losses.back(), losses.front() / 100);
+  EXPECT_EQ(history.values("train_mae").size(), 30u);
+  EXPECT_EQ(trainer.global_step(), 60);
+  EXPECT_EQ(recorder->events.front(), "train_begin");
+  EXPECT_EQ(std::vector<std::string>(recorder->events.begin() + 1, recorder->events.begin() + 5),
+            (std::vector<std::string>{"epoch_begin 1", "batch 1.0", "batch 1.1", "epoch_end 1"}));
+  EXPECT_EQ(recorder->events.back(), "train_end");
+
+  const Logs logs = trainer.evaluate(validation);
+  EXPECT_NEAR(logs.at("loss"), losses.back(), 1e-9);
+  EXPECT_EQ(trainer.predict(validation).shape(), (Shape{64, 1}));
+  // A second fit continues from where the first ended.
+  trainer.fit(train);
+  EXPECT_EQ(trainer.epoch(), 60);
+}
+
+TEST(Trainer, NonFiniteLossStopsWithEpochAndStep) {
+  manual_seed(1);
+  nn::Linear unit(1, 1);
+  optim::SGD sgd(unit.parameters(), {.lr = 1e6});
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = 50});
+  data::DataLoader train(line(), {.batch_size = 8});
+  testing::expect_error([&] { trainer.fit(train); }, "the loss became");
+  EXPECT_THROW(Trainer(unit, sgd, loss::MeanSquaredError(), {.metrics = {"acuracy"}}), Error);
+}
+
+// Keeps a copy of the weights at the end of epoch 1.
+class KeepFirst : public Callback {
+ public:
+  Tensor weight;
+  void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs&) override {
+    if (epoch == 1) weight = trainer.model().state_dict().at("weight").clone();
+  }
+};
+
+TEST(EarlyStopping, StopsAfterPatienceAndRestoresTheBest) {
+  manual_seed(1);
+  nn::Linear unit(1, 1);
+  optim::SGD sgd(unit.parameters(), {.lr = 0.05});
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = 40});
+  // The training loss falls every epoch; watched as if higher were better, epoch 1 stays best.
+  auto stopping = std::make_shared<EarlyStopping>(EarlyStoppingOptions{
+      .monitor = "train_loss", .maximize = true, .patience = 2, .restore_best = true});
+  auto first = std::make_shared<KeepFirst>();
+  trainer.add_callback(first);
+  trainer.add_callback(stopping);
+  data::DataLoader train(line(), {.batch_size = 16});
+  const History history = trainer.fit(train);
+  EXPECT_EQ(history.epochs.size(), 4u);  // epoch 1, then 3 without improvement
+  EXPECT_EQ(stopping->best_epoch(), 1);
+  EXPECT_EQ(stopping->stopped_epoch(), 4);
+  testing::expect_close(unit.weight, first->weight, 0, 0, "restored weights");
+  Trainer missing(unit, sgd, loss::MeanSquaredError(), {.epochs = 1});
+  missing.add_callback(std::make_shared<EarlyStopping>());
+  testing::expect_error([&] { missing.fit(train); }, "no \"val_loss\" in the epoch's logs");
+}
+
+}  // namespace
+}  // namespace soma::train
