@@ -106,4 +106,10 @@ void EarlyStopping::on_train_end(Trainer& trainer, const History&) {
     trainer.model().load_state_dict(best_weights_);
 }
 
+void ReduceLROnPlateau::on_epoch_end(Trainer&, int64_t, const Logs& logs) {
+  const auto found = logs.find(monitor_);
+  SOMA_CHECK(found != logs.end(), "reduce on plateau: no \"", monitor_, "\" in the epoch's logs");
+  plateau_.step(found->second);
+}
+
 }  // namespace soma::train

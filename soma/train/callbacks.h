@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "soma/core/tensor.h"
+#include "soma/optim/schedule.h"
 #include "soma/train/callback.h"
 
 namespace soma::train {
@@ -64,6 +66,38 @@ class EarlyStopping : public Callback {
   double best_ = 0;
   int64_t best_epoch_ = 0, stopped_epoch_ = 0, waited_ = 0;
   std::map<std::string, Tensor> best_weights_;
+};
+
+// Steps a learning-rate schedule after every epoch, or after every batch (one-cycle).
+class LearningRateScheduler : public Callback {
+ public:
+  LearningRateScheduler(std::unique_ptr<optim::Schedule> schedule, bool per_batch = false)
+      : schedule_(std::move(schedule)), per_batch_(per_batch) {}
+  void on_batch_end(Trainer&, const BatchEnd&) override {
+    if (per_batch_) schedule_->step();
+  }
+  void on_epoch_end(Trainer&, int64_t, const Logs&) override {
+    if (!per_batch_) schedule_->step();
+  }
+  optim::Schedule& schedule() { return *schedule_; }
+
+ private:
+  std::unique_ptr<optim::Schedule> schedule_;
+  bool per_batch_;
+};
+
+// Lowers the learning rates when `monitor` stops improving (optim::ReduceOnPlateau). Throws
+// soma::Error when the logs lack `monitor`.
+class ReduceLROnPlateau : public Callback {
+ public:
+  ReduceLROnPlateau(optim::Optimizer& optimizer, std::string monitor,
+                    optim::PlateauOptions options = {})
+      : plateau_(optimizer, options), monitor_(std::move(monitor)) {}
+  void on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) override;
+
+ private:
+  optim::ReduceOnPlateau plateau_;
+  std::string monitor_;
 };
 
 }  // namespace soma::train

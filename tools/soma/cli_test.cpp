@@ -301,6 +301,53 @@ TEST(Optimizers, EachTrainsXorFromTheConfig) {
   expect_error("train " + dir.file("key.toml"), "unknown key \"momentum\" in optimizer \"adam\"");
 }
 
+// The "lr" and epoch count of every epoch event in a JSONL log.
+std::vector<double> logged_rates(const std::string& path) {
+  std::ifstream log(path);
+  std::vector<double> rates;
+  for (std::string line; std::getline(log, line);) {
+    const auto event = nlohmann::json::parse(line);
+    if (event["event"] == "epoch") rates.push_back(event["lr"]);
+  }
+  return rates;
+}
+
+TEST(Schedules, StepTheLearningRateAndStopEarlyFromTheConfig) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  auto with = [&](const std::string& extra) {
+    std::string text = good;
+    text.replace(text.find("epochs = 2000"), 13, "epochs = 4\n" + extra);
+    dir.write("s.toml", text);
+    return "train " + dir.file("s.toml") + " --log-jsonl " + dir.file("log.jsonl");
+  };
+  ASSERT_EQ(soma(with("schedule = { type = \"step\", step_size = 1, gamma = 0.5 }")).code, 0);
+  EXPECT_EQ(logged_rates(dir.file("log.jsonl")), (std::vector<double>{0.5, 0.25, 0.125, 0.0625}));
+  ASSERT_EQ(soma(with("schedule = { type = \"cosine\", warmup = 1, start_factor = 0.5 }")).code, 0);
+  const std::vector<double> cosine = logged_rates(dir.file("log.jsonl"));
+  ASSERT_EQ(cosine.size(), 4u);
+  EXPECT_DOUBLE_EQ(cosine[0], 0.25);
+  EXPECT_DOUBLE_EQ(cosine[1], 0.5);
+  EXPECT_GT(cosine[2], cosine[3]);
+  ASSERT_EQ(soma(with("schedule = { type = \"one_cycle\", max_lr = 1.0 }")).code, 0);
+  // Stepped per batch (one here): up to max_lr, then down to max_lr / 25 / 1e4 by the last batch.
+  const std::vector<double> cycle = logged_rates(dir.file("log.jsonl"));
+  EXPECT_LT(cycle.front(), 1.0);
+  EXPECT_LT(cycle.back(), 1e-3);
+  // Watching the training loss as if higher were better: epoch 1 stays best, patience 1 ends at 3.
+  const Result stopped =
+      soma(with("early_stopping = { monitor = \"train_loss\", maximize = true, patience = 1 }\n"
+                "clip_grad_norm = 1.0"));
+  ASSERT_EQ(stopped.code, 0) << stopped.output;
+  EXPECT_NE(stopped.output.find("done: 3 epochs"), std::string::npos) << stopped.output;
+  expect_error(with("schedule = { type = \"cosin\" }"),
+               "unknown schedule \"cosin\" (did you mean \"cosine\"?)");
+  expect_error(with("schedule = { type = \"step\", step_size = 0 }"),
+               "schedule \"step\" \"step_size\" must be positive");
+  expect_error(with("early_stopping = { patiense = 2 }"),
+               "unknown key \"patiense\" in early_stopping (did you mean \"patience\"?)");
+}
+
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
   TempDir dir;

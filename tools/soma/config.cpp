@@ -13,6 +13,7 @@
 #include "soma/optim/adagrad.h"
 #include "soma/optim/adam.h"
 #include "soma/optim/rmsprop.h"
+#include "soma/optim/schedule.h"
 #include "soma/optim/sgd.h"
 
 namespace soma::cli {
@@ -49,6 +50,17 @@ const std::map<std::string, std::vector<std::string>> kOptimizerKeys{
     {"adamw", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
     {"rmsprop", {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"}},
     {"adagrad", {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"}},
+};
+
+// The keys each schedule takes besides "type".
+const std::map<std::string, std::vector<std::string>> kScheduleKeys{
+    {"step", {"step_size", "gamma"}},
+    {"multi_step", {"milestones", "gamma"}},
+    {"exponential", {"gamma"}},
+    {"linear_warmup", {"epochs", "start_factor"}},
+    {"cosine", {"warmup", "minimum", "start_factor"}},
+    {"one_cycle", {"max_lr", "pct_start", "div_factor", "final_div_factor"}},
+    {"plateau", {"factor", "patience", "threshold", "cooldown", "min_lr"}},
 };
 
 std::string where(const Config& config, const toml::node& node) {
@@ -139,29 +151,35 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
   return layer;
 }
 
-AugmentConfig parse_augment(const Config& config, const toml::node& node) {
-  SOMA_CHECK(node.is_table(), where(config, node), ": each augmentation must be a table such as ",
-             "{ type = \"horizontal_flip\" }");
+// A table of `what` ("augmentation", "optimizer", "schedule") whose type is one of `known`'s
+// keys and whose other keys are that type's; `fallback_type` when "type" is left out ("" makes
+// it required).
+TypedTable parse_typed(const Config& config, const toml::node& node, const std::string& what,
+                       const std::map<std::string, std::vector<std::string>>& known,
+                       const std::string& fallback_type = "") {
+  SOMA_CHECK(node.is_table(), where(config, node), ": each ", what,
+             " must be a table such as { type = \"", known.begin()->first, "\" }");
   const toml::table& table = *node.as_table();
-  AugmentConfig augment;
-  augment.line = int(node.source().begin.line);
-  augment.type = get<std::string>(config, table, "an augmentation", "type", "", true);
+  TypedTable typed{what, "", {}, config.path, int(node.source().begin.line)};
+  typed.type =
+      get<std::string>(config, table, "the " + what, "type", fallback_type, fallback_type.empty());
   std::vector<std::string> types;
-  for (const auto& [type, keys] : kAugmentKeys) types.push_back(type);
-  const auto known = kAugmentKeys.find(augment.type);
-  if (known == kAugmentKeys.end())
-    fail(where(config, node), ": unknown augmentation \"", augment.type, "\"",
-         did_you_mean(augment.type, types));
-  std::vector<std::string> keys = known->second;
+  for (const auto& [type, keys] : known) types.push_back(type);
+  const auto found = known.find(typed.type);
+  if (found == known.end())
+    fail(where(config, node), ": unknown ", what, " \"", typed.type, "\"",
+         did_you_mean(typed.type, types));
+  std::vector<std::string> keys = found->second;
   keys.push_back("type");
-  check_keys(config, table, "augmentation \"" + augment.type + "\"", keys);
+  check_keys(config, table, what + " \"" + typed.type + "\"", keys);
   for (const auto& [key, value] : table) {
     const std::string name(key.str());
     if (name == "type") continue;
-    std::vector<double>& numbers = augment.values[name];
+    std::vector<double>& numbers = typed.values[name];
     auto number = [&](const toml::node& n) {
-      const auto v = n.value<double>();
-      SOMA_CHECK(v, where(config, n), ": \"", name, "\" of augmentation \"", augment.type,
+      std::optional<double> v = n.value<double>();
+      if (n.is_boolean()) v = *n.value<bool>() ? 1 : 0;
+      SOMA_CHECK(v, where(config, n), ": \"", name, "\" of ", what, " \"", typed.type,
                  "\" must be a number or a list of numbers");
       numbers.push_back(*v);
     };
@@ -170,7 +188,7 @@ AugmentConfig parse_augment(const Config& config, const toml::node& node) {
     else
       number(value);
   }
-  return augment;
+  return typed;
 }
 
 }  // namespace
@@ -241,11 +259,13 @@ Config load_config(const std::string& path) {
     SOMA_CHECK(augment->is_array(), where(config, *augment),
                ": [data] augment must be a list of augmentation tables");
     for (const toml::node& step : *augment->as_array())
-      config.augment.push_back(parse_augment(config, step));
+      config.augment.push_back(parse_typed(config, step, "augmentation", kAugmentKeys));
   }
 
   const toml::table& train = section_of(config, root, "train");
-  check_keys(config, train, "[train]", {"epochs", "loss", "metrics", "optimizer", "l1", "seed"});
+  check_keys(config, train, "[train]",
+             {"epochs", "loss", "metrics", "optimizer", "schedule", "early_stopping",
+              "clip_grad_norm", "clip_grad_value", "l1", "seed"});
   config.epochs = get<int64_t>(config, train, "[train]", "epochs", 1);
   SOMA_CHECK(config.epochs >= 0, path, ": [train] epochs must be non-negative");
   config.loss = get<std::string>(config, train, "[train]", "loss", "", true);
@@ -259,39 +279,27 @@ Config load_config(const std::string& path) {
       config.metrics.push_back(*m.value<std::string>());
     }
   }
-  if (const toml::node* optimizer = train.get("optimizer")) {
-    SOMA_CHECK(optimizer->is_table(), where(config, *optimizer),
-               ": [train] optimizer must be a table such as { type = \"sgd\", lr = 0.1 }");
-    const toml::table& o = *optimizer->as_table();
-    OptimizerConfig& c = config.optimizer;
-    c.type = get<std::string>(config, o, "the optimizer", "type", "sgd");
-    std::vector<std::string> types;
-    for (const auto& [type, keys] : kOptimizerKeys) types.push_back(type);
-    const auto known = kOptimizerKeys.find(c.type);
-    if (known == kOptimizerKeys.end())
-      fail(where(config, *optimizer), ": unknown optimizer \"", c.type, "\"",
-           did_you_mean(c.type, types));
-    std::vector<std::string> keys = known->second;
-    keys.push_back("type");
-    const std::string of = "optimizer \"" + c.type + "\"";
-    check_keys(config, o, of, keys);
-    for (const auto& [key, node] : o) {
-      const std::string name(key.str());
-      if (name == "type") continue;
-      if (name == "betas") {
-        const toml::array* betas = node.as_array();
-        SOMA_CHECK(betas && betas->size() == 2 && (*betas)[0].value<double>() &&
-                       (*betas)[1].value<double>(),
-                   where(config, node), ": \"betas\" of ", of, " must be two numbers");
-        c.values["beta1"] = *(*betas)[0].value<double>();
-        c.values["beta2"] = *(*betas)[1].value<double>();
-      } else if (node.is_boolean()) {
-        c.values[name] = *node.value<bool>() ? 1 : 0;
-      } else {
-        c.values[name] = get<double>(config, o, of, name, 0.0);
-      }
-    }
+  if (const toml::node* optimizer = train.get("optimizer"))
+    config.optimizer = parse_typed(config, *optimizer, "optimizer", kOptimizerKeys, "sgd");
+  if (const toml::node* schedule = train.get("schedule"))
+    config.schedule = parse_typed(config, *schedule, "schedule", kScheduleKeys);
+  if (const toml::node* stopping = train.get("early_stopping")) {
+    SOMA_CHECK(stopping->is_table(), where(config, *stopping),
+               ": [train] early_stopping must be a table such as { patience = 3 }");
+    const toml::table& e = *stopping->as_table();
+    const std::string of = "early_stopping";
+    check_keys(config, e, of, {"monitor", "maximize", "min_delta", "patience", "restore_best"});
+    config.early_stopping = train::EarlyStoppingOptions{
+        .monitor = get<std::string>(config, e, of, "monitor", "test_loss"),
+        .maximize = get<bool>(config, e, of, "maximize", false),
+        .min_delta = get<double>(config, e, of, "min_delta", 0.0),
+        .patience = get<int64_t>(config, e, of, "patience", 0),
+        .restore_best = get<bool>(config, e, of, "restore_best", false)};
   }
+  config.clip_grad_norm = get<double>(config, train, "[train]", "clip_grad_norm", 0.0);
+  config.clip_grad_value = get<double>(config, train, "[train]", "clip_grad_value", 0.0);
+  SOMA_CHECK(config.clip_grad_norm >= 0 && config.clip_grad_value >= 0, path,
+             ": [train] clip_grad_norm and clip_grad_value must be non-negative");
   return config;
 }
 
@@ -340,29 +348,32 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
 }
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model) {
-  const OptimizerConfig& c = config.optimizer;
-  // Sets `field` from the config when the key was given.
+  const TypedTable& t = config.optimizer;
+  // Sets `field` from the config when the key was given (torch.optim's default otherwise).
   auto set = [&](const char* key, auto& field) {
-    const auto found = c.values.find(key);
-    if (found != c.values.end()) field = static_cast<std::decay_t<decltype(field)>>(found->second);
+    using Field = std::decay_t<decltype(field)>;
+    field = Field(t.number(key, double(field)));
   };
-  if (c.type == "adam" || c.type == "adamw") {
+  if (t.type == "adam" || t.type == "adamw") {
     optim::AdamWOptions o;
-    if (c.type == "adam") o.weight_decay = 0;
-    set("lr", o.lr), set("beta1", o.beta1), set("beta2", o.beta2), set("eps", o.eps);
-    set("weight_decay", o.weight_decay), set("amsgrad", o.amsgrad);
-    if (c.type == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), o);
+    if (t.type == "adam") o.weight_decay = 0;
+    const std::vector<double> betas = t.numbers("betas", {o.beta1, o.beta2});
+    t.check(betas.size() == 2, "\"betas\" takes 2 numbers");
+    o.beta1 = betas[0], o.beta2 = betas[1];
+    set("lr", o.lr), set("eps", o.eps), set("weight_decay", o.weight_decay);
+    set("amsgrad", o.amsgrad);
+    if (t.type == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), o);
     return std::make_unique<optim::Adam>(
         model.parameters(),
         optim::AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad});
   }
-  if (c.type == "rmsprop") {
+  if (t.type == "rmsprop") {
     optim::RMSpropOptions o;
     set("lr", o.lr), set("alpha", o.alpha), set("eps", o.eps), set("weight_decay", o.weight_decay);
     set("momentum", o.momentum), set("centered", o.centered);
     return std::make_unique<optim::RMSprop>(model.parameters(), o);
   }
-  if (c.type == "adagrad") {
+  if (t.type == "adagrad") {
     optim::AdagradOptions o;
     set("lr", o.lr), set("lr_decay", o.lr_decay), set("weight_decay", o.weight_decay);
     set("initial_accumulator_value", o.initial_accumulator_value), set("eps", o.eps);
@@ -372,6 +383,81 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn
   set("lr", o.lr), set("momentum", o.momentum), set("dampening", o.dampening);
   set("nesterov", o.nesterov), set("weight_decay", o.weight_decay);
   return std::make_unique<optim::SGD>(model.parameters(), o);
+}
+
+std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Optimizer& optimizer,
+                                                int64_t batches) {
+  if (!config.schedule) return nullptr;
+  const TypedTable& t = *config.schedule;
+  const int64_t epochs = std::max<int64_t>(config.epochs, 1);
+  if (t.type == "plateau")
+    return std::make_shared<train::ReduceLROnPlateau>(
+        optimizer, "test_loss",
+        optim::PlateauOptions{.factor = t.amount("factor", 0.1, true),
+                              .patience = int64_t(t.amount("patience", 10)),
+                              .threshold = t.amount("threshold", 1e-4),
+                              .cooldown = int64_t(t.amount("cooldown", 0)),
+                              .min_lr = t.amount("min_lr", 0)});
+  std::unique_ptr<optim::Schedule> schedule;
+  bool per_batch = false;
+  if (t.type == "step") {
+    schedule = std::make_unique<optim::StepDecay>(
+        optimizer, int64_t(t.amount("step_size", 1, true)), t.amount("gamma", 0.1));
+  } else if (t.type == "multi_step") {
+    std::vector<int64_t> milestones;
+    for (double m : t.numbers("milestones", {})) milestones.push_back(int64_t(m));
+    t.check(!milestones.empty(), "needs \"milestones\"");
+    schedule =
+        std::make_unique<optim::MultiStepDecay>(optimizer, milestones, t.amount("gamma", 0.1));
+  } else if (t.type == "exponential") {
+    schedule = std::make_unique<optim::ExponentialDecay>(optimizer, t.amount("gamma", 0.9));
+  } else if (t.type == "linear_warmup") {
+    schedule = std::make_unique<optim::LinearWarmup>(
+        optimizer, int64_t(t.amount("epochs", 5, true)), t.amount("start_factor", 1.0 / 3, true));
+  } else if (t.type == "cosine") {
+    const auto warmup = int64_t(t.amount("warmup", 0));
+    t.check(warmup < epochs, "\"warmup\" must be fewer epochs than [train] epochs");
+    schedule = std::make_unique<optim::CosineDecay>(
+        optimizer, epochs, t.amount("minimum", 0), warmup, t.amount("start_factor", 1.0 / 3, true));
+  } else {  // one_cycle, stepped per batch over the whole run
+    per_batch = true;
+    schedule = std::make_unique<optim::OneCycle>(
+        optimizer, t.amount("max_lr", optimizer.learning_rate(0), true),
+        std::max<int64_t>(epochs * batches, 2), t.amount("pct_start", 0.3, true),
+        t.amount("div_factor", 25, true), t.amount("final_div_factor", 1e4, true));
+  }
+  return std::make_shared<train::LearningRateScheduler>(std::move(schedule), per_batch);
+}
+
+std::vector<double> TypedTable::numbers(const std::string& key,
+                                        std::vector<double> fallback) const {
+  const auto found = values.find(key);
+  return found == values.end() ? fallback : found->second;
+}
+
+double TypedTable::number(const std::string& key, double fallback) const {
+  const std::vector<double> found = numbers(key, {fallback});
+  check(found.size() == 1, "\"" + key + "\" takes one number");
+  return found[0];
+}
+
+double TypedTable::amount(const std::string& key, double fallback, bool positive) const {
+  const double value = number(key, fallback);
+  check(positive ? value > 0 : value >= 0,
+        "\"" + key + "\" must be " + (positive ? "positive" : "0 or more"));
+  return value;
+}
+
+std::pair<double, double> TypedTable::pair(const std::string& key,
+                                           std::pair<double, double> fallback) const {
+  const std::vector<double> found = numbers(key, {fallback.first, fallback.second});
+  check(found.size() == 2, "\"" + key + "\" takes 2 numbers");
+  check(found[0] <= found[1], "\"" + key + "\" must be [low, high] with low <= high");
+  return {found[0], found[1]};
+}
+
+void TypedTable::check(bool ok, const std::string& message) const {
+  SOMA_CHECK(ok, path, ":", line, ": ", what, " \"", type, "\" ", message);
 }
 
 }  // namespace soma::cli

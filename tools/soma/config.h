@@ -4,12 +4,14 @@
 // name the file and line.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "soma/core/shape.h"
 #include "soma/nn/sequential.h"
 #include "soma/optim/optimizer.h"
+#include "soma/train/callbacks.h"
 
 namespace soma::cli {
 
@@ -24,19 +26,24 @@ struct LayerConfig {
   int line = 0;         // where it was written, for messages
 };
 
-// One step of `[data] augment`, e.g. { type = "random_crop", size = 32, padding = 4 }: its type
-// and its keys' numbers (a number is a list of one).
-struct AugmentConfig {
+// A table with a type and numbers, as augmentations, the optimizer and the schedule are written:
+// { type = "random_crop", size = 32, padding = 4 }. A number is a list of one; true and false are
+// 1 and 0. The readers take a default for a key left out and fail as
+// `PATH:LINE: augmentation "random_crop" "size" must be positive`.
+struct TypedTable {
+  std::string what;  // "augmentation", "optimizer", "schedule"
   std::string type;
   std::map<std::string, std::vector<double>> values;
+  std::string path;
   int line = 0;
-};
 
-// The optimizer table: its type and the keys given (numbers; true/false as 1/0; betas as
-// beta1/beta2). Keys left out take torch.optim's defaults.
-struct OptimizerConfig {
-  std::string type = "sgd";
-  std::map<std::string, double> values;
+  std::vector<double> numbers(const std::string& key, std::vector<double> fallback) const;
+  double number(const std::string& key, double fallback) const;  // exactly one
+  // One number that must be >= 0 (or > 0 when positive).
+  double amount(const std::string& key, double fallback, bool positive = false) const;
+  // [low, high] with low <= high.
+  std::pair<double, double> pair(const std::string& key, std::pair<double, double> fallback) const;
+  void check(bool ok, const std::string& message) const;
 };
 
 struct Config {
@@ -46,13 +53,16 @@ struct Config {
   int64_t batch_size = 32;
   bool shuffle = true;
   int64_t workers = 0;  // loader threads
-  std::vector<AugmentConfig> augment;
+  std::vector<TypedTable> augment;
   int64_t train_limit = 0;  // train on the first N samples only, 0 = all
   int64_t epochs = 1;
   std::string loss;
   std::vector<std::string> metrics{"accuracy"};
-  OptimizerConfig optimizer;
-  double l1 = 0;  // L1 penalty on the weights (not biases)
+  TypedTable optimizer{"optimizer", "sgd", {}, "", 0};
+  std::optional<TypedTable> schedule;  // per epoch (one_cycle: per batch)
+  std::optional<train::EarlyStoppingOptions> early_stopping;
+  double clip_grad_norm = 0, clip_grad_value = 0;  // 0: off
+  double l1 = 0;                                   // L1 penalty on the weights (not biases)
   uint64_t seed = 0;
 };
 
@@ -65,6 +75,11 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
 
 // The optimizer the config describes, over the model's parameters.
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model);
+
+// The callback that runs the config's learning-rate schedule (nullptr without one);
+// `batches` is the number of batches per epoch (for one_cycle).
+std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Optimizer& optimizer,
+                                                int64_t batches);
 
 // The known word closest to `word`, or "" when none is close (for "did you mean").
 std::string closest(const std::string& word, const std::vector<std::string>& known);

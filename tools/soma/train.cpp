@@ -83,8 +83,11 @@ int64_t output_width(const nn::Sequential& model) {
 // sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
 // and thresholded accuracy for a single output unit, as Keras chooses it.
 train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
-  train::TrainerOptions options{
-      .epochs = config.epochs, .metrics = config.metrics, .validation_prefix = "test_"};
+  train::TrainerOptions options{.epochs = config.epochs,
+                                .metrics = config.metrics,
+                                .clip_grad_norm = config.clip_grad_norm,
+                                .clip_grad_value = config.clip_grad_value,
+                                .validation_prefix = "test_"};
   options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs](
                                const Tensor& classes, const Tensor&) {
     if (sparse) return classes;
@@ -131,14 +134,18 @@ int run_train(const TrainArgs& args) {
     for (const auto& [w, limit] : weights) l1_weights.push_back(w);
     options.penalty = [l1_weights, l1 = config.l1] { return optim::l1_penalty(l1_weights, l1); };
   }
+  data::DataLoader train_loader = make_loader(config, data.train, augment, config.shuffle);
+  data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
+
   train::Trainer trainer(*model, *optimizer, loss, options);
   trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
+  if (auto schedule = build_schedule(config, *optimizer, train_loader.size()))
+    trainer.add_callback(schedule);
+  if (config.early_stopping)
+    trainer.add_callback(std::make_shared<train::EarlyStopping>(*config.early_stopping));
   if (!args.log_jsonl.empty())
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
   trainer.add_callback(std::make_shared<train::EpochPrinter>());
-
-  data::DataLoader train_loader = make_loader(config, data.train, augment, config.shuffle);
-  data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   const train::History history = trainer.fit(train_loader, &test_loader);
   if (config.epochs == 0)
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
