@@ -41,6 +41,7 @@
 #include "soma/nn/linear.h"
 #include "soma/nn/module.h"
 #include "soma/nn/sequential.h"
+#include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
 #include "soma/ops/dropout.h"
 #include "soma/ops/elementwise.h"
@@ -55,3 +56,5 @@
 #include "soma/optim/rmsprop.h"
 #include "soma/optim/schedule.h"
 #include "soma/optim/sgd.h"
+#include "soma/train/callbacks.h"
+#include "soma/train/trainer.h"

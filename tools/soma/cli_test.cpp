@@ -348,6 +348,20 @@ TEST(Schedules, StepTheLearningRateAndStopEarlyFromTheConfig) {
                "unknown key \"patiense\" in early_stopping (did you mean \"patience\"?)");
 }
 
+TEST(Summary, PrintsLayersShapesAndParameters) {
+  const Result r = soma("summary " + config("mnist_mlp.toml"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("input [1, 28, 28]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("total parameters: 535,818"), std::string::npos)
+      << r.output;  // as PyTorch counts
+  TempDir dir;
+  std::string text = io::read_file(config("mnist_mlp.toml"));
+  text.erase(text.find("{ type = \"flatten\" },"), 22);
+  dir.write("no_flatten.toml", text);
+  expect_error("summary " + dir.file("no_flatten.toml"),
+               "a linear layer takes vectors, but its inputs have shape [1, 28, 28]");
+}
+
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
   TempDir dir;

@@ -30,6 +30,13 @@ data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
   return std::make_shared<data::Subset>(dataset, indices);
 }
 
+Shape example_shape(const std::string& name) {
+  if (name == "and" || name == "or" || name == "xor") return {2};
+  if (name == "mnist" || name == "fashion_mnist") return {1, 28, 28};
+  if (name == "cifar10") return {3, 32, 32};
+  fail("unknown dataset \"", name, "\" (known: and, or, xor, mnist, fashion_mnist, cifar10)");
+}
+
 Splits load_dataset(const std::string& name, const std::string& data_dir) {
   if (name == "and" || name == "or" || name == "xor") {
     data::DatasetPtr table = name == "and"  ? gate([](int64_t a, int64_t b) { return a & b; })

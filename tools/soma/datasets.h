@@ -16,6 +16,10 @@ struct Splits {
 // "fashion_mnist", "cifar10". Throws soma::Error for other names or missing files.
 Splits load_dataset(const std::string& name, const std::string& data_dir);
 
+// The shape of one input example of a named dataset, as loaded (before any transform), without
+// reading its files.
+Shape example_shape(const std::string& name);
+
 // The first n examples (all when there are fewer).
 data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n);
 

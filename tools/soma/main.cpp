@@ -28,6 +28,11 @@ int main(int argc, char** argv) {
   eval_command->add_option("--weights", eval.weights, "Weights (safetensors)")->required();
   eval_command->add_option("--data-dir", eval.data_dir, "Data root (else $SOMA_DATA)");
 
+  soma::cli::SummaryArgs summary;
+  CLI::App* summary_command =
+      app.add_subcommand("summary", "Print the model: layers, output shapes, parameters");
+  summary_command->add_option("config", summary.config, "TOML config")->required();
+
   soma::cli::DataArgs data;
   CLI::App* data_command = app.add_subcommand("data", "Download, check and preview datasets");
   data_command->require_subcommand(1);
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
   try {
     if (train_command->parsed()) return soma::cli::run_train(train);
     if (eval_command->parsed()) return soma::cli::run_eval(eval);
+    if (summary_command->parsed()) return soma::cli::run_summary(summary);
     if (download->parsed()) return soma::cli::run_download(data);
     if (list->parsed()) return soma::cli::run_list(data);
     if (preview->parsed()) return soma::cli::run_preview(data);

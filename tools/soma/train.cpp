@@ -10,6 +10,7 @@
 #include "soma/loss/loss.h"
 #include "soma/metrics/accuracy.h"
 #include "soma/nn/linear.h"
+#include "soma/nn/summary.h"
 #include "soma/ops/indexing.h"
 #include "soma/optim/regularization.h"
 #include "soma/train/callbacks.h"
@@ -163,6 +164,19 @@ int run_eval(const EvalArgs& args) {
   train::Trainer trainer(*model, *optimizer, loss, trainer_options(config, output_width(*model)));
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
+  return 0;
+}
+
+int run_summary(const SummaryArgs& args) {
+  const Config config = load_config(args.config);
+  // The input the model sees: a zero example of the dataset's shape through the evaluation
+  // transforms (which may resize or crop).
+  const Shape raw = example_shape(config.dataset);
+  data::Example example{Tensor::zeros(raw, raw.size() == 3 ? DType::U8 : DType::F32), {}};
+  Rng rng(0);
+  eval_transform(config)->apply(example, rng);
+  std::shared_ptr<nn::Sequential> model = build_model(config, example.input.shape());
+  std::printf("%s", nn::format(nn::summarize(*model, example.input.shape())).c_str());
   return 0;
 }
 

@@ -10,6 +10,10 @@ struct TrainArgs {
   int64_t seed = -1;    // -1: the config's
 };
 
+struct SummaryArgs {
+  std::string config;
+};
+
 struct EvalArgs {
   std::string config, data_dir, weights;
 };
@@ -18,5 +22,7 @@ struct EvalArgs {
 int run_train(const TrainArgs& args);
 // Evaluate saved weights on the test split and print loss and metrics.
 int run_eval(const EvalArgs& args);
+// Print the config's model as a table of layers, output shapes and parameter counts.
+int run_summary(const SummaryArgs& args);
 
 }  // namespace soma::cli
