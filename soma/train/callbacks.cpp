@@ -70,6 +70,34 @@ void JsonlLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
   out_.flush();
 }
 
+CsvLogger::CsvLogger(const std::string& path) : out_(path) {
+  SOMA_CHECK(out_.good(), path, ": cannot open for writing");
+}
+
+void CsvLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
+  if (columns_.empty()) {
+    out_ << "epoch";
+    for (const auto& [name, value] : logs) {
+      columns_.push_back(name);
+      out_ << "," << name;
+    }
+    out_ << "\n";
+  }
+  out_ << epoch;
+  char number[32];
+  for (const std::string& name : columns_) {
+    const auto found = logs.find(name);
+    if (found == logs.end()) {
+      out_ << ",";
+      continue;
+    }
+    std::snprintf(number, sizeof number, ",%.9g", found->second);
+    out_ << number;
+  }
+  out_ << "\n";
+  out_.flush();
+}
+
 void EarlyStopping::on_train_begin(Trainer&) {
   best_ = options_.maximize ? -std::numeric_limits<double>::infinity()
                             : std::numeric_limits<double>::infinity();

@@ -41,6 +41,18 @@ class JsonlLogger : public Callback {
   std::ofstream out_;
 };
 
+// Writes one CSV row per epoch: "epoch" and the first epoch's log keys as the header, as Keras'
+// CSVLogger. Throws soma::Error when the file cannot be opened.
+class CsvLogger : public Callback {
+ public:
+  explicit CsvLogger(const std::string& path);
+  void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
+
+ private:
+  std::ofstream out_;
+  std::vector<std::string> columns_;
+};
+
 struct EarlyStoppingOptions {
   std::string monitor = "val_loss";
   bool maximize = false;      // true for accuracies

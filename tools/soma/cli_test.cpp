@@ -74,9 +74,17 @@ TEST(MultiLayerPerceptron, MnistShortRun) {
 
 TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
   TempDir dir;
-  const Result r = soma("train " + config("xor_mlp.toml") + " --epochs 3 --log-jsonl " +
-                        dir.file("log.jsonl") + " --save " + dir.file("w.safetensors"));
+  const Result r =
+      soma("train " + config("xor_mlp.toml") + " --epochs 3 --log-jsonl " + dir.file("log.jsonl") +
+           " --log-csv " + dir.file("log.csv") + " --save " + dir.file("w.safetensors"));
   ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream csv(dir.file("log.csv"));
+  std::vector<std::string> rows;
+  for (std::string row; std::getline(csv, row);) rows.push_back(row);
+  ASSERT_EQ(rows.size(), 4u);  // header + 3 epochs
+  EXPECT_TRUE(rows[0].starts_with("epoch,lr,samples_per_s,seconds,test_accuracy,test_loss"))
+      << rows[0];
+  EXPECT_TRUE(rows[3].starts_with("3,0.5,")) << rows[3];
   std::ifstream log(dir.file("log.jsonl"));
   std::string line;
   int steps = 0, epochs = 0;

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   train_command->add_option("--save", train.save, "Write the trained weights (safetensors)");
   train_command->add_option("--log-jsonl", train.log_jsonl,
                             "Write step and epoch events as JSON lines");
+  train_command->add_option("--log-csv", train.log_csv, "Write one CSV row per epoch");
 
   soma::cli::EvalArgs eval;
   CLI::App* eval_command = app.add_subcommand("eval", "Evaluate saved weights on the test split");

@@ -146,6 +146,7 @@ int run_train(const TrainArgs& args) {
     trainer.add_callback(std::make_shared<train::EarlyStopping>(*config.early_stopping));
   if (!args.log_jsonl.empty())
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
+  if (!args.log_csv.empty()) trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv));
   trainer.add_callback(std::make_shared<train::EpochPrinter>());
   const train::History history = trainer.fit(train_loader, &test_loader);
   if (config.epochs == 0)
