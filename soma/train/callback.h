@@ -23,11 +23,14 @@ struct History {
 };
 
 struct BatchEnd {
-  int64_t epoch = 0;  // 1-based
-  int64_t step = 0;   // the batch within the epoch, 0-based
+  int64_t epoch = 0;    // 1-based
+  int64_t step = 0;     // the batch within the epoch, 0-based
+  int64_t batches = 0;  // in the epoch
   int64_t global_step = 0;
   int64_t samples = 0;  // in this batch
   double loss = 0;
+  // The epoch so far: mean "loss" and each training metric by name.
+  const Logs* running = nullptr;
 };
 
 class Callback {

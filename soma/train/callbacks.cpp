@@ -1,5 +1,8 @@
 #include "soma/train/callbacks.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -9,12 +12,47 @@
 
 namespace soma::train {
 
-void EpochPrinter::on_train_begin(Trainer& trainer) {
-  start_ = std::chrono::steady_clock::now();
+ProgressPrinter::ProgressPrinter(std::FILE* out, bool bar)
+    : out_(out), bar_(bar && ::isatty(::fileno(out))) {}
+
+void ProgressPrinter::on_train_begin(Trainer& trainer) {
+  start_ = Clock::now();
   last_epoch_ = trainer.epoch() + trainer.options().epochs;
 }
 
-void EpochPrinter::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
+void ProgressPrinter::on_epoch_begin(Trainer&, int64_t) {
+  epoch_start_ = Clock::now();
+  drawn_ = {};
+  samples_ = 0;
+}
+
+void ProgressPrinter::on_batch_end(Trainer&, const BatchEnd& batch) {
+  samples_ += batch.samples;
+  const auto now = Clock::now();
+  const bool last = batch.step + 1 == batch.batches;
+  if (!bar_ || (!last && now - drawn_ < std::chrono::milliseconds(100))) return;
+  drawn_ = now;
+  const double seconds = std::chrono::duration<double>(now - epoch_start_).count();
+  const int64_t done = batch.step + 1;
+  std::string bar(20, '.');
+  if (batch.batches > 0) std::fill_n(bar.begin(), done * 20 / batch.batches, '#');
+  char text[160];
+  std::snprintf(text, sizeof text, "\repoch %lld/%lld [%s] %lld/%lld  %.0f samples/s  ETA %.0f s",
+                (long long)batch.epoch, (long long)last_epoch_, bar.c_str(), (long long)done,
+                (long long)batch.batches, double(samples_) / std::max(seconds, 1e-9),
+                seconds / double(done) * double(batch.batches - done));
+  std::string line = text;
+  if (batch.running)
+    for (const auto& [name, value] : *batch.running) {
+      std::snprintf(text, sizeof text, "  %s %.4f", name.c_str(), value);
+      line += text;
+    }
+  std::fprintf(out_, "%s\033[K", line.c_str());
+  std::fflush(out_);
+}
+
+void ProgressPrinter::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
+  if (bar_) std::fprintf(out_, "\r\033[K");  // the epoch line replaces the bar
   std::string line = "epoch " + std::to_string(epoch) + "/" + std::to_string(last_epoch_);
   char number[64];
   // Training numbers first, then validation; timings last.
@@ -32,7 +70,7 @@ void EpochPrinter::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
   std::fflush(out_);
 }
 
-void EpochPrinter::on_train_end(Trainer&, const History& history) {
+void ProgressPrinter::on_train_end(Trainer&, const History& history) {
   std::string line = "done: " + std::to_string(history.epochs.size()) + " epochs";
   char number[64];
   std::snprintf(number, sizeof number, " in %.1f s",

@@ -13,19 +13,28 @@
 
 namespace soma::train {
 
-// Prints "epoch 3/10  train_loss 0.1234  test_accuracy 0.9800  1.2 s  50000 samples/s" per epoch
-// (the training part's time and speed) and a closing "done:" line with the wall time, to `out`.
-class EpochPrinter : public Callback {
+// What a person watches: on a terminal, a live bar during each epoch
+//   epoch 3/10 [#########.........] 140/469  51234 samples/s  ETA 6 s  loss 0.1234  accuracy 0.97
+// redrawn at most 10 times a second; then, on any output, one line per epoch
+//   epoch 3/10  train_loss 0.1234  test_accuracy 0.9800  1.2 s  50000 samples/s
+// (the training part's time and speed) and a closing "done:" line with the wall time.
+class ProgressPrinter : public Callback {
  public:
-  explicit EpochPrinter(std::FILE* out = stdout) : out_(out) {}
+  // `bar`: draw the live bar when `out` is a terminal.
+  explicit ProgressPrinter(std::FILE* out = stdout, bool bar = true);
   void on_train_begin(Trainer& trainer) override;
+  void on_epoch_begin(Trainer& trainer, int64_t epoch) override;
+  void on_batch_end(Trainer& trainer, const BatchEnd& batch) override;
   void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
   void on_train_end(Trainer& trainer, const History& history) override;
 
  private:
+  using Clock = std::chrono::steady_clock;
   std::FILE* out_;
+  bool bar_;
   int64_t last_epoch_ = 0;  // the epoch fit() will end on
-  std::chrono::steady_clock::time_point start_;
+  Clock::time_point start_, epoch_start_, drawn_;
+  int64_t samples_ = 0;
 };
 
 // Appends one JSON object per line: {"event": "step", "epoch", "step", "loss"} after every batch

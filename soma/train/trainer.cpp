@@ -53,6 +53,8 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
     std::vector<metrics::MetricPtr> list = make_metrics();
     double total = 0;
     int64_t samples = 0, step = 0;
+    const int64_t batches = train.size();
+    Logs running;
     train.set_epoch(epoch_ - 1);
     for (const data::Batch& batch : train) {
       optimizer_.zero_grad();
@@ -77,7 +79,9 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
       total += value * double(n);
       samples += n;
       ++global_step_;
-      const BatchEnd end{epoch_, step++, global_step_, n, value};
+      running["loss"] = total / double(samples);
+      for (auto& m : list) running[m->name()] = m->result();
+      const BatchEnd end{epoch_, step++, batches, global_step_, n, value, &running};
       for (auto& c : callbacks_) c->on_batch_end(*this, end);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -24,15 +24,17 @@ struct Result {
   std::string output;
 };
 
-Result soma(const std::string& arguments) {
-  const std::string command = std::string(SOMA_CLI) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
+// Runs a shell command; its exit code and everything it printed (stderr too).
+Result run(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   std::string output;
   char buffer[4096];
   while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
   const int status = pclose(pipe);
   return {WEXITSTATUS(status), output};
 }
+
+Result soma(const std::string& arguments) { return run(std::string(SOMA_CLI) + " " + arguments); }
 
 std::string config(const std::string& name) {
   return std::string(SOMA_SOURCE_DIR) + "/configs/" + name;
@@ -368,6 +370,23 @@ TEST(Summary, PrintsLayersShapesAndParameters) {
   dir.write("no_flatten.toml", text);
   expect_error("summary " + dir.file("no_flatten.toml"),
                "a linear layer takes vectors, but its inputs have shape [1, 28, 28]");
+}
+
+TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {
+  const std::string command =
+      std::string(SOMA_CLI) + " train " + config("xor_mlp.toml") + " --epochs 2";
+  // `script` gives the command a pseudo-terminal.
+  const Result tty = run("script -qec '" + command + "' /dev/null");
+  ASSERT_EQ(tty.code, 0) << tty.output;
+  EXPECT_NE(tty.output.find("\repoch 1/2 [####################] 1/1"), std::string::npos)
+      << tty.output;
+  EXPECT_NE(tty.output.find("ETA"), std::string::npos);
+  const Result plain = soma("train " + config("xor_mlp.toml") + " --epochs 2");
+  EXPECT_EQ(plain.output.find("ETA"), std::string::npos) << plain.output;
+  EXPECT_NE(plain.output.find("epoch 2/2  train_accuracy"), std::string::npos) << plain.output;
+  const Result quiet = soma("train " + config("xor_mlp.toml") + " --epochs 2 --quiet");
+  EXPECT_EQ(quiet.code, 0);
+  EXPECT_EQ(quiet.output, "");
 }
 
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   train_command->add_option("--log-jsonl", train.log_jsonl,
                             "Write step and epoch events as JSON lines");
   train_command->add_option("--log-csv", train.log_csv, "Write one CSV row per epoch");
+  train_command->add_flag("--quiet", train.quiet, "Print nothing but errors");
 
   soma::cli::EvalArgs eval;
   CLI::App* eval_command = app.add_subcommand("eval", "Evaluate saved weights on the test split");

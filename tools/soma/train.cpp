@@ -147,7 +147,7 @@ int run_train(const TrainArgs& args) {
   if (!args.log_jsonl.empty())
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
   if (!args.log_csv.empty()) trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv));
-  trainer.add_callback(std::make_shared<train::EpochPrinter>());
+  if (!args.quiet) trainer.add_callback(std::make_shared<train::ProgressPrinter>());
   const train::History history = trainer.fit(train_loader, &test_loader);
   if (config.epochs == 0)
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());

@@ -8,6 +8,7 @@ struct TrainArgs {
   std::string config, data_dir, init, save, log_jsonl, log_csv;
   int64_t epochs = -1;  // -1: the config's
   int64_t seed = -1;    // -1: the config's
+  bool quiet = false;   // print nothing but errors
 };
 
 struct SummaryArgs {
