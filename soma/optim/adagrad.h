@@ -19,6 +19,10 @@ struct AdagradState {
   bool started = false;
   int64_t step = 0;
   Tensor sum;
+  template <class Visit>
+  void visit(Visit&& v) {
+    v("step", step), v("sum", sum);
+  }
 };
 
 class Adagrad : public GroupedOptimizer<AdagradOptions, AdagradState> {

@@ -31,6 +31,11 @@ struct AdamState {
   bool started = false;
   int64_t step = 0;
   Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;  // the last only with amsgrad
+  template <class Visit>
+  void visit(Visit&& v) {
+    v("step", step), v("exp_avg", exp_avg), v("exp_avg_sq", exp_avg_sq);
+    v("max_exp_avg_sq", max_exp_avg_sq);
+  }
 };
 
 class Adam : public GroupedOptimizer<AdamOptions, AdamState> {

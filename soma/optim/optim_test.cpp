@@ -158,6 +158,50 @@ TEST(Regularization, MaxNormLimitsEachUnit) {
   EXPECT_FLOAT_EQ(float(w.at({1, 1})), 0.4f);  // norm 0.5 stays
 }
 
+// Runs 3 steps, copies the state into a fresh optimizer over a copy of the parameter, and checks
+// both then take identical steps.
+template <class Optim, class Options>
+void expect_state_round_trips(Options options) {
+  const Tensor a = Tensor::from({1.0f, -2.0f, 3.0f}, {3}).requires_grad();
+  Optim first({a}, options);
+  Rng rng(4);
+  for (int k = 0; k < 3; ++k) {
+    a.set_grad(Tensor::randn({3}, rng));
+    first.step();
+  }
+  const Tensor b = a.detach().clone().requires_grad();
+  Optim second({b}, options);
+  second.set_learning_rate(0, 123);  // restored from the state too
+  second.load_state_dict(first.state_dict());
+  for (int k = 0; k < 3; ++k) {
+    const Tensor g = Tensor::randn({3}, rng);
+    a.set_grad(g.clone());
+    b.set_grad(g.clone());
+    first.step();
+    second.step();
+  }
+  testing::expect_close(b, a, 0, 0, "resumed");
+}
+
+TEST(OptimizerState, RoundTripsForEveryOptimizer) {
+  expect_state_round_trips<SGD>(SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  expect_state_round_trips<Adam>(AdamOptions{.lr = 0.1, .amsgrad = true});
+  expect_state_round_trips<AdamW>(AdamWOptions{.lr = 0.1});
+  expect_state_round_trips<RMSprop>(RMSpropOptions{.lr = 0.1, .momentum = 0.5, .centered = true});
+  expect_state_round_trips<Adagrad>(AdagradOptions{.lr = 0.1, .lr_decay = 0.1});
+}
+
+TEST(OptimizerState, RejectsStateOfAnotherShapeWithoutChangingAnything) {
+  const Tensor a = Tensor::ones({3}).requires_grad();
+  Adam adam({a}, {.lr = 0.5});
+  std::map<std::string, Tensor> state{{"0.lr", Tensor::scalar(0.1, DType::F64)},
+                                      {"0.0.exp_avg", Tensor::zeros({4})}};
+  testing::expect_error([&] { adam.load_state_dict(state); }, "\"0.0.exp_avg\" is f32 [4]");
+  EXPECT_EQ(adam.learning_rate(0), 0.5);
+  state = {{"0.1.exp_avg", Tensor::zeros({3})}};
+  testing::expect_error([&] { adam.load_state_dict(state); }, "belong to no parameter");
+}
+
 TEST(ClipGrad, MatchesPyTorch) {
   const io::Safetensors f =
       io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/clip_grad.safetensors");

@@ -20,6 +20,10 @@ struct RMSpropOptions {
 struct RMSpropState {
   bool started = false;
   Tensor square_avg, grad_avg, momentum;  // grad_avg when centered, momentum when μ > 0
+  template <class Visit>
+  void visit(Visit&& v) {
+    v("square_avg", square_avg), v("grad_avg", grad_avg), v("momentum", momentum);
+  }
 };
 
 class RMSprop : public GroupedOptimizer<RMSpropOptions, RMSpropState> {

@@ -24,6 +24,10 @@ using SGDGroup = ParamGroup<SGDOptions>;
 struct SGDState {
   bool started = false;
   Tensor momentum;  // undefined without momentum
+  template <class Visit>
+  void visit(Visit&& v) {
+    v("momentum", momentum);
+  }
 };
 
 class SGD : public GroupedOptimizer<SGDOptions, SGDState> {
