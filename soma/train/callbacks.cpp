@@ -99,6 +99,7 @@ void JsonlLogger::on_batch_end(Trainer&, const BatchEnd& batch) {
                          {"loss", batch.loss}}
               .dump()
        << "\n";
+  out_.flush();  // a crash loses no logged step
 }
 
 void JsonlLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
                             "Write step and epoch events as JSON lines");
   train_command->add_option("--log-csv", train.log_csv, "Write one CSV row per epoch");
   train_command->add_flag("--quiet", train.quiet, "Print nothing but errors");
+  train_command->add_option("--checkpoint-dir", train.checkpoint_dir,
+                            "Save a checkpoint after every epoch (the last 3 and the best)");
+  train_command->add_option("--resume", train.resume,
+                            "Continue from a checkpoint, or the newest in a folder");
 
   soma::cli::EvalArgs eval;
   CLI::App* eval_command = app.add_subcommand("eval", "Evaluate saved weights on the test split");

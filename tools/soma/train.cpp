@@ -1,11 +1,13 @@
 #include "train.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "augment.h"
 #include "config.h"
 #include "datasets.h"
 #include "soma/data/dataloader.h"
+#include "soma/io/file.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
 #include "soma/metrics/accuracy.h"
@@ -14,6 +16,7 @@
 #include "soma/ops/indexing.h"
 #include "soma/optim/regularization.h"
 #include "soma/train/callbacks.h"
+#include "soma/train/checkpoint.h"
 #include "soma/train/trainer.h"
 
 namespace soma::cli {
@@ -138,10 +141,41 @@ int run_train(const TrainArgs& args) {
   data::DataLoader train_loader = make_loader(config, data.train, augment, config.shuffle);
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
 
+  // The schedule takes its base rates from the fresh optimizer, before a checkpoint's are loaded.
+  const std::shared_ptr<train::Callback> schedule =
+      build_schedule(config, *optimizer, train_loader.size());
+  const auto scheduler = std::dynamic_pointer_cast<train::LearningRateScheduler>(schedule);
+  train::TrainingState resumed;
+  if (!args.resume.empty()) {
+    std::string path = args.resume;
+    if (std::filesystem::is_directory(path)) path = train::Checkpointer::latest(path);
+    SOMA_CHECK(!path.empty(), args.resume, ": no epoch-*.safetensors checkpoint in this folder");
+    resumed = train::load_checkpoint(path, *model, *optimizer);
+    SOMA_CHECK(resumed.epoch <= config.epochs, path, ": the checkpoint is at epoch ", resumed.epoch,
+               ", past the run's ", config.epochs, " epochs");
+    options.epochs = config.epochs - resumed.epoch;
+    if (scheduler) {
+      const auto steps = resumed.extra.find("soma.schedule_steps");
+      if (steps != resumed.extra.end()) scheduler->schedule().set_steps(std::stoll(steps->second));
+    }
+  }
+
   train::Trainer trainer(*model, *optimizer, loss, options);
+  if (!args.resume.empty()) train::restore_state(trainer, resumed);
   trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
-  if (auto schedule = build_schedule(config, *optimizer, train_loader.size()))
-    trainer.add_callback(schedule);
+  if (schedule) trainer.add_callback(schedule);
+  if (!args.checkpoint_dir.empty()) {
+    const std::string config_text = io::read_file(args.config);
+    trainer.add_callback(std::make_shared<train::Checkpointer>(
+        args.checkpoint_dir,
+        train::CheckpointOptions{
+            .monitor = "test_loss", .extra = [config_text, scheduler] {
+              std::map<std::string, std::string> extra{{"soma.config", config_text}};
+              if (scheduler)
+                extra["soma.schedule_steps"] = std::to_string(scheduler->schedule().steps());
+              return extra;
+            }}));
+  }
   if (config.early_stopping)
     trainer.add_callback(std::make_shared<train::EarlyStopping>(*config.early_stopping));
   if (!args.log_jsonl.empty())

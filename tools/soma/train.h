@@ -6,9 +6,11 @@ namespace soma::cli {
 
 struct TrainArgs {
   std::string config, data_dir, init, save, log_jsonl, log_csv;
-  int64_t epochs = -1;  // -1: the config's
-  int64_t seed = -1;    // -1: the config's
-  bool quiet = false;   // print nothing but errors
+  std::string checkpoint_dir;  // save a checkpoint after every epoch here
+  std::string resume;          // a checkpoint, or a folder of them (the newest is taken)
+  int64_t epochs = -1;         // -1: the config's
+  int64_t seed = -1;           // -1: the config's
+  bool quiet = false;          // print nothing but errors
 };
 
 struct SummaryArgs {
