@@ -12,6 +12,7 @@
 #include "soma/nn/linear.h"
 #include "soma/optim/adagrad.h"
 #include "soma/optim/adam.h"
+#include "soma/optim/regularization.h"
 #include "soma/optim/rmsprop.h"
 #include "soma/optim/schedule.h"
 #include "soma/optim/sgd.h"
@@ -354,6 +355,18 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn
     using Field = std::decay_t<decltype(field)>;
     field = Field(t.number(key, double(field)));
   };
+  // Weight decay applies to weights only: biases (and other 1-d parameters) form a second group
+  // without it, as the usual recipes (and Keras' kernel_regularizer) have it.
+  const optim::DecaySplit split = optim::split_for_weight_decay(model.parameters());
+  auto groups = [&](auto options) {
+    using Options = decltype(options);
+    std::vector<optim::ParamGroup<Options>> out{{split.decay, options}};
+    if (!split.no_decay.empty()) {
+      options.weight_decay = 0;
+      out.push_back({split.no_decay, options});
+    }
+    return out;
+  };
   if (t.type == "adam" || t.type == "adamw") {
     optim::AdamWOptions o;
     if (t.type == "adam") o.weight_decay = 0;
@@ -362,27 +375,26 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn
     o.beta1 = betas[0], o.beta2 = betas[1];
     set("lr", o.lr), set("eps", o.eps), set("weight_decay", o.weight_decay);
     set("amsgrad", o.amsgrad);
-    if (t.type == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), o);
+    if (t.type == "adamw") return std::make_unique<optim::AdamW>(groups(o));
     return std::make_unique<optim::Adam>(
-        model.parameters(),
-        optim::AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad});
+        groups(optim::AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad}));
   }
   if (t.type == "rmsprop") {
     optim::RMSpropOptions o;
     set("lr", o.lr), set("alpha", o.alpha), set("eps", o.eps), set("weight_decay", o.weight_decay);
     set("momentum", o.momentum), set("centered", o.centered);
-    return std::make_unique<optim::RMSprop>(model.parameters(), o);
+    return std::make_unique<optim::RMSprop>(groups(o));
   }
   if (t.type == "adagrad") {
     optim::AdagradOptions o;
     set("lr", o.lr), set("lr_decay", o.lr_decay), set("weight_decay", o.weight_decay);
     set("initial_accumulator_value", o.initial_accumulator_value), set("eps", o.eps);
-    return std::make_unique<optim::Adagrad>(model.parameters(), o);
+    return std::make_unique<optim::Adagrad>(groups(o));
   }
   optim::SGDOptions o;
   set("lr", o.lr), set("momentum", o.momentum), set("dampening", o.dampening);
   set("nesterov", o.nesterov), set("weight_decay", o.weight_decay);
-  return std::make_unique<optim::SGD>(model.parameters(), o);
+  return std::make_unique<optim::SGD>(groups(o));
 }
 
 std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Optimizer& optimizer,
