@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "soma/data/datasets/mnist.h"
 #include "soma/io/file.h"
 #include "soma/io/image.h"
 #include "soma/io/safetensors.h"
@@ -387,6 +388,36 @@ TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {
   const Result quiet = soma("train " + config("xor_mlp.toml") + " --epochs 2 --quiet");
   EXPECT_EQ(quiet.code, 0);
   EXPECT_EQ(quiet.output, "");
+}
+
+TEST(Predict, ClassifiesImageFiles) {
+  const auto root = testing::data_root();
+  if (!root) GTEST_SKIP() << "SOMA_DATA is not set";
+  TempDir dir;
+  const Result trained = soma("train " + config("mnist_mlp.toml") + " --epochs 2 --quiet --save " +
+                              dir.file("w.safetensors"));
+  ASSERT_EQ(trained.code, 0) << trained.output;
+  const data::MNIST test(*root, data::Split::Test);
+  std::string files;
+  for (int64_t i = 0; i < 10; ++i) {
+    const std::string name = dir.file(std::to_string(i) + ".png");
+    dir.write(std::to_string(i) + ".png", io::encode_png(test.get(i).input));
+    files += " " + name;
+  }
+  const Result r = soma("predict " + config("mnist_mlp.toml") + " --weights " +
+                        dir.file("w.safetensors") + " --top 2" + files);
+  ASSERT_EQ(r.code, 0) << r.output;
+  int right = 0;
+  for (int64_t i = 0; i < 10; ++i) {
+    const std::regex line(std::to_string(i) + "\\.png: ([0-9]) ([0-9.]+), [0-9] [0-9.]+\n");
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(r.output, match, line)) << r.output;
+    right += std::stoi(match[1]) == int64_t(test.labels().at({i}));
+  }
+  EXPECT_GE(right, 9) << r.output;
+  expect_error("predict " + config("mnist_mlp.toml") + " --weights " + dir.file("w.safetensors") +
+                   " " + dir.file("missing.png"),
+               "missing.png");
 }
 
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {

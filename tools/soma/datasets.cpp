@@ -37,6 +37,18 @@ Shape example_shape(const std::string& name) {
   fail("unknown dataset \"", name, "\" (known: and, or, xor, mnist, fashion_mnist, cifar10)");
 }
 
+std::vector<std::string> class_names(const std::string& name) {
+  if (name == "and" || name == "or" || name == "xor") return {"0", "1"};
+  if (name == "mnist") return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  if (name == "fashion_mnist")
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  if (name == "cifar10")
+    return {"airplane", "automobile", "bird",  "cat",  "deer",
+            "dog",      "frog",       "horse", "ship", "truck"};
+  fail("unknown dataset \"", name, "\"");
+}
+
 Splits load_dataset(const std::string& name, const std::string& data_dir) {
   if (name == "and" || name == "or" || name == "xor") {
     data::DatasetPtr table = name == "and"  ? gate([](int64_t a, int64_t b) { return a & b; })

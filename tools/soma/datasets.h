@@ -2,6 +2,7 @@
 // The datasets a config can name: the logic gates of the perceptron examples, and MNIST,
 // Fashion-MNIST and CIFAR-10 from the data root.
 #include <string>
+#include <vector>
 
 #include "soma/data/dataset.h"
 
@@ -19,6 +20,9 @@ Splits load_dataset(const std::string& name, const std::string& data_dir);
 // The shape of one input example of a named dataset, as loaded (before any transform), without
 // reading its files.
 Shape example_shape(const std::string& name);
+
+// The class names of a named dataset, in label order ("0".."9" for MNIST).
+std::vector<std::string> class_names(const std::string& name);
 
 // The first n examples (all when there are fewer).
 data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n);

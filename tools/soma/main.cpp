@@ -34,6 +34,14 @@ int main(int argc, char** argv) {
   eval_command->add_option("--weights", eval.weights, "Weights (safetensors)")->required();
   eval_command->add_option("--data-dir", eval.data_dir, "Data root (else $SOMA_DATA)");
 
+  soma::cli::PredictArgs predict;
+  CLI::App* predict_command =
+      app.add_subcommand("predict", "Classify image files: the top classes and probabilities");
+  predict_command->add_option("config", predict.config, "TOML config")->required();
+  predict_command->add_option("--weights", predict.weights, "Weights (safetensors)")->required();
+  predict_command->add_option("images", predict.images, "PNG or JPEG files")->required();
+  predict_command->add_option("--top", predict.top, "How many classes to show (3)");
+
   soma::cli::SummaryArgs summary;
   CLI::App* summary_command =
       app.add_subcommand("summary", "Print the model: layers, output shapes, parameters");
@@ -63,6 +71,7 @@ int main(int argc, char** argv) {
   try {
     if (train_command->parsed()) return soma::cli::run_train(train);
     if (eval_command->parsed()) return soma::cli::run_eval(eval);
+    if (predict_command->parsed()) return soma::cli::run_predict(predict);
     if (summary_command->parsed()) return soma::cli::run_summary(summary);
     if (download->parsed()) return soma::cli::run_download(data);
     if (list->parsed()) return soma::cli::run_list(data);

@@ -1,18 +1,24 @@
 #include "train.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 
 #include "augment.h"
 #include "config.h"
 #include "datasets.h"
+#include "soma/autograd/node.h"
 #include "soma/data/dataloader.h"
+#include "soma/data/transforms/image_ops.h"
 #include "soma/io/file.h"
+#include "soma/io/image.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
 #include "soma/metrics/accuracy.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/summary.h"
+#include "soma/ops/activation.h"
 #include "soma/ops/indexing.h"
 #include "soma/optim/regularization.h"
 #include "soma/train/callbacks.h"
@@ -199,6 +205,49 @@ int run_eval(const EvalArgs& args) {
   train::Trainer trainer(*model, *optimizer, loss, trainer_options(config, output_width(*model)));
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
+  return 0;
+}
+
+int run_predict(const PredictArgs& args) {
+  const Config config = load_config(args.config);
+  const Shape raw = example_shape(config.dataset);
+  SOMA_CHECK(raw.size() == 3, args.config, ": predict takes images; dataset \"", config.dataset,
+             "\" is not an image dataset");
+  const std::vector<std::string> classes = class_names(config.dataset);
+  const data::TransformPtr prepare = eval_transform(config);
+  Shape input;
+  std::vector<Tensor> inputs;
+  for (const std::string& path : args.images) {
+    // As the dataset's images: its channel count and size, then the evaluation transforms.
+    data::Example example{io::read_image(path, int(raw[0])), {}};
+    if (example.input.size(1) != raw[1] || example.input.size(2) != raw[2])
+      example.input = data::resize(example.input, raw[1], raw[2]);
+    Rng rng(0);
+    prepare->apply(example, rng);
+    input = example.input.shape();
+    inputs.push_back(example.input);
+  }
+  std::shared_ptr<nn::Sequential> model = build_model(config, input);
+  load_weights(*model, args.weights);
+  model->eval();
+  autograd::NoGradGuard no_grad;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Shape batch{1};
+    batch.insert(batch.end(), input.begin(), input.end());
+    const Tensor output = (*model)(inputs[i].view(batch));
+    SOMA_CHECK(output.numel() == int64_t(classes.size()), "the model gives ", output.numel(),
+               " outputs for ", classes.size(), " classes");
+    const std::vector<float> p = softmax(output).to_vector<float>();
+    std::vector<size_t> order(p.size());
+    std::iota(order.begin(), order.end(), 0);
+    const size_t k = std::min(order.size(), size_t(std::max<int64_t>(args.top, 1)));
+    std::partial_sort(order.begin(), order.begin() + ptrdiff_t(k), order.end(),
+                      [&](size_t a, size_t b) { return p[a] > p[b]; });
+    std::printf("%s:", args.images[i].c_str());
+    for (size_t j = 0; j < k; ++j)
+      std::printf("%s %s %.4f", j ? "," : "", classes[order[j]].c_str(), p[order[j]]);
+    std::printf("\n");
+  }
   return 0;
 }
 

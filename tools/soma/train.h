@@ -1,6 +1,7 @@
 #pragma once
 // `soma train` and `soma eval`.
 #include <string>
+#include <vector>
 
 namespace soma::cli {
 
@@ -11,6 +12,12 @@ struct TrainArgs {
   int64_t epochs = -1;         // -1: the config's
   int64_t seed = -1;           // -1: the config's
   bool quiet = false;          // print nothing but errors
+};
+
+struct PredictArgs {
+  std::string config, weights;
+  std::vector<std::string> images;
+  int64_t top = 3;
 };
 
 struct SummaryArgs {
@@ -25,6 +32,8 @@ struct EvalArgs {
 int run_train(const TrainArgs& args);
 // Evaluate saved weights on the test split and print loss and metrics.
 int run_eval(const EvalArgs& args);
+// Classify image files with saved weights: the top classes with their probabilities.
+int run_predict(const PredictArgs& args);
 // Print the config's model as a table of layers, output shapes and parameter counts.
 int run_summary(const SummaryArgs& args);
 
