@@ -1,6 +1,7 @@
 #include "soma/io/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +32,8 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   const int fd = mkstemp(temp.data());
   SOMA_CHECK(fd >= 0, path, ": cannot create a temporary file beside it (", std::strerror(errno),
              ")");
+  // mkstemp makes the file private (0600); what soma writes (weights, reports) is an ordinary file.
+  ::fchmod(fd, 0644);
   size_t written = 0;
   while (written < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);

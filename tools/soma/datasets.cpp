@@ -49,6 +49,15 @@ std::vector<std::string> class_names(const std::string& name) {
   fail("unknown dataset \"", name, "\"");
 }
 
+data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
+                             data::TransformPtr transform, bool shuffle) {
+  return data::DataLoader(dataset, {.batch_size = config.batch_size,
+                                    .shuffle = shuffle,
+                                    .workers = int(config.workers),
+                                    .seed = config.seed ^ 0x5eed5eedULL,
+                                    .transform = std::move(transform)});
+}
+
 Splits load_dataset(const std::string& name, const std::string& data_dir) {
   if (name == "and" || name == "or" || name == "xor") {
     data::DatasetPtr table = name == "and"  ? gate([](int64_t a, int64_t b) { return a & b; })

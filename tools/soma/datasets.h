@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "config.h"
+#include "soma/data/dataloader.h"
 #include "soma/data/dataset.h"
 
 namespace soma::cli {
@@ -23,6 +25,10 @@ Shape example_shape(const std::string& name);
 
 // The class names of a named dataset, in label order ("0".."9" for MNIST).
 std::vector<std::string> class_names(const std::string& name);
+
+// A loader over `dataset` with the config's batch size, workers and seed.
+data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
+                             data::TransformPtr transform, bool shuffle);
 
 // The first n examples (all when there are fewer).
 data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "data_command.h"
+#include "run_report.h"
 #include "soma/core/error.h"
 #include "train.h"
 
@@ -27,6 +28,15 @@ int main(int argc, char** argv) {
                             "Save a checkpoint after every epoch (the last 3 and the best)");
   train_command->add_option("--resume", train.resume,
                             "Continue from a checkpoint, or the newest in a folder");
+  train_command->add_option("--report", train.report, "Write an HTML report at the end");
+  train_command->add_option("--runs", train.runs,
+                            "Make a run directory here (config, logs, checkpoints, report)");
+
+  soma::cli::ReportArgs report;
+  CLI::App* report_command =
+      app.add_subcommand("report", "Rebuild RUN_DIR/report.html from a run directory");
+  report_command->add_option("run_dir", report.run_dir, "Run directory")->required();
+  report_command->add_option("--data-dir", report.data_dir, "Data root (else $SOMA_DATA)");
 
   soma::cli::EvalArgs eval;
   CLI::App* eval_command = app.add_subcommand("eval", "Evaluate saved weights on the test split");
@@ -71,6 +81,7 @@ int main(int argc, char** argv) {
   try {
     if (train_command->parsed()) return soma::cli::run_train(train);
     if (eval_command->parsed()) return soma::cli::run_eval(eval);
+    if (report_command->parsed()) return soma::cli::run_report(report);
     if (predict_command->parsed()) return soma::cli::run_predict(predict);
     if (summary_command->parsed()) return soma::cli::run_summary(summary);
     if (download->parsed()) return soma::cli::run_download(data);

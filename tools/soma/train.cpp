@@ -1,13 +1,16 @@
 #include "train.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <numeric>
 
 #include "augment.h"
 #include "config.h"
 #include "datasets.h"
+#include "run_report.h"
 #include "soma/autograd/node.h"
 #include "soma/data/dataloader.h"
 #include "soma/data/transforms/image_ops.h"
@@ -27,15 +30,6 @@
 
 namespace soma::cli {
 namespace {
-
-data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
-                             data::TransformPtr transform, bool shuffle) {
-  return data::DataLoader(dataset, {.batch_size = config.batch_size,
-                                    .shuffle = shuffle,
-                                    .workers = int(config.workers),
-                                    .seed = config.seed ^ 0x5eed5eedULL,
-                                    .transform = std::move(transform)});
-}
 
 // The shape of one example as the model sees it (after the evaluation transforms).
 Shape input_shape(const Config& config, const data::Dataset& dataset) {
@@ -122,9 +116,36 @@ std::string format(const train::Logs& logs) {
   return text;
 }
 
+// A fresh folder RUNS/<config name>-<date>-<time>[-N] holding a copy of the config; the run's
+// logs, checkpoints and report default to it.
+std::string make_run_dir(const std::string& runs, const std::string& config_path) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  const std::string base =
+      runs + "/" + std::filesystem::path(config_path).stem().string() + "-" + stamp;
+  std::string dir = base;
+  for (int n = 2; std::filesystem::exists(dir); ++n) dir = base + "-" + std::to_string(n);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  SOMA_CHECK(!error, dir, ": cannot create the run directory (", error.message(), ")");
+  io::write_file_atomically(dir + "/config.toml", io::read_file(config_path));
+  return dir;
+}
+
 }  // namespace
 
-int run_train(const TrainArgs& args) {
+int run_train(const TrainArgs& given) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  TrainArgs args = given;
+  if (!args.runs.empty()) {
+    const std::string dir = make_run_dir(args.runs, args.config);
+    if (args.log_jsonl.empty()) args.log_jsonl = dir + "/log.jsonl";
+    if (args.log_csv.empty()) args.log_csv = dir + "/log.csv";
+    if (args.checkpoint_dir.empty()) args.checkpoint_dir = dir + "/checkpoints";
+    if (args.report.empty()) args.report = dir + "/report.html";
+    if (!args.quiet) std::printf("run directory: %s\n", dir.c_str());
+  }
   Config config = load_config(args.config);
   if (args.epochs >= 0) config.epochs = args.epochs;
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
@@ -192,6 +213,12 @@ int run_train(const TrainArgs& args) {
   if (config.epochs == 0)
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
   if (!args.save.empty()) io::save_safetensors(args.save, model->state_dict(), {{"format", "pt"}});
+  if (!args.report.empty()) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    write_run_report(args.report, config, io::read_file(args.config), *model, data, history,
+                     seconds);
+  }
   return 0;
 }
 

@@ -1,0 +1,36 @@
+#pragma once
+// report.html: one self-contained page about a training run (inline SVG charts and inline PNG
+// images, no scripts, no network): loss and metric curves, the learning rate, a confusion-matrix
+// heat map with class names, per-class accuracy, misclassified test images, the model summary,
+// the config and the timings.
+#include <string>
+#include <vector>
+
+#include "soma/core/tensor.h"
+#include "soma/train/callback.h"
+
+namespace soma::train {
+
+struct Misclassified {
+  Tensor image;  // u8 or f32 [C, H, W] as loaded
+  int64_t truth = 0, predicted = 0;
+  double probability = 0;  // of the predicted class
+};
+
+struct ReportInputs {
+  std::string title;
+  History history;
+  std::vector<std::string> classes;  // empty: no classification charts
+  Tensor confusion;                  // i64 [C, C], rows true classes (optional)
+  std::vector<Misclassified> misclassified;
+  std::string model_summary, config;
+  double seconds = 0;  // wall time of the run
+};
+
+// The page's HTML.
+std::string render_report(const ReportInputs& inputs);
+
+// Writes the page atomically.
+void write_report(const std::string& path, const ReportInputs& inputs);
+
+}  // namespace soma::train
