@@ -4,6 +4,7 @@
 // the rate for it (per epoch, or per batch for one-cycle, as the caller chooses). Rates derive
 // from each group's learning rate at construction (its base rate).
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "soma/optim/optimizer.h"
@@ -121,6 +122,9 @@ class ReduceOnPlateau {
   bool step(double metric);
 
   double best() const { return best_; }
+  // Its counters as text, for checkpoints, and back. restore() throws soma::Error on bad text.
+  std::string state() const;
+  void restore(const std::string& state);
 
  private:
   Optimizer& optimizer_;

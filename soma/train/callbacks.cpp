@@ -137,7 +137,27 @@ void CsvLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
   out_.flush();
 }
 
+std::string EarlyStopping::state() const {
+  char text[96];
+  std::snprintf(text, sizeof text, "%.17g %lld %lld", best_, (long long)best_epoch_,
+                (long long)waited_);
+  return text;
+}
+
+void EarlyStopping::restore(const std::string& state) {
+  double best;
+  long long best_epoch, waited;
+  SOMA_CHECK(std::sscanf(state.c_str(), "%lf %lld %lld", &best, &best_epoch, &waited) == 3,
+             "early stopping: cannot restore from \"", state, "\"");
+  best_ = best, best_epoch_ = best_epoch, waited_ = waited;
+  restored_ = true;
+}
+
 void EarlyStopping::on_train_begin(Trainer&) {
+  if (restored_) {
+    restored_ = false;
+    return;
+  }
   best_ = options_.maximize ? -std::numeric_limits<double>::infinity()
                             : std::numeric_limits<double>::infinity();
   best_epoch_ = stopped_epoch_ = waited_ = 0;

@@ -81,11 +81,17 @@ class EarlyStopping : public Callback {
 
   int64_t best_epoch() const { return best_epoch_; }
   int64_t stopped_epoch() const { return stopped_epoch_; }
+  // Its counters as text, for checkpoints, and back (a resumed run then keeps counting where the
+  // interrupted one stopped; the best weights themselves are not kept). restore() throws
+  // soma::Error on bad text.
+  std::string state() const;
+  void restore(const std::string& state);
 
  private:
   EarlyStoppingOptions options_;
   double best_ = 0;
   int64_t best_epoch_ = 0, stopped_epoch_ = 0, waited_ = 0;
+  bool restored_ = false;  // on_train_begin keeps restored counters
   std::map<std::string, Tensor> best_weights_;
 };
 
@@ -115,6 +121,7 @@ class ReduceLROnPlateau : public Callback {
                     optim::PlateauOptions options = {})
       : plateau_(optimizer, options), monitor_(std::move(monitor)) {}
   void on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) override;
+  optim::ReduceOnPlateau& plateau() { return plateau_; }
 
  private:
   optim::ReduceOnPlateau plateau_;

@@ -420,6 +420,27 @@ TEST(Predict, ClassifiesImageFiles) {
                "missing.png");
 }
 
+TEST(Resume, KeepsEarlyStoppingAndPlateauState) {
+  TempDir dir;
+  std::string text = io::read_file(config("xor_mlp.toml"));
+  text.replace(text.find("epochs = 2000"), 13,
+               "epochs = 6\n"
+               "early_stopping = { monitor = \"train_loss\", maximize = true, patience = 1 }\n"
+               "schedule = { type = \"plateau\", patience = 0, factor = 0.5 }");
+  dir.write("s.toml", text);
+  const std::string run = "train " + dir.file("s.toml") + " --checkpoint-dir ";
+  // Uninterrupted: epoch 1 stays best for early stopping, so epoch 3 ends the run.
+  const Result whole = soma(run + dir.file("a"));
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  EXPECT_NE(whole.output.find("done: 3 epochs"), std::string::npos) << whole.output;
+  // Resumed after epoch 2, the counters continue: one more epoch, and the same last losses.
+  const Result resumed =
+      soma(run + dir.file("b") + " --resume " + dir.file("a/epoch-0002.safetensors"));
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("done: 1 epochs"), std::string::npos) << resumed.output;
+  EXPECT_EQ(last_value(resumed.output, "test_loss"), last_value(whole.output, "test_loss"));
+}
+
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
   TempDir dir;

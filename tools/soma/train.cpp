@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 
 #include "augment.h"
 #include "config.h"
@@ -172,6 +173,10 @@ int run_train(const TrainArgs& given) {
   const std::shared_ptr<train::Callback> schedule =
       build_schedule(config, *optimizer, train_loader.size());
   const auto scheduler = std::dynamic_pointer_cast<train::LearningRateScheduler>(schedule);
+  const auto plateau = std::dynamic_pointer_cast<train::ReduceLROnPlateau>(schedule);
+  const auto stopping = config.early_stopping
+                            ? std::make_shared<train::EarlyStopping>(*config.early_stopping)
+                            : nullptr;
   train::TrainingState resumed;
   if (!args.resume.empty()) {
     std::string path = args.resume;
@@ -181,30 +186,37 @@ int run_train(const TrainArgs& given) {
     SOMA_CHECK(resumed.epoch <= config.epochs, path, ": the checkpoint is at epoch ", resumed.epoch,
                ", past the run's ", config.epochs, " epochs");
     options.epochs = config.epochs - resumed.epoch;
-    if (scheduler) {
-      const auto steps = resumed.extra.find("soma.schedule_steps");
-      if (steps != resumed.extra.end()) scheduler->schedule().set_steps(std::stoll(steps->second));
-    }
+    // Where the callbacks with state stood (absent when the config had none of them then).
+    auto saved = [&](const char* key) {
+      const auto found = resumed.extra.find(key);
+      return found == resumed.extra.end() ? std::optional<std::string>() : found->second;
+    };
+    if (auto steps = saved("soma.schedule_steps"); steps && scheduler)
+      scheduler->schedule().set_steps(std::stoll(*steps));
+    if (auto state = saved("soma.plateau"); state && plateau) plateau->plateau().restore(*state);
+    if (auto state = saved("soma.early_stopping"); state && stopping) stopping->restore(*state);
   }
 
   train::Trainer trainer(*model, *optimizer, loss, options);
   if (!args.resume.empty()) train::restore_state(trainer, resumed);
   trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
   if (schedule) trainer.add_callback(schedule);
+  if (stopping) trainer.add_callback(stopping);
+  // After the schedule and early stopping, so a checkpoint holds their state after the epoch.
   if (!args.checkpoint_dir.empty()) {
     const std::string config_text = io::read_file(args.config);
     trainer.add_callback(std::make_shared<train::Checkpointer>(
         args.checkpoint_dir,
         train::CheckpointOptions{
-            .monitor = "test_loss", .extra = [config_text, scheduler] {
+            .monitor = "test_loss", .extra = [config_text, scheduler, plateau, stopping] {
               std::map<std::string, std::string> extra{{"soma.config", config_text}};
               if (scheduler)
                 extra["soma.schedule_steps"] = std::to_string(scheduler->schedule().steps());
+              if (plateau) extra["soma.plateau"] = plateau->plateau().state();
+              if (stopping) extra["soma.early_stopping"] = stopping->state();
               return extra;
             }}));
   }
-  if (config.early_stopping)
-    trainer.add_callback(std::make_shared<train::EarlyStopping>(*config.early_stopping));
   if (!args.log_jsonl.empty())
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
   if (!args.log_csv.empty()) trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv));
