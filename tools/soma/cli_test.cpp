@@ -231,10 +231,18 @@ epochs = 100
 loss = "mse"
 metrics = []
 optimizer = { type = "sgd", lr = 1e20 }
+checkpoints = { keep_last = 0, best_by = "train_loss" }
 )");
-  expect_error("train " + dir.file("diverge.toml") + " --save " + dir.file("w.safetensors"),
+  expect_error("train " + dir.file("diverge.toml") + " --save " + dir.file("w.safetensors") +
+                   " --checkpoint-dir " + dir.file("ck"),
                "the loss became inf at epoch");
   EXPECT_FALSE(fs::exists(dir.file("w.safetensors")));  // nothing half-trained is written
+  // The checkpoints written before the loss diverged stay whole: they load and resume.
+  const Result resumed = soma("train " + dir.file("diverge.toml") + " --epochs 1 --resume " +
+                              dir.file("ck/epoch-0001.safetensors"));
+  EXPECT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("done: 0 epochs"), std::string::npos) << resumed.output;
+  EXPECT_TRUE(fs::exists(dir.file("ck/best.safetensors")));
 }
 
 TEST(BadInput, WeightFiles) {

@@ -265,7 +265,7 @@ Config load_config(const std::string& path) {
 
   const toml::table& train = section_of(config, root, "train");
   check_keys(config, train, "[train]",
-             {"epochs", "loss", "metrics", "optimizer", "schedule", "early_stopping",
+             {"epochs", "loss", "metrics", "optimizer", "schedule", "early_stopping", "checkpoints",
               "clip_grad_norm", "clip_grad_value", "l1", "seed"});
   config.epochs = get<int64_t>(config, train, "[train]", "epochs", 1);
   SOMA_CHECK(config.epochs >= 0, path, ": [train] epochs must be non-negative");
@@ -296,6 +296,18 @@ Config load_config(const std::string& path) {
         .min_delta = get<double>(config, e, of, "min_delta", 0.0),
         .patience = get<int64_t>(config, e, of, "patience", 0),
         .restore_best = get<bool>(config, e, of, "restore_best", false)};
+  }
+  if (const toml::node* checkpoints = train.get("checkpoints")) {
+    SOMA_CHECK(checkpoints->is_table(), where(config, *checkpoints),
+               ": [train] checkpoints must be a table such as { keep_last = 3 }");
+    const toml::table& k = *checkpoints->as_table();
+    const std::string of = "checkpoints";
+    check_keys(config, k, of, {"keep_last", "best_by", "maximize"});
+    config.keep_checkpoints = get<int64_t>(config, k, of, "keep_last", 3);
+    SOMA_CHECK(config.keep_checkpoints >= 0, where(config, *checkpoints),
+               ": checkpoints keep_last must be 0 (all) or more");
+    config.best_by = get<std::string>(config, k, of, "best_by", "test_loss");
+    config.best_maximize = get<bool>(config, k, of, "maximize", false);
   }
   config.clip_grad_norm = get<double>(config, train, "[train]", "clip_grad_norm", 0.0);
   config.clip_grad_value = get<double>(config, train, "[train]", "clip_grad_value", 0.0);

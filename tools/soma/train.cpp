@@ -208,7 +208,10 @@ int run_train(const TrainArgs& given) {
     trainer.add_callback(std::make_shared<train::Checkpointer>(
         args.checkpoint_dir,
         train::CheckpointOptions{
-            .monitor = "test_loss", .extra = [config_text, scheduler, plateau, stopping] {
+            .keep_last = config.keep_checkpoints,
+            .monitor = config.best_by,
+            .maximize = config.best_maximize,
+            .extra = [config_text, scheduler, plateau, stopping] {
               std::map<std::string, std::string> extra{{"soma.config", config_text}};
               if (scheduler)
                 extra["soma.schedule_steps"] = std::to_string(scheduler->schedule().steps());
