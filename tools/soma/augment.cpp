@@ -82,6 +82,13 @@ data::TransformPtr train_transform(const Config& config, const data::Dataset& tr
   return std::make_shared<data::Compose>(steps);
 }
 
+Shape input_shape(const Config& config, const data::Dataset& dataset) {
+  data::Example example = dataset.get(0);
+  Rng rng(0);
+  eval_transform(config)->apply(example, rng);
+  return example.input.shape();
+}
+
 data::TransformPtr preview_transform(const Config& config, const data::Dataset& train) {
   std::vector<data::TransformPtr> steps;
   for (const TypedTable& augment : config.augment)

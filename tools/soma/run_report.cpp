@@ -19,10 +19,7 @@ void write_run_report(const std::string& path, const Config& config, const std::
                       nn::Sequential& model, const Splits& data, const train::History& history,
                       double seconds) {
   train::ReportInputs report{config.path, history, {}, {}, {}, "", config_text, seconds};
-  data::Example first = data.test->get(0);
-  Rng rng(0);
-  eval_transform(config)->apply(first, rng);
-  report.model_summary = nn::format(nn::summarize(model, first.input.shape()));
+  report.model_summary = nn::format(nn::summarize(model, input_shape(config, *data.test)));
   const std::vector<std::string> classes = class_names(config.dataset);
   autograd::NoGradGuard no_grad;
   model.eval();
@@ -72,10 +69,7 @@ int run_report(const ReportArgs& args) {
   const std::string checkpoint = train::Checkpointer::latest(args.run_dir + "/checkpoints");
   SOMA_CHECK(!checkpoint.empty(), args.run_dir, "/checkpoints: no checkpoint to evaluate");
   const Splits data = load_dataset(config.dataset, args.data_dir);
-  data::Example first = data.test->get(0);
-  Rng rng(0);
-  eval_transform(config)->apply(first, rng);
-  std::shared_ptr<nn::Sequential> model = build_model(config, first.input.shape());
+  std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.test));
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::load_checkpoint(checkpoint, *model, *optimizer);
   double seconds = 0;

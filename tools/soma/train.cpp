@@ -32,14 +32,6 @@
 namespace soma::cli {
 namespace {
 
-// The shape of one example as the model sees it (after the evaluation transforms).
-Shape input_shape(const Config& config, const data::Dataset& dataset) {
-  data::Example example = dataset.get(0);
-  Rng rng(0);
-  eval_transform(config)->apply(example, rng);
-  return example.input.shape();
-}
-
 // The weights that L1 and max-norm apply to: every linear layer's, with its limit.
 std::vector<std::pair<Tensor, double>> linear_weights(const nn::Sequential& model,
                                                       const Config& config) {
