@@ -36,6 +36,7 @@
 #include "soma/metrics/regression.h"
 #include "soma/nn/activation.h"
 #include "soma/nn/dropout.h"
+#include "soma/nn/embedding.h"
 #include "soma/nn/flatten.h"
 #include "soma/nn/init.h"
 #include "soma/nn/linear.h"

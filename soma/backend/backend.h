@@ -82,6 +82,12 @@ class Backend {
   virtual void gather_forward(const Tensor& y, const Tensor& x, const Tensor& index) = 0;
   virtual void gather_backward(const Tensor& dx, const Tensor& dy, const Tensor& index) = 0;
 
+  // Embedding lookup: y[i, :] = weight[index[i], :] for every index (i64, any shape; y is
+  // [index..., D]); backward adds dy's rows into dweight's, skipping index padding_idx (-1: none).
+  virtual void embedding_forward(const Tensor& y, const Tensor& weight, const Tensor& index) = 0;
+  virtual void embedding_backward(const Tensor& dweight, const Tensor& dy, const Tensor& index,
+                                  int64_t padding_idx) = 0;
+
   // y = x with its dims reordered: y.shape[i] = x.shape[perm[i]].
   virtual void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) = 0;
   // y = x[..., start : start + y.shape[dim], ...] along dim; backward adds dy into that slice of

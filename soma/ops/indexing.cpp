@@ -18,6 +18,20 @@ Tensor gather(const Tensor& x, const Tensor& index) {
   });
 }
 
+Tensor embedding(const Tensor& weight, const Tensor& index, int64_t padding_idx) {
+  SOMA_CHECK(weight.dim() == 2, "embedding: expected a weight [N, D], found ",
+             to_string(weight.shape()));
+  SOMA_CHECK(index.dtype() == DType::I64, "embedding: expected i64 indices, found ",
+             name_of(index.dtype()));
+  Shape shape = index.shape();
+  shape.push_back(weight.size(1));
+  Tensor y = Tensor::empty(shape, weight.dtype());
+  backend().embedding_forward(y, weight, index);
+  return autograd::record(y, {weight}, [index, padding_idx](const Tensor& dy, autograd::Grads& g) {
+    backend().embedding_backward(g[0], dy, index, padding_idx);
+  });
+}
+
 Tensor one_hot(const Tensor& index, int64_t classes) {
   SOMA_CHECK(index.dtype() == DType::I64, "one_hot: expected i64 indices, found ",
              name_of(index.dtype()));

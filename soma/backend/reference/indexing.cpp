@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "soma/backend/broadcast.h"
 #include "soma/backend/reference/reference_backend.h"
 
@@ -63,6 +65,35 @@ void ReferenceBackend::gather_backward(const Tensor& dx, const Tensor& dy, const
     const int64_t* idx = index.data<int64_t>();
     for (int64_t r = 0; r < index.numel(); ++r)
       dx.data<T>()[r * classes + checked_index(idx, r, classes)] += dy.data<T>()[r];
+  });
+}
+
+void ReferenceBackend::embedding_forward(const Tensor& y, const Tensor& weight,
+                                         const Tensor& index) {
+  dispatch_floating(weight.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t rows = weight.size(0), dim = weight.size(1), n = index.numel();
+    const int64_t* idx = index.data<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      const T* row = weight.data<T>() + checked_index(idx, i, rows) * dim;
+      std::copy(row, row + dim, y.data<T>() + i * dim);
+    }
+  });
+}
+
+void ReferenceBackend::embedding_backward(const Tensor& dweight, const Tensor& dy,
+                                          const Tensor& index, int64_t padding_idx) {
+  dispatch_floating(dweight.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t rows = dweight.size(0), dim = dweight.size(1), n = index.numel();
+    const int64_t* idx = index.data<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t r = checked_index(idx, i, rows);
+      if (r == padding_idx) continue;
+      T* out = dweight.data<T>() + r * dim;
+      const T* in = dy.data<T>() + i * dim;
+      for (int64_t d = 0; d < dim; ++d) out[d] += in[d];
+    }
   });
 }
 

@@ -27,6 +27,9 @@ class ReferenceBackend : public Backend {
                     int64_t dim) override;
   void gather_forward(const Tensor& y, const Tensor& x, const Tensor& index) override;
   void gather_backward(const Tensor& dx, const Tensor& dy, const Tensor& index) override;
+  void embedding_forward(const Tensor& y, const Tensor& weight, const Tensor& index) override;
+  void embedding_backward(const Tensor& dweight, const Tensor& dy, const Tensor& index,
+                          int64_t padding_idx) override;
   void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) override;
   void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) override;
   void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) override;
