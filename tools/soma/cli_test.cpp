@@ -393,6 +393,9 @@ TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {
   const Result plain = soma("train " + config("xor_mlp.toml") + " --epochs 2");
   EXPECT_EQ(plain.output.find("ETA"), std::string::npos) << plain.output;
   EXPECT_NE(plain.output.find("epoch 2/2  train_accuracy"), std::string::npos) << plain.output;
+  const Result none = soma("train " + config("xor_mlp.toml") + " --epochs 0");
+  EXPECT_EQ(none.output.find("done:"), none.output.rfind("done:")) << none.output;  // one line
+  EXPECT_NE(none.output.find("done: 0 epochs  test_accuracy"), std::string::npos) << none.output;
   const Result quiet = soma("train " + config("xor_mlp.toml") + " --epochs 2 --quiet");
   EXPECT_EQ(quiet.code, 0);
   EXPECT_EQ(quiet.output, "");

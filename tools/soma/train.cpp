@@ -140,6 +140,7 @@ int run_train(const TrainArgs& given) {
     if (!args.quiet) std::printf("run directory: %s\n", dir.c_str());
   }
   Config config = load_config(args.config);
+  const std::string config_text = io::read_file(args.config);  // kept in checkpoints and reports
   if (args.epochs >= 0) config.epochs = args.epochs;
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
   const loss::Loss loss = loss::by_name(config.loss);
@@ -196,7 +197,6 @@ int run_train(const TrainArgs& given) {
   if (stopping) trainer.add_callback(stopping);
   // After the schedule and early stopping, so a checkpoint holds their state after the epoch.
   if (!args.checkpoint_dir.empty()) {
-    const std::string config_text = io::read_file(args.config);
     trainer.add_callback(std::make_shared<train::Checkpointer>(
         args.checkpoint_dir,
         train::CheckpointOptions{
@@ -216,15 +216,16 @@ int run_train(const TrainArgs& given) {
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
   if (!args.log_csv.empty()) trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv));
   if (!args.quiet) trainer.add_callback(std::make_shared<train::ProgressPrinter>());
-  const train::History history = trainer.fit(train_loader, &test_loader);
-  if (config.epochs == 0)
+  // With nothing left to train (epochs = 0, or a resume at the last epoch) only evaluate.
+  const train::History history =
+      options.epochs > 0 ? trainer.fit(train_loader, &test_loader) : train::History{};
+  if (options.epochs == 0 && !args.quiet)
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
   if (!args.save.empty()) io::save_safetensors(args.save, model->state_dict(), {{"format", "pt"}});
   if (!args.report.empty()) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    write_run_report(args.report, config, io::read_file(args.config), *model, data, history,
-                     seconds);
+    write_run_report(args.report, config, config_text, *model, data, history, seconds);
   }
   return 0;
 }
