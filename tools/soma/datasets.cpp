@@ -39,13 +39,9 @@ Shape example_shape(const std::string& name) {
 
 std::vector<std::string> class_names(const std::string& name) {
   if (name == "and" || name == "or" || name == "xor") return {"0", "1"};
-  if (name == "mnist") return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-  if (name == "fashion_mnist")
-    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-  if (name == "cifar10")
-    return {"airplane", "automobile", "bird",  "cat",  "deer",
-            "dog",      "frog",       "horse", "ship", "truck"};
+  if (name == "mnist") return data::MNIST::class_names();
+  if (name == "fashion_mnist") return data::FashionMNIST::class_names();
+  if (name == "cifar10") return data::CIFAR10::class_names();
   fail("unknown dataset \"", name, "\"");
 }
 

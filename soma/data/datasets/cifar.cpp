@@ -83,6 +83,10 @@ CIFAR10::CIFAR10(const std::string& root, Split split)
         return read(folder, files, 1, 0, read_names(folder + "/batches.meta.txt", 10));
       }()) {}
 
+std::vector<std::string> CIFAR10::class_names() {
+  return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+}
+
 CIFAR100::CIFAR100(const std::string& root, Split split, CIFAR100Labels labels)
     : LabelledImages([&] {
         const std::string folder = find_dataset("cifar-100-binary", root);

@@ -16,6 +16,8 @@ class CIFAR10 : public LabelledImages {
   // naming the file and record for a truncated file, a size that is not whole records, or a
   // label outside 0..9.
   CIFAR10(const std::string& root, Split split);
+  // The official names ("airplane" … "truck"), without reading the files.
+  static std::vector<std::string> class_names();
 };
 
 enum class CIFAR100Labels { Fine, Coarse };

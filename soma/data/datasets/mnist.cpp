@@ -29,12 +29,18 @@ LabelledImages read(const std::string& root, const std::string& name, Split spli
 }  // namespace
 
 MNIST::MNIST(const std::string& root, Split split)
-    : LabelledImages(
-          read(root, "mnist", split, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})) {}
+    : LabelledImages(read(root, "mnist", split, class_names())) {}
+
+std::vector<std::string> MNIST::class_names() {
+  return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+}
 
 FashionMNIST::FashionMNIST(const std::string& root, Split split)
-    : LabelledImages(read(root, "fashion-mnist", split,
-                          {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                           "Sneaker", "Bag", "Ankle boot"})) {}
+    : LabelledImages(read(root, "fashion-mnist", split, class_names())) {}
+
+std::vector<std::string> FashionMNIST::class_names() {
+  return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+}
 
 }  // namespace soma::data

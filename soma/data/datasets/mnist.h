@@ -14,12 +14,16 @@ class MNIST : public LabelledImages {
   // for the default). Throws soma::Error when a file is missing or malformed, the counts differ
   // or a label is not 0..9.
   MNIST(const std::string& root, Split split);
+  // "0" … "9", without reading the files.
+  static std::vector<std::string> class_names();
 };
 
 class FashionMNIST : public LabelledImages {
  public:
   // As MNIST, from fashion-mnist/; the classes are named T-shirt/top … Ankle boot.
   FashionMNIST(const std::string& root, Split split);
+  // "T-shirt/top" … "Ankle boot", without reading the files.
+  static std::vector<std::string> class_names();
 };
 
 }  // namespace soma::data
