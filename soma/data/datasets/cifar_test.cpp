@@ -38,6 +38,7 @@ TEST(CIFAR10, LoadsFromTheDataRoot) {
   EXPECT_EQ(train.classes(),
             (std::vector<std::string>{"airplane", "automobile", "bird", "cat", "deer", "dog",
                                       "frog", "horse", "ship", "truck"}));
+  EXPECT_EQ(CIFAR10::class_names(), train.classes());  // the list known without the files
 }
 
 TEST(CIFAR100, FineAndCoarseLabelsFromMadeFiles) {

@@ -34,6 +34,7 @@ TEST(FashionMNIST, LoadsWithClassNames) {
   ASSERT_EQ(test.size(), 10000);
   EXPECT_EQ(class_counts(test.labels(), 10), std::vector<int64_t>(10, 1000));
   EXPECT_EQ(test.classes()[9], "Ankle boot");
+  EXPECT_EQ(FashionMNIST::class_names(), test.classes());
 }
 
 TEST(MNIST, MissingFolderNamesThePlacesSearched) {
