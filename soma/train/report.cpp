@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "soma/data/transforms/image_ops.h"
 #include "soma/io/file.h"
 #include "soma/io/image.h"
 
@@ -159,14 +160,7 @@ std::string class_bars(const Tensor& counts, const std::vector<std::string>& cla
 
 // A u8 image for <img>: f32 values are taken as 0..1.
 std::string png_of(const Tensor& image) {
-  Tensor bytes = image;
-  if (image.dtype() != DType::U8) {
-    const Tensor f = image.to(DType::F32);
-    bytes = Tensor::empty(image.shape(), DType::U8);
-    for (int64_t i = 0; i < f.numel(); ++i)
-      bytes.data<uint8_t>()[i] = uint8_t(std::clamp(f.data<float>()[i], 0.0f, 1.0f) * 255 + 0.5f);
-  }
-  return "data:image/png;base64," + base64(io::encode_png(bytes));
+  return "data:image/png;base64," + base64(io::encode_png(data::to_bytes(image)));
 }
 
 }  // namespace

@@ -48,13 +48,7 @@ class ProgressBar {
 // A sample as an RGB u8 image of `size` × `size` for the grid.
 Tensor cell(const Tensor& image, int64_t size) {
   data::check_image(image, "preview");
-  Tensor bytes = image;
-  if (image.dtype() == DType::F32) {
-    bytes = Tensor::empty(image.shape(), DType::U8);
-    for (int64_t i = 0; i < image.numel(); ++i)
-      bytes.data<uint8_t>()[i] =
-          uint8_t(std::clamp(image.data<float>()[i], 0.0f, 1.0f) * 255.0f + 0.5f);
-  }
+  Tensor bytes = data::to_bytes(image);
   if (bytes.size(0) == 1) {
     Tensor rgb = Tensor::empty({3, bytes.size(1), bytes.size(2)}, DType::U8);
     for (int64_t c = 0; c < 3; ++c)

@@ -35,6 +35,18 @@ void check_image(const Tensor& image, const char* what) {
              to_string(image.shape()));
 }
 
+Tensor to_bytes(const Tensor& image) {
+  if (image.dtype() == DType::U8) return image;
+  const Tensor values = image.to(DType::F32);
+  Tensor bytes = Tensor::empty(image.shape(), DType::U8);
+  const float* in = values.data<float>();
+  uint8_t* out = bytes.data<uint8_t>();
+  const int64_t n = values.numel();
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = uint8_t(std::nearbyint(std::clamp(in[i], 0.0f, 1.0f) * 255.0f));
+  return bytes;
+}
+
 Tensor crop(const Tensor& image, int64_t top, int64_t left, int64_t height, int64_t width,
             double fill) {
   check_image(image, "crop");

@@ -29,6 +29,9 @@ Tensor remap(const Tensor& image, const Tensor& source_y, const Tensor& source_x
 // clamped), in place.
 void gaussian_blur(Tensor& plane, double sigma);
 
+// The image as bytes: u8 as it is, f32 0..1 values clipped and rounded to 0..255 (for PNGs).
+Tensor to_bytes(const Tensor& image);
+
 // Throws soma::Error unless `image` is u8 or f32 [C, H, W]; `what` names the caller.
 void check_image(const Tensor& image, const char* what);
 

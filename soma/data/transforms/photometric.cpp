@@ -21,15 +21,12 @@ Tensor unit_floats(const Tensor& image) {
 
 // Clips 0..1 values and returns them in `dtype` (u8 rounds to 0..255).
 Tensor clipped(const Tensor& values, DType dtype) {
+  if (dtype == DType::U8) return to_bytes(values);
+  Tensor out = Tensor::empty(values.shape());
   const float* in = values.data<float>();
-  Tensor out = Tensor::empty(values.shape(), dtype);
-  if (dtype == DType::U8) {
-    for (int64_t i = 0; i < values.numel(); ++i)
-      out.data<uint8_t>()[i] = uint8_t(std::nearbyint(std::clamp(in[i], 0.0f, 1.0f) * 255.0f));
-  } else {
-    for (int64_t i = 0; i < values.numel(); ++i)
-      out.data<float>()[i] = std::clamp(in[i], 0.0f, 1.0f);
-  }
+  float* o = out.data<float>();
+  const int64_t n = values.numel();
+  for (int64_t i = 0; i < n; ++i) o[i] = std::clamp(in[i], 0.0f, 1.0f);
   return out;
 }
 
