@@ -23,6 +23,13 @@ TEST(Crop, PadsOutsideWithFill) {
   EXPECT_THROW(crop(Tensor::zeros({3, 3}), 0, 0, 1, 1), Error);
 }
 
+TEST(ToBytes, ClipsAndRoundsFloats) {
+  const Tensor f = Tensor::from({-0.5f, 0.0f, 0.5f, 0.999f, 2.0f}, {1, 1, 5});
+  EXPECT_EQ(to_bytes(f).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 0, 128, 255, 255}));
+  const Tensor u = ramp(1, 2, 2);
+  EXPECT_TRUE(to_bytes(u).same(u));
+}
+
 TEST(Flip, MirrorsEachPlane) {
   const Tensor image = ramp(2, 2, 3);
   EXPECT_EQ(flip_horizontal(image).to_vector<uint8_t>(),
