@@ -183,7 +183,6 @@ struct DataLoader::Run {
   std::map<int64_t, Slot> ready;
   int64_t claimed = 0, consumed = 0;
   bool stop = false;
-  bool finished = false;  // the consumer has passed the last batch
   std::vector<std::thread> threads;
 };
 
@@ -194,10 +193,8 @@ DataLoader::Iterator DataLoader::begin() {
 DataLoader::Iterator::Iterator(std::shared_ptr<Run> run) : run_(std::move(run)) { ++*this; }
 
 DataLoader::Iterator& DataLoader::Iterator::operator++() {
-  run_->finished = !run_->next(batch_);
+  done_ = !run_->next(batch_);
   return *this;
 }
-
-bool DataLoader::Iterator::operator==(std::default_sentinel_t) const { return run_->finished; }
 
 }  // namespace soma::data

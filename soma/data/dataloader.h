@@ -79,11 +79,12 @@ class DataLoader::Iterator {
   const Batch* operator->() const { return &batch_; }
   Iterator& operator++();
   void operator++(int) { ++*this; }
-  bool operator==(std::default_sentinel_t) const;
+  bool operator==(std::default_sentinel_t) const { return done_; }
 
  private:
   std::shared_ptr<Run> run_;
   Batch batch_;
+  bool done_ = false;  // past the last batch
 };
 
 }  // namespace soma::data
