@@ -46,6 +46,7 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
   model_.train();
   for (auto& c : callbacks_) c->on_train_begin(*this);
   const int64_t last = epoch_ + options_.epochs;
+  const std::vector<Tensor> parameters = model_.parameters();
   while (epoch_ < last && !stop_) {
     ++epoch_;
     for (auto& c : callbacks_) c->on_epoch_begin(*this, epoch_);
@@ -66,15 +67,11 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
                  step, " (lower the learning rate?)");
       if (options_.penalty) objective = objective + options_.penalty();
       objective.backward();
-      if (options_.clip_grad_norm > 0)
-        optim::clip_grad_norm(model_.parameters(), options_.clip_grad_norm);
+      if (options_.clip_grad_norm > 0) optim::clip_grad_norm(parameters, options_.clip_grad_norm);
       if (options_.clip_grad_value > 0)
-        optim::clip_grad_value(model_.parameters(), options_.clip_grad_value);
+        optim::clip_grad_value(parameters, options_.clip_grad_value);
       optimizer_.step();
-      {
-        autograd::NoGradGuard no_grad;
-        for (auto& m : list) m->update(prediction.detach(), target);
-      }
+      for (auto& m : list) m->update(prediction.detach(), target);
       const int64_t n = batch.input.size(0);
       total += value * double(n);
       samples += n;
