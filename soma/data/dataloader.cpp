@@ -77,10 +77,6 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
   return order;
 }
 
-Batch DataLoader::load(int64_t epoch, int64_t index) const {
-  return load(epoch, order(epoch), index);
-}
-
 Batch DataLoader::load(int64_t epoch, const std::vector<int64_t>& order, int64_t index) const {
   SOMA_CHECK(index >= 0 && index < size(), "DataLoader: batch ", index, " is outside the ", size(),
              " batches of an epoch");

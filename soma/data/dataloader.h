@@ -53,10 +53,9 @@ class DataLoader {
 
   // The examples of `epoch` in the order it visits them.
   std::vector<int64_t> order(int64_t epoch) const;
-  // Batch `index` of `epoch`, loaded in the calling thread.
-  Batch load(int64_t epoch, int64_t index) const;
 
  private:
+  // Batch `index` of `epoch`, whose order is `order`, loaded in the calling thread.
   Batch load(int64_t epoch, const std::vector<int64_t>& order, int64_t index) const;
 
   DatasetPtr dataset_;

@@ -27,9 +27,10 @@ int report(void* user, curl_off_t total, curl_off_t done, curl_off_t, curl_off_t
   return 0;
 }
 
-}  // namespace
-
+// True when `source` names a URL (has a scheme such as http://).
 bool is_url(const std::string& source) { return source.find("://") != std::string::npos; }
+
+}  // namespace
 
 void fetch(const std::string& source, const std::string& destination, const Progress& progress) {
   if (!is_url(source)) {

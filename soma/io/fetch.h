@@ -15,7 +15,4 @@ using Progress = std::function<void(int64_t done, int64_t total)>;
 void fetch(const std::string& source, const std::string& destination,
            const Progress& progress = nullptr);
 
-// True when `source` names a URL (has a scheme such as http://).
-bool is_url(const std::string& source);
-
 }  // namespace soma::io
