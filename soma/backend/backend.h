@@ -5,6 +5,7 @@
 //
 // Conventions: outputs are preallocated with the right shape and dtype; forward kernels overwrite
 // their outputs; backward kernels *accumulate* (dx += ...), as autograd needs.
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -31,6 +32,29 @@ enum class UnaryOp {
   Clamp,  // to [alpha, beta]
 };
 enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Pow };
+
+// A 2-d convolution over NCHW tensors: x [N, C, H, W], w [O, C / groups, KH, KW], y [N, O, OH, OW]
+// with OH = (H + 2·padding - dilation·(KH - 1) - 1) / stride + 1 (likewise OW). Index 0 is the
+// height, 1 the width.
+struct Conv2dGeometry {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+};
+
+// Max pooling, or average pooling whose divisor counts the zero padding (PyTorch's
+// count_include_pad = true) or not.
+enum class PoolMode { Max, Average, AverageExcludePadding };
+
+// A 2-d pooling window over NCHW tensors: y [N, C, OH, OW] with OH = (H + 2·padding - kernel) /
+// stride + 1 (likewise OW). Padding never wins a max.
+struct Pool2dGeometry {
+  PoolMode mode = PoolMode::Max;
+  std::array<int64_t, 2> kernel{2, 2};
+  std::array<int64_t, 2> stride{2, 2};
+  std::array<int64_t, 2> padding{0, 0};
+};
 
 // Scalars some unary ops take (see UnaryOp).
 struct UnaryParams {
@@ -87,6 +111,38 @@ class Backend {
   virtual void embedding_forward(const Tensor& y, const Tensor& weight, const Tensor& index) = 0;
   virtual void embedding_backward(const Tensor& dweight, const Tensor& dy, const Tensor& index,
                                   int64_t padding_idx) = 0;
+
+  // y = conv2d(x, w) + bias (bias [O] or undefined); see Conv2dGeometry.
+  virtual void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias,
+                              const Conv2dGeometry& g) = 0;
+  // dx = ∂/∂x of conv2d for upstream dy, plus beta · dx (beta 0 or 1). Also the forward pass of a
+  // transposed convolution.
+  virtual void conv2d_backward_data(const Tensor& dx, const Tensor& dy, const Tensor& w,
+                                    const Conv2dGeometry& g, float beta) = 0;
+  // dw = ∂/∂w + beta · dw, and dbias += dy summed over N, OH, OW when dbias is defined.
+  virtual void conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, const Tensor& dy,
+                                       const Tensor& x, const Conv2dGeometry& g, float beta) = 0;
+
+  // y = pool(x); see Pool2dGeometry. With `training`, returns what max pooling's backward needs
+  // (a backend-specific workspace, passed back unchanged), otherwise an undefined tensor.
+  virtual Tensor pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
+                                bool training) = 0;
+  // dx += ∂/∂x of the pooling for upstream dy.
+  virtual void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
+                               const Pool2dGeometry& g) = 0;
+
+  // Batch normalisation of x [N, C, ...] per channel: y = (x - mean) / √(var + eps) · gamma +
+  // beta. With `training`, mean and var [C] are outputs (the batch's mean and biased variance),
+  // otherwise inputs (running statistics).
+  virtual void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                  const Tensor& var, const Tensor& gamma, const Tensor& beta,
+                                  double eps, bool training) = 0;
+  // dx, dgamma, dbeta += their gradients (undefined ones are skipped). With `training` the
+  // statistics were the batch's and dx flows through them too; otherwise they were constants.
+  virtual void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                                   const Tensor& dy, const Tensor& x, const Tensor& mean,
+                                   const Tensor& var, const Tensor& gamma, double eps,
+                                   bool training) = 0;
 
   // y = x with its dims reordered: y.shape[i] = x.shape[perm[i]].
   virtual void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) = 0;

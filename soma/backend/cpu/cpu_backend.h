@@ -26,6 +26,23 @@ class CpuBackend : public ReferenceBackend {
                       const Tensor& bias) override;
   void softmax_forward(const Tensor& y, const Tensor& x, bool log) override;
   void softmax_backward(const Tensor& dx, const Tensor& dy, const Tensor& y, bool log) override;
+  void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias,
+                      const Conv2dGeometry& g) override;
+  void conv2d_backward_data(const Tensor& dx, const Tensor& dy, const Tensor& w,
+                            const Conv2dGeometry& g, float beta) override;
+  void conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, const Tensor& dy,
+                               const Tensor& x, const Conv2dGeometry& g, float beta) override;
+  Tensor pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
+                        bool training) override;
+  void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
+                       const Pool2dGeometry& g) override;
+  void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
+                          const Tensor& gamma, const Tensor& beta, double eps,
+                          bool training) override;
+  void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                           const Tensor& dy, const Tensor& x, const Tensor& mean,
+                           const Tensor& var, const Tensor& gamma, double eps,
+                           bool training) override;
 };
 
 // Below this many elements an eltwise or softmax call runs the inline loops instead of oneDNN:

@@ -34,4 +34,48 @@ dnnl::memory::desc plain_f32(const Shape& shape) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
+dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what) {
+  return dnnl::memory::desc(
+      *dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl::convert_to_c(what), 0));
+}
+
+namespace {
+
+// Copies `from` into `to` as to = from + beta · to.
+void reorder(const dnnl::memory& from, const dnnl::memory& to, float beta, Key key) {
+  key << "reorder" << int64_t(beta * 1e6f);
+  dnnl::primitive& primitive = cached(key, [&] {
+    dnnl::primitive_attr attr;
+    if (beta != 0.0f) {
+      dnnl::post_ops ops;
+      ops.append_sum(beta);
+      attr.set_post_ops(ops);
+    }
+    return dnnl::reorder(dnnl::reorder::primitive_desc(from, to, attr));
+  });
+  primitive.execute(stream(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+}
+
+}  // namespace
+
+dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, void* data,
+                      const Key& key) {
+  dnnl::memory given(plain, engine(), data);
+  if (wanted == plain) return given;
+  dnnl::memory copy(wanted, engine());
+  reorder(given, copy, 0.0f, key);
+  return copy;
+}
+
+LaidOutOutput::LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain,
+                             void* data, float beta, Key key)
+    : plain_(plain, engine(), data), beta_(beta), key_(std::move(key)) {
+  // Writing straight into the tensor works when the layouts agree and nothing is to be kept.
+  memory_ = wanted == plain && beta == 0.0f ? plain_ : dnnl::memory(wanted, engine());
+}
+
+void LaidOutOutput::finish() {
+  if (memory_.get_data_handle() != plain_.get_data_handle()) reorder(memory_, plain_, beta_, key_);
+}
+
 }  // namespace soma::cpu

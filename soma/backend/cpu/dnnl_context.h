@@ -38,4 +38,28 @@ dnnl::primitive& cached(const Key& key, const std::function<dnnl::primitive()>& 
 // A plain row-major f32 memory descriptor of this shape.
 dnnl::memory::desc plain_f32(const Shape& shape);
 
+// The layout a primitive chose for one of its arguments (query::src_md, diff_weights_md, ...).
+dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what);
+
+// Primitives whose layouts are their own choice (format_tag::any) read and write soma's plain
+// tensors through these: `data` (laid out as `plain`) as the primitive `wanted` it — the tensor
+// itself when the layouts agree, otherwise a reordered copy.
+dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, void* data,
+                      const Key& key);
+
+// An output in the layout the primitive wants; finish() moves it into the plain tensor as
+// `out = result + beta · out`, reordering when the layouts differ.
+class LaidOutOutput {
+ public:
+  LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, void* data,
+                float beta, Key key);
+  dnnl::memory& memory() { return memory_; }
+  void finish();
+
+ private:
+  dnnl::memory plain_, memory_;
+  float beta_;
+  Key key_;
+};
+
 }  // namespace soma::cpu

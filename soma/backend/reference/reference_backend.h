@@ -30,6 +30,23 @@ class ReferenceBackend : public Backend {
   void embedding_forward(const Tensor& y, const Tensor& weight, const Tensor& index) override;
   void embedding_backward(const Tensor& dweight, const Tensor& dy, const Tensor& index,
                           int64_t padding_idx) override;
+  void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias,
+                      const Conv2dGeometry& g) override;
+  void conv2d_backward_data(const Tensor& dx, const Tensor& dy, const Tensor& w,
+                            const Conv2dGeometry& g, float beta) override;
+  void conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, const Tensor& dy,
+                               const Tensor& x, const Conv2dGeometry& g, float beta) override;
+  Tensor pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
+                        bool training) override;
+  void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
+                       const Pool2dGeometry& g) override;
+  void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
+                          const Tensor& gamma, const Tensor& beta, double eps,
+                          bool training) override;
+  void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                           const Tensor& dy, const Tensor& x, const Tensor& mean,
+                           const Tensor& var, const Tensor& gamma, double eps,
+                           bool training) override;
   void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) override;
   void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) override;
   void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) override;

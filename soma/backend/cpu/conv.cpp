@@ -1,0 +1,144 @@
+// Convolutions on oneDNN's convolution primitives. Every primitive picks its own layouts
+// (format_tag::any) and soma's NCHW tensors are reordered in and out: oneDNN's direct AVX-512
+// kernels want channel-blocked activations and weights, and with plain NCHW it falls back to
+// im2col + GEMM, which measured slower for every layer of the CIFAR CNN and LeNet-5 even after
+// paying for the reorders (bench/conv_layouts).
+#include "soma/backend/cpu/cpu_backend.h"
+#include "soma/backend/cpu/dnnl_context.h"
+
+namespace soma {
+namespace {
+
+using dnnl::memory;
+using dnnl::prop_kind;
+
+// The descriptors of one convolution, in soma's plain layouts and as "any" for the primitive.
+struct ConvDescs {
+  memory::desc x, w, bias, y;  // plain
+  memory::desc any_x, any_w, any_bias, any_y;
+  memory::dims strides, dilates, padding;
+  cpu::Key key;
+};
+
+ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
+                   const Conv2dGeometry& g) {
+  ConvDescs d;
+  d.x = cpu::plain_f32(x);
+  d.y = cpu::plain_f32(y);
+  // Grouped weights are [G, O/G, C/G, KH, KW] to oneDNN: the same bytes as soma's [O, C/G, KH, KW].
+  d.w = g.groups == 1 ? cpu::plain_f32(w)
+                      : cpu::plain_f32({g.groups, w[0] / g.groups, w[1], w[2], w[3]});
+  if (bias) d.bias = cpu::plain_f32({w[0]});
+  auto any = [](const memory::desc& plain) {
+    return plain.is_zero()
+               ? plain
+               : memory::desc(plain.dims(), memory::data_type::f32, memory::format_tag::any);
+  };
+  d.any_x = any(d.x), d.any_w = any(d.w), d.any_bias = any(d.bias), d.any_y = any(d.y);
+  d.strides = {g.stride[0], g.stride[1]};
+  d.dilates = {g.dilation[0] - 1, g.dilation[1] - 1};  // oneDNN counts the holes
+  d.padding = {g.padding[0], g.padding[1]};
+  d.key << x << w << y << int64_t(bias) << g.stride[0] << g.stride[1] << g.padding[0]
+        << g.padding[1] << g.dilation[0] << g.dilation[1] << g.groups;
+  return d;
+}
+
+dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
+  const auto desc =
+      d.bias.is_zero()
+          ? dnnl::convolution_forward::desc(prop_kind::forward_training,
+                                            dnnl::algorithm::convolution_direct, d.any_x, d.any_w,
+                                            d.any_y, d.strides, d.dilates, d.padding, d.padding)
+          : dnnl::convolution_forward::desc(
+                prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.any_x, d.any_w,
+                d.bias, d.any_y, d.strides, d.dilates, d.padding, d.padding);
+  return {desc, cpu::engine()};
+}
+
+cpu::Key with(cpu::Key key, const char* part) { return key << part; }
+
+}  // namespace
+
+void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w,
+                                const Tensor& bias, const Conv2dGeometry& g) {
+  if (x.dtype() != DType::F32 || y.numel() == 0)
+    return ReferenceBackend::conv2d_forward(y, x, w, bias, g);
+  const ConvDescs d = descs_of(x.shape(), w.shape(), y.shape(), bias.defined(), g);
+  dnnl::primitive& primitive = cpu::cached(
+      with(d.key, "conv_fwd"), [&] { return dnnl::convolution_forward(forward_desc(d)); });
+  using dnnl::query;
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, cpu::laid_out(cpu::queried(primitive, query::src_md), d.x, x.raw_data(),
+                                   with(d.key, "conv_fwd_x"))},
+      {DNNL_ARG_WEIGHTS, cpu::laid_out(cpu::queried(primitive, query::weights_md), d.w,
+                                       w.raw_data(), with(d.key, "conv_fwd_w"))}};
+  if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(d.bias, cpu::engine(), bias.raw_data()));
+  cpu::LaidOutOutput out(cpu::queried(primitive, query::dst_md), d.y, y.raw_data(), 0.0f,
+                         with(d.key, "conv_fwd_y"));
+  args.emplace(DNNL_ARG_DST, out.memory());
+  primitive.execute(cpu::stream(), args);
+  out.finish();
+  cpu::stream().wait();
+}
+
+void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const Tensor& w,
+                                      const Conv2dGeometry& g, float beta) {
+  if (dx.dtype() != DType::F32 || dx.numel() == 0)
+    return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
+  const ConvDescs d = descs_of(dx.shape(), w.shape(), dy.shape(), false, g);
+  dnnl::primitive& primitive = cpu::cached(with(d.key, "conv_bwd_data"), [&] {
+    return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
+        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, d.any_x, d.any_w,
+                                              d.any_y, d.strides, d.dilates, d.padding, d.padding),
+        cpu::engine(), forward_desc(d)));
+  });
+  using dnnl::query;
+  cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_src_md), d.x, dx.raw_data(), beta,
+                         with(d.key, "conv_bwd_data_dx"));
+  primitive.execute(
+      cpu::stream(),
+      {{DNNL_ARG_DIFF_DST, cpu::laid_out(cpu::queried(primitive, query::diff_dst_md), d.y,
+                                         dy.raw_data(), with(d.key, "conv_bwd_data_dy"))},
+       {DNNL_ARG_WEIGHTS, cpu::laid_out(cpu::queried(primitive, query::weights_md), d.w,
+                                        w.raw_data(), with(d.key, "conv_bwd_data_w"))},
+       {DNNL_ARG_DIFF_SRC, out.memory()}});
+  out.finish();
+  cpu::stream().wait();
+}
+
+void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, const Tensor& dy,
+                                         const Tensor& x, const Conv2dGeometry& g, float beta) {
+  if (dw.dtype() != DType::F32 || dy.numel() == 0)
+    return ReferenceBackend::conv2d_backward_weights(dw, dbias, dy, x, g, beta);
+  const ConvDescs d = descs_of(x.shape(), dw.shape(), dy.shape(), dbias.defined(), g);
+  dnnl::primitive& primitive = cpu::cached(with(d.key, "conv_bwd_weights"), [&] {
+    const auto desc = d.bias.is_zero()
+                          ? dnnl::convolution_backward_weights::desc(
+                                dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.any_y,
+                                d.strides, d.dilates, d.padding, d.padding)
+                          : dnnl::convolution_backward_weights::desc(
+                                dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.bias,
+                                d.any_y, d.strides, d.dilates, d.padding, d.padding);
+    return dnnl::convolution_backward_weights(
+        dnnl::convolution_backward_weights::primitive_desc(desc, cpu::engine(), forward_desc(d)));
+  });
+  using dnnl::query;
+  cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_weights_md), d.w, dw.raw_data(), beta,
+                         with(d.key, "conv_bwd_weights_dw"));
+  // The bias gradient accumulates as every backward kernel does: computed aside, then added.
+  Tensor bias_gradient = dbias.defined() ? Tensor::empty_like(dbias) : Tensor();
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, cpu::laid_out(cpu::queried(primitive, query::src_md), d.x, x.raw_data(),
+                                   with(d.key, "conv_bwd_weights_x"))},
+      {DNNL_ARG_DIFF_DST, cpu::laid_out(cpu::queried(primitive, query::diff_dst_md), d.y,
+                                        dy.raw_data(), with(d.key, "conv_bwd_weights_dy"))},
+      {DNNL_ARG_DIFF_WEIGHTS, out.memory()}};
+  if (dbias.defined())
+    args.emplace(DNNL_ARG_DIFF_BIAS, memory(d.bias, cpu::engine(), bias_gradient.raw_data()));
+  primitive.execute(cpu::stream(), args);
+  out.finish();
+  cpu::stream().wait();
+  if (dbias.defined()) add_into(dbias.data<float>(), bias_gradient.data<float>(), dbias.numel());
+}
+
+}  // namespace soma

@@ -1,0 +1,95 @@
+// Batch normalisation, per channel, in the textbook's two passes.
+#include <cmath>
+
+#include "soma/backend/reference/reference_backend.h"
+
+namespace soma {
+namespace {
+
+// x [N, C, ...] seen as N blocks of C channels of `inner` values.
+struct ChannelSplit {
+  int64_t n, c, inner;
+  int64_t count() const { return n * inner; }
+  int64_t at(int64_t b, int64_t ch, int64_t i) const { return (b * c + ch) * inner + i; }
+};
+
+ChannelSplit split_channels(const Tensor& x) {
+  return {x.size(0), x.size(1), x.numel() / (x.size(0) * x.size(1))};
+}
+
+template <class T>
+T value_or(const Tensor& t, int64_t i, T fallback) {
+  return t.defined() ? t.data<T>()[i] : fallback;
+}
+
+}  // namespace
+
+void ReferenceBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                          const Tensor& var, const Tensor& gamma,
+                                          const Tensor& beta, double eps, bool training) {
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const ChannelSplit s = split_channels(x);
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+    for (int64_t c = 0; c < s.c; ++c) {
+      if (training) {
+        double sum = 0, squares = 0;
+        for (int64_t b = 0; b < s.n; ++b)
+          for (int64_t i = 0; i < s.inner; ++i) sum += in[s.at(b, c, i)];
+        const double m = sum / double(s.count());
+        for (int64_t b = 0; b < s.n; ++b)
+          for (int64_t i = 0; i < s.inner; ++i) {
+            const double d = in[s.at(b, c, i)] - m;
+            squares += d * d;
+          }
+        mean.data<T>()[c] = T(m);
+        var.data<T>()[c] = T(squares / double(s.count()));
+      }
+      const T m = mean.data<T>()[c];
+      const T inv_std = T(1) / std::sqrt(var.data<T>()[c] + T(eps));
+      const T g = value_or(gamma, c, T(1)), shift = value_or(beta, c, T(0));
+      for (int64_t b = 0; b < s.n; ++b)
+        for (int64_t i = 0; i < s.inner; ++i)
+          out[s.at(b, c, i)] = (in[s.at(b, c, i)] - m) * inv_std * g + shift;
+    }
+  });
+}
+
+void ReferenceBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma,
+                                           const Tensor& dbeta, const Tensor& dy, const Tensor& x,
+                                           const Tensor& mean, const Tensor& var,
+                                           const Tensor& gamma, double eps, bool training) {
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const ChannelSplit s = split_channels(x);
+    const T* in = x.data<T>();
+    const T* gy = dy.data<T>();
+    for (int64_t c = 0; c < s.c; ++c) {
+      const T m = mean.data<T>()[c];
+      const T inv_std = T(1) / std::sqrt(var.data<T>()[c] + T(eps));
+      T sum_dy = 0, sum_dy_xhat = 0;
+      for (int64_t b = 0; b < s.n; ++b)
+        for (int64_t i = 0; i < s.inner; ++i) {
+          const int64_t k = s.at(b, c, i);
+          sum_dy += gy[k];
+          sum_dy_xhat += gy[k] * (in[k] - m) * inv_std;
+        }
+      if (dgamma.defined()) dgamma.data<T>()[c] += sum_dy_xhat;
+      if (dbeta.defined()) dbeta.data<T>()[c] += sum_dy;
+      if (!dx.defined()) continue;
+      const T scale = value_or(gamma, c, T(1)) * inv_std;
+      const T count = T(s.count());
+      for (int64_t b = 0; b < s.n; ++b)
+        for (int64_t i = 0; i < s.inner; ++i) {
+          const int64_t k = s.at(b, c, i);
+          const T xhat = (in[k] - m) * inv_std;
+          dx.data<T>()[k] += training
+                                 ? scale * (gy[k] - sum_dy / count - xhat * sum_dy_xhat / count)
+                                 : scale * gy[k];
+        }
+    }
+  });
+}
+
+}  // namespace soma

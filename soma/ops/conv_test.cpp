@@ -1,0 +1,78 @@
+#include "soma/ops/conv.h"
+
+#include "testing.h"
+
+namespace soma {
+namespace {
+
+using testing::expect_backends_agree;
+using testing::expect_gradcheck;
+using testing::Input;
+
+testing::Fn conv_with(Conv2dGeometry g, bool bias = true) {
+  return [g, bias](const std::vector<Tensor>& x) {
+    return conv2d(x[0], x[1], bias ? x[2] : Tensor(), g);
+  };
+}
+
+TEST(Conv2d, Gradcheck) {
+  expect_gradcheck(conv_with({}), {Input({2, 3, 5, 4}), Input({2, 3, 3, 2}), Input({2})});
+  expect_gradcheck(conv_with({.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}}, false),
+                   {Input({1, 2, 6, 7}), Input({3, 2, 2, 3})});
+  expect_gradcheck(conv_with({.padding = {1, 1}, .groups = 2}),
+                   {Input({2, 4, 4, 5}), Input({6, 2, 3, 3}), Input({6})});
+}
+
+TEST(Conv2d, MatchesReference) {
+  struct Case {
+    Shape x, w;
+    Conv2dGeometry g;
+  };
+  const std::vector<Case> cases{
+      {{1, 1, 28, 28}, {6, 1, 5, 5}, {.padding = {2, 2}}},                      // LeNet-5, batch 1
+      {{3, 6, 14, 14}, {16, 6, 5, 5}, {}},                                      // LeNet-5
+      {{2, 16, 9, 11}, {32, 16, 3, 3}, {.padding = {1, 1}}},                    // blocked channels
+      {{2, 3, 17, 17}, {8, 3, 11, 11}, {.stride = {4, 4}, .padding = {2, 2}}},  // AlexNet's first
+      {{2, 8, 7, 9}, {8, 2, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 4}},
+      {{2, 5, 9, 9}, {7, 5, 3, 3}, {.padding = {2, 2}, .dilation = {2, 2}}},
+      {{2, 32, 8, 8}, {64, 32, 1, 1}, {.stride = {2, 2}}},  // ResNet shortcut
+  };
+  for (const Case& c : cases) {
+    expect_backends_agree(conv_with(c.g), {Input(c.x), Input(c.w), Input({c.w[0]})}, 1e-4, 1e-4);
+    expect_backends_agree(conv_with(c.g, false), {Input(c.x), Input(c.w)}, 1e-4, 1e-4);
+  }
+}
+
+TEST(Conv2d, MatchesPyTorch) {
+  testing::expect_matches_fixture("conv2d", conv_with({}), 1e-5, 1e-5);
+  testing::expect_matches_fixture(
+      "conv2d_strided_grouped",
+      conv_with({.stride = {2, 1}, .padding = {1, 2}, .dilation = {2, 1}, .groups = 2}), 1e-5,
+      1e-5);
+}
+
+TEST(Conv2d, RejectsWhatDoesNotFit) {
+  testing::expect_error(
+      [] {
+        conv2d(Tensor::zeros({1, 3, 8, 8}), Tensor::zeros({4, 2, 3, 3}));
+      },
+      "expect 2 input channels, found 3");
+  testing::expect_error(
+      [] {
+        conv2d(Tensor::zeros({1, 3, 2, 2}), Tensor::zeros({4, 3, 3, 3}));
+      },
+      "does not fit");
+  testing::expect_error(
+      [] {
+        conv2d(Tensor::zeros({1, 3, 8, 8}), Tensor::zeros({4, 1, 3, 3}), {}, {.groups = 2});
+      },
+      "2 groups do not divide 3 input");
+  testing::expect_error(
+      [] {
+        conv2d(Tensor::zeros({3, 8, 8}), Tensor::zeros({4, 3, 3, 3}));
+      },
+      "expected an input [N, C, H, W]");
+}
+
+}  // namespace
+}  // namespace soma

@@ -1,0 +1,65 @@
+#include "soma/ops/normalization.h"
+
+#include "soma/autograd/node.h"
+#include "soma/backend/backend.h"
+
+namespace soma {
+
+namespace {
+
+// running = (1 - momentum) · running + momentum · batch · correction, outside autograd.
+void update_running(const Tensor& running, const Tensor& batch, double momentum,
+                    double correction) {
+  const Tensor batch_values = batch.to(running.dtype());
+  for (int64_t c = 0; c < running.numel(); ++c) {
+    const double updated =
+        (1 - momentum) * running.at({c}) + momentum * correction * batch_values.at({c});
+    if (running.dtype() == DType::F64)
+      running.data<double>()[c] = updated;
+    else
+      running.data<float>()[c] = float(updated);
+  }
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& gamma, const Tensor& beta, bool training, double momentum,
+                  double eps) {
+  SOMA_CHECK(x.dim() >= 2, "batch_norm: expected an input [N, C, ...], found ",
+             to_string(x.shape()));
+  const int64_t channels = x.size(1), count = x.numel() / channels;
+  SOMA_CHECK(gamma.defined() == beta.defined(),
+             "batch_norm: expected both gamma and beta or neither");
+  if (gamma.defined()) check_shape(gamma, {channels}, "batch_norm gamma");
+  if (beta.defined()) check_shape(beta, {channels}, "batch_norm beta");
+  SOMA_CHECK(running_mean.defined() == running_var.defined(),
+             "batch_norm: expected both running statistics or neither");
+  if (running_mean.defined()) {
+    check_shape(running_mean, {channels}, "batch_norm running_mean");
+    check_shape(running_var, {channels}, "batch_norm running_var");
+  }
+  const bool batch_stats = training || !running_mean.defined();
+  SOMA_CHECK(!batch_stats || count > 1, "batch_norm: expected more than one value per channel in ",
+             "training, found an input ", to_string(x.shape()));
+
+  Tensor y = Tensor::empty_like(x);
+  Tensor mean = batch_stats ? Tensor::empty({channels}, x.dtype()) : running_mean.to(x.dtype());
+  Tensor var = batch_stats ? Tensor::empty({channels}, x.dtype()) : running_var.to(x.dtype());
+  backend().batch_norm_forward(y, x, mean, var, gamma, beta, eps, batch_stats);
+  if (training && running_mean.defined()) {
+    update_running(running_mean, mean, momentum, 1.0);
+    update_running(running_var, var, momentum, double(count) / double(count - 1));
+  }
+  std::vector<Tensor> inputs{x};
+  if (gamma.defined()) inputs.insert(inputs.end(), {gamma, beta});
+  return autograd::record(
+      y, inputs, [x, mean, var, gamma, eps, batch_stats](const Tensor& dy, autograd::Grads& g) {
+        const bool affine = gamma.defined();
+        backend().batch_norm_backward(
+            g.needs(0) ? g[0] : Tensor(), affine && g.needs(1) ? g[1] : Tensor(),
+            affine && g.needs(2) ? g[2] : Tensor(), dy, x, mean, var, gamma, eps, batch_stats);
+      });
+}
+
+}  // namespace soma

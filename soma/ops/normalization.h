@@ -1,0 +1,17 @@
+#pragma once
+// Normalisation layers' arithmetic, differentiable in the input and the affine parameters.
+#include "soma/core/tensor.h"
+
+namespace soma {
+
+// Batch normalisation of x [N, C, ...] per channel (torch.nn.functional.batch_norm). In training
+// it normalises with the batch's statistics and, when running_mean/running_var [C] are defined,
+// updates them in place: running = (1 - momentum) · running + momentum · batch, with the unbiased
+// variance. Otherwise it normalises with the running statistics. gamma and beta [C] are both
+// given (affine) or both undefined. Throws soma::Error on a shape mismatch or, in training, a
+// batch with one value per channel.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& gamma, const Tensor& beta, bool training, double momentum = 0.1,
+                  double eps = 1e-5);
+
+}  // namespace soma

@@ -1,0 +1,18 @@
+#pragma once
+// 2-d pooling over NCHW tensors, differentiable in the input.
+#include "soma/backend/backend.h"
+#include "soma/core/tensor.h"
+
+namespace soma {
+
+// Max or average pooling of x [N, C, H, W] -> [N, C, OH, OW] (see Pool2dGeometry), as
+// torch.nn.functional.max_pool2d / avg_pool2d. Throws soma::Error when the window does not fit
+// or the padding is more than half the window (as PyTorch).
+Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry);
+
+// Average pooling to a fixed output size [N, C, OH, OW], as torch's adaptive_avg_pool2d for
+// inputs whose extents the output's divide (global average pooling is OH = OW = 1). Throws
+// soma::Error naming both sizes otherwise.
+Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size);
+
+}  // namespace soma

@@ -1,0 +1,81 @@
+#include "soma/ops/pooling.h"
+
+#include "testing.h"
+
+namespace soma {
+namespace {
+
+using testing::expect_backends_agree;
+using testing::expect_gradcheck;
+using testing::Input;
+
+testing::UnaryFn pool_with(Pool2dGeometry g) {
+  return [g](const Tensor& x) { return pool2d(x, g); };
+}
+
+const Pool2dGeometry kOverlapping{.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}};
+
+Pool2dGeometry with_mode(Pool2dGeometry g, PoolMode mode) {
+  g.mode = mode;
+  return g;
+}
+
+TEST(Pool2d, Gradcheck) {
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average, PoolMode::AverageExcludePadding}) {
+    // Values well apart, so that no finite-difference step changes which one is the maximum.
+    expect_gradcheck(pool_with(with_mode(kOverlapping, mode)), Input({2, 2, 5, 6}, -3, 3, 0.2));
+    expect_gradcheck(pool_with({.mode = mode}), Input({1, 3, 4, 5}));
+  }
+}
+
+TEST(Pool2d, MatchesReference) {
+  const std::vector<Shape> shapes{{1, 6, 28, 28}, {3, 16, 10, 10}, {2, 5, 13, 11}, {2, 64, 55, 55}};
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average, PoolMode::AverageExcludePadding})
+    for (const Shape& shape : shapes) {
+      expect_backends_agree(pool_with({.mode = mode}), Input(shape));
+      expect_backends_agree(pool_with(with_mode(kOverlapping, mode)), Input(shape));
+      expect_backends_agree(pool_with({.mode = mode, .kernel = {3, 3}, .stride = {2, 2}}),
+                            Input(shape));  // AlexNet's overlapping pooling
+    }
+}
+
+TEST(Pool2d, MatchesPyTorch) {
+  testing::expect_matches_fixture("max_pool2d", pool_with(kOverlapping));
+  testing::expect_matches_fixture("avg_pool2d",
+                                  pool_with(with_mode(kOverlapping, PoolMode::Average)));
+  testing::expect_matches_fixture(
+      "avg_pool2d_exclude_padding",
+      pool_with(with_mode(kOverlapping, PoolMode::AverageExcludePadding)));
+}
+
+TEST(AdaptiveAvgPool2d, MatchesPyTorchAndReference) {
+  const auto adaptive = [](const Tensor& x) { return adaptive_avg_pool2d(x, {1, 3}); };
+  testing::expect_matches_fixture("adaptive_avg_pool2d", adaptive);
+  expect_gradcheck(adaptive, Input({2, 3, 4, 6}));
+  expect_backends_agree(
+      [](const Tensor& x) {
+        return adaptive_avg_pool2d(x, {1, 1});
+      },
+      Input({3, 64, 8, 8}));
+}
+
+TEST(Pool2d, RejectsWhatDoesNotFit) {
+  testing::expect_error(
+      [] {
+        pool2d(Tensor::zeros({1, 1, 2, 2}), {.kernel = {3, 3}});
+      },
+      "does not fit");
+  testing::expect_error(
+      [] {
+        pool2d(Tensor::zeros({1, 1, 8, 8}), {.kernel = {2, 2}, .padding = {2, 2}});
+      },
+      "padding in [0, kernel / 2]");
+  testing::expect_error(
+      [] {
+        adaptive_avg_pool2d(Tensor::zeros({1, 1, 7, 7}), {2, 2});
+      },
+      "does not divide");
+}
+
+}  // namespace
+}  // namespace soma
