@@ -5,11 +5,15 @@
 #include <algorithm>
 #include <set>
 
+#include "soma/autograd/node.h"
 #include "soma/core/error.h"
 #include "soma/nn/activation.h"
+#include "soma/nn/batch_norm.h"
+#include "soma/nn/conv.h"
 #include "soma/nn/dropout.h"
 #include "soma/nn/flatten.h"
 #include "soma/nn/linear.h"
+#include "soma/nn/pooling.h"
 #include "soma/optim/adagrad.h"
 #include "soma/optim/adam.h"
 #include "soma/optim/regularization.h"
@@ -20,9 +24,25 @@
 namespace soma::cli {
 namespace {
 
-const std::vector<std::string> kLayerTypes{"linear",      "identity", "sigmoid", "tanh", "relu",
-                                           "leaky_relu",  "elu",      "gelu",    "silu", "softmax",
-                                           "log_softmax", "dropout",  "flatten"};
+const std::vector<std::string> kLayerTypes{"linear",
+                                           "identity",
+                                           "sigmoid",
+                                           "tanh",
+                                           "relu",
+                                           "leaky_relu",
+                                           "elu",
+                                           "gelu",
+                                           "silu",
+                                           "softmax",
+                                           "log_softmax",
+                                           "dropout",
+                                           "flatten",
+                                           "conv2d",
+                                           "maxpool2d",
+                                           "avgpool2d",
+                                           "adaptive_avgpool2d",
+                                           "batchnorm1d",
+                                           "batchnorm2d"};
 
 // The keys each augmentation takes besides "type".
 const std::map<std::string, std::vector<std::string>> kAugmentKeys{
@@ -116,6 +136,26 @@ const toml::table& section_of(const Config& config, const toml::table& root,
   return *node->as_table();
 }
 
+// A height and width given as one positive number for both or as [height, width]; `minimum`
+// is 0 for paddings.
+LayerConfig::Size2d get_size2d(const Config& config, const toml::table& table,
+                               const std::string& section, const std::string& key,
+                               LayerConfig::Size2d fallback, int64_t minimum = 1) {
+  const toml::node* node = table.get(key);
+  if (!node) return fallback;
+  LayerConfig::Size2d size = fallback;
+  bool ok = false;
+  if (auto v = node->value_exact<int64_t>()) {
+    size = {*v, *v}, ok = true;
+  } else if (const toml::array* pair = node->as_array(); pair && pair->size() == 2) {
+    auto h = (*pair)[0].value_exact<int64_t>(), w = (*pair)[1].value_exact<int64_t>();
+    if (h && w) size = {*h, *w}, ok = true;
+  }
+  SOMA_CHECK(ok && size[0] >= minimum && size[1] >= minimum, where(config, *node), ": \"", key,
+             "\" in ", section, " must be an integer or [height, width], each at least ", minimum);
+  return size;
+}
+
 LayerConfig parse_layer(const Config& config, const toml::node& node) {
   SOMA_CHECK(node.is_table(), where(config, node), ": each layer must be a table such as ",
              "{ type = \"relu\" }");
@@ -146,6 +186,36 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     layer.p = get<double>(config, table, of, "p", 0.5);
     SOMA_CHECK(layer.p >= 0 && layer.p < 1, where(config, node),
                ": dropout \"p\" must lie in [0, 1), found ", layer.p);
+  } else if (layer.type == "conv2d") {
+    check_keys(config, table, of,
+               {"type", "out", "kernel", "stride", "padding", "dilation", "groups", "bias"});
+    layer.out = get<int64_t>(config, table, of, "out", 0, true);
+    SOMA_CHECK(layer.out > 0, where(config, node), ": conv2d \"out\" must be positive, found ",
+               layer.out);
+    layer.kernel = get_size2d(config, table, of, "kernel", {0, 0});
+    SOMA_CHECK(table.get("kernel"), config.path, ": missing key \"kernel\" in ", of);
+    layer.stride = get_size2d(config, table, of, "stride", {1, 1});
+    layer.padding = get_size2d(config, table, of, "padding", {0, 0}, 0);
+    layer.dilation = get_size2d(config, table, of, "dilation", {1, 1});
+    layer.groups = get<int64_t>(config, table, of, "groups", 1);
+    layer.bias = get<bool>(config, table, of, "bias", true);
+  } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
+    std::vector<std::string> keys{"type", "kernel", "stride", "padding"};
+    if (layer.type == "avgpool2d") keys.push_back("count_include_pad");
+    check_keys(config, table, of, keys);
+    layer.kernel = get_size2d(config, table, of, "kernel", {2, 2});
+    if (table.get("stride")) layer.stride = get_size2d(config, table, of, "stride", {1, 1});
+    layer.padding = get_size2d(config, table, of, "padding", {0, 0}, 0);
+    layer.count_include_pad = get<bool>(config, table, of, "count_include_pad", true);
+  } else if (layer.type == "adaptive_avgpool2d") {
+    check_keys(config, table, of, {"type", "output_size"});
+    layer.output_size = get_size2d(config, table, of, "output_size", {1, 1});
+  } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
+    check_keys(config, table, of, {"type", "eps", "momentum"});
+    layer.eps = get<double>(config, table, of, "eps", 1e-5);
+    layer.momentum = get<double>(config, table, of, "momentum", 0.1);
+    SOMA_CHECK(layer.eps > 0 && layer.momentum >= 0 && layer.momentum <= 1, where(config, node),
+               ": ", layer.type, " needs eps > 0 and momentum in [0, 1]");
   } else {
     check_keys(config, table, of, {"type"});
   }
@@ -316,6 +386,29 @@ Config load_config(const std::string& path) {
   return config;
 }
 
+namespace {
+
+// What `module` makes of one example of `shape`, found by running it on a batch of one: every
+// layer knows its arithmetic, so the config does not repeat it. Errors name `where`.
+Shape output_shape(nn::Module& module, const Shape& shape, const std::string& where) {
+  autograd::NoGradGuard no_grad;
+  Shape batch = shape;
+  batch.insert(batch.begin(), 1);
+  module.eval();  // batch norm cannot train on one example
+  Tensor y;
+  try {
+    y = module(Tensor::zeros(batch));
+  } catch (const Error& e) {
+    fail(where, ": ", e.what());
+  }
+  module.train();
+  Shape out = y.shape();
+  out.erase(out.begin());
+  return out;
+}
+
+}  // namespace
+
 std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& input_shape) {
   auto model = std::make_shared<nn::Sequential>();
   Shape shape = input_shape;
@@ -327,7 +420,43 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
                  " (put { type = \"flatten\" } before it)");
       module =
           std::make_shared<nn::Linear>(shape[0], layer.out, nn::LinearOptions{.bias = layer.bias});
-      shape = {layer.out};
+    } else if (layer.type == "conv2d") {
+      SOMA_CHECK(shape.size() == 3, config.path, ":", layer.line,
+                 ": conv2d takes images [C, H, W], but its inputs have shape ", to_string(shape));
+      SOMA_CHECK(shape[0] % layer.groups == 0 && layer.out % layer.groups == 0, config.path, ":",
+                 layer.line, ": conv2d groups = ", layer.groups, " must divide ", shape[0],
+                 " input and ", layer.out, " output channels");
+      const auto stride = layer.stride.value_or(LayerConfig::Size2d{1, 1});
+      module = std::make_shared<nn::Conv2d>(
+          shape[0], layer.out,
+          nn::Conv2dOptions{.kernel = {layer.kernel[0], layer.kernel[1]},
+                            .stride = {stride[0], stride[1]},
+                            .padding = {layer.padding[0], layer.padding[1]},
+                            .dilation = {layer.dilation[0], layer.dilation[1]},
+                            .groups = layer.groups,
+                            .bias = layer.bias});
+    } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
+      const auto stride = layer.stride.value_or(layer.kernel);
+      const nn::Pool2dOptions options{.kernel = {layer.kernel[0], layer.kernel[1]},
+                                      .stride = nn::Size2d(stride[0], stride[1]),
+                                      .padding = {layer.padding[0], layer.padding[1]}};
+      if (layer.type == "maxpool2d")
+        module = std::make_shared<nn::MaxPool2d>(options);
+      else
+        module = std::make_shared<nn::AvgPool2d>(options, layer.count_include_pad);
+    } else if (layer.type == "adaptive_avgpool2d") {
+      module = std::make_shared<nn::AdaptiveAvgPool2d>(
+          nn::Size2d(layer.output_size[0], layer.output_size[1]));
+    } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
+      const bool images = layer.type == "batchnorm2d";
+      SOMA_CHECK(shape.size() == (images ? 3u : 1u), config.path, ":", layer.line, ": ", layer.type,
+                 " takes ", images ? "images [C, H, W]" : "vectors [C]",
+                 ", but its inputs have shape ", to_string(shape));
+      const nn::BatchNormOptions options{.eps = layer.eps, .momentum = layer.momentum};
+      if (images)
+        module = std::make_shared<nn::BatchNorm2d>(shape[0], options);
+      else
+        module = std::make_shared<nn::BatchNorm1d>(shape[0], options);
     } else if (layer.type == "identity")
       module = std::make_shared<nn::Identity>();
     else if (layer.type == "sigmoid")
@@ -350,12 +479,12 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
       module = std::make_shared<nn::LogSoftmax>();
     else if (layer.type == "dropout")
       module = std::make_shared<nn::Dropout>(layer.p);
-    else if (layer.type == "flatten") {
+    else if (layer.type == "flatten")
       module = std::make_shared<nn::Flatten>();
-      shape = {numel(shape)};
-    } else
+    else
       fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
     model->push_back(module);
+    shape = output_shape(*module, shape, config.path + ":" + std::to_string(layer.line));
   }
   return model;
 }

@@ -2,6 +2,7 @@
 // The TOML config of `soma train` and `soma eval`: the model as a layer list, the data, and how to
 // train. Every key is checked: unknown keys, wrong types and missing required keys are errors that
 // name the file and line.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -16,14 +17,23 @@
 namespace soma::cli {
 
 struct LayerConfig {
-  std::string type;     // "linear", "relu", "dropout", ...
-  int64_t out = 0;      // linear: output units
-  bool bias = true;     // linear
-  double max_norm = 0;  // linear: Keras MaxNorm on each unit's weights, 0 = none
-  double slope = 0.01;  // leaky_relu
-  double alpha = 1.0;   // elu
-  double p = 0.5;       // dropout
-  int line = 0;         // where it was written, for messages
+  using Size2d = std::array<int64_t, 2>;  // height, width: `kernel = 3` or `kernel = [3, 5]`
+  std::string type;                       // "linear", "relu", "dropout", ...
+  int64_t out = 0;                        // linear: output units; conv2d: output channels
+  bool bias = true;                       // linear, conv2d
+  double max_norm = 0;                    // linear: Keras MaxNorm on each unit's weights, 0 = none
+  double slope = 0.01;                    // leaky_relu
+  double alpha = 1.0;                     // elu
+  double p = 0.5;                         // dropout
+  Size2d kernel{3, 3};                    // conv2d, maxpool2d, avgpool2d
+  std::optional<Size2d> stride;           // conv2d: 1; pooling: the kernel
+  Size2d padding{0, 0};
+  Size2d dilation{1, 1};              // conv2d
+  int64_t groups = 1;                 // conv2d
+  bool count_include_pad = true;      // avgpool2d
+  Size2d output_size{1, 1};           // adaptive_avgpool2d
+  double eps = 1e-5, momentum = 0.1;  // batchnorm1d, batchnorm2d
+  int line = 0;                       // where it was written, for messages
 };
 
 // A table with a type and numbers, as augmentations, the optimizer and the schedule are written:
@@ -72,8 +82,9 @@ struct Config {
 // Parses and validates a config file. Throws soma::Error as "PATH:LINE: message".
 Config load_config(const std::string& path);
 
-// The model a config describes, for examples of `input_shape`. Shapes chain: flatten makes a
-// vector, and each linear layer takes the previous layer's vector.
+// The model a config describes, for examples of `input_shape`. Shapes chain: each layer's input
+// size (a linear layer's features, a conv2d's or batch norm's channels) is what the layers before
+// it make of an example.
 std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& input_shape);
 
 // The optimizer the config describes, over the model's parameters.
