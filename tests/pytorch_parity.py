@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Every training step's loss of soma against PyTorch's, from the same initial weights.
 
-PyTorch initialises the MNIST MLP of tests/parity_mnist_mlp.toml and saves it as safetensors;
-soma trains from it (--init) with the data in file order and plain SGD, logging each step's loss;
-PyTorch trains the same way; the two loss sequences must agree to 1e-4 relative.
+PyTorch initialises the model of tests/parity_mnist_MODEL.toml (the MNIST MLP, or LeNet-5 with
+ReLU and max pooling) and saves it as safetensors; soma trains from it (--init) with the data in
+file order and SGD, logging each step's loss; PyTorch trains the same way; the two loss sequences
+must agree to 1e-4 relative.
 
-    SOMA_DATA=path/to/data /usr/bin/python3 tests/pytorch_parity.py --soma build/release/soma
+    SOMA_DATA=path/to/data /usr/bin/python3 tests/pytorch_parity.py --soma build/release/soma \
+        [--model lenet5]
 
 Needs Debian's python3-torch and MNIST in the data root; exits 77 (skipped) without them.
 """
@@ -44,8 +46,9 @@ def read_idx(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--soma", required=True, help="the soma executable")
-    parser.add_argument("--config", default=os.path.join(HERE, "parity_mnist_mlp.toml"))
+    parser.add_argument("--model", choices=["mlp", "lenet5"], default="mlp")
     args = parser.parse_args()
+    config = os.path.join(HERE, f"parity_mnist_{args.model}.toml")
     root = os.environ.get("SOMA_DATA", "")
     folder = os.path.join(root, "mnist")
     if not root or not os.path.isdir(folder):
@@ -55,23 +58,32 @@ def main():
     samples, batch, lr = 2560, 128, 0.05
     images = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"))[:samples]
     labels = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))[:samples]
-    x = torch.from_numpy(images.reshape(samples, -1).astype(np.float32) * np.float32(1 / 255))
+    x = torch.from_numpy(images.reshape(samples, 1, 28, 28).astype(np.float32) *
+                         np.float32(1 / 255))
     y = torch.from_numpy(labels.astype(np.int64))
 
     torch.manual_seed(0)
     torch.set_num_threads(2)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 512), torch.nn.ReLU(),
-                                torch.nn.Linear(512, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 10))
+    nn = torch.nn
+    if args.model == "mlp":
+        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256),
+                              nn.ReLU(), nn.Linear(256, 10))
+        momentum = 0.0
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                              nn.Linear(84, 10))
+        momentum = 0.9
     with tempfile.TemporaryDirectory() as tmp:
         init, log = os.path.join(tmp, "init.safetensors"), os.path.join(tmp, "log.jsonl")
         save(init, dict(model.state_dict()))
-        subprocess.run([args.soma, "train", args.config, "--init", init, "--log-jsonl", log],
+        subprocess.run([args.soma, "train", config, "--init", init, "--log-jsonl", log],
                        check=True, stdout=subprocess.DEVNULL)
         with open(log) as f:
             soma_losses = [e["loss"] for e in map(json.loads, f) if e["event"] == "step"]
 
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     torch_losses = []
     for start in range(0, samples, batch):
         opt.zero_grad()

@@ -10,7 +10,7 @@ namespace soma::nn {
 
 struct Pool2dOptions {
   Size2d kernel = 2;
-  std::optional<Size2d> stride;  // the kernel size when left out, as PyTorch
+  std::optional<Size2d> stride = std::nullopt;  // the kernel size when left out, as PyTorch
   Size2d padding = 0;
 };
 

@@ -75,6 +75,48 @@ TEST(MultiLayerPerceptron, MnistShortRun) {
   EXPECT_GE(last_value(r.output, "test_accuracy"), 0.975) << r.output;
 }
 
+TEST(ConvNets, LeNet5MnistShortRun) {
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  const Result r = soma("train " + config("mnist_lenet5.toml") + " --epochs 4");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GE(last_value(r.output, "test_accuracy"), 0.985) << r.output;
+}
+
+TEST(ConvNets, LayersFromTheConfigChainTheirShapes) {
+  TempDir dir;
+  dir.write("cnn.toml", R"([model]
+layers = [
+  { type = "conv2d", out = 8, kernel = [3, 5], padding = [1, 2], bias = false },
+  { type = "batchnorm2d" }, { type = "relu" },
+  { type = "maxpool2d", kernel = 3, stride = 2, padding = 1 },
+  { type = "conv2d", out = 16, kernel = 3, groups = 4, dilation = 2 },
+  { type = "avgpool2d", kernel = 2, count_include_pad = false },
+  { type = "adaptive_avgpool2d" }, { type = "flatten" },
+  { type = "linear", out = 12 }, { type = "batchnorm1d", momentum = 0.2 },
+  { type = "linear", out = 2 },
+]
+[data]
+dataset = "xor"
+[train]
+loss = "sparse_categorical_crossentropy"
+)");
+  const Result r = soma("summary " + dir.file("cnn.toml"));
+  // xor examples are vectors: the first conv2d says what it needs.
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(
+      r.output.find("cnn.toml:3: conv2d takes images [C, H, W], but its inputs have shape [2]"),
+      std::string::npos)
+      << r.output;
+  std::string mnist = io::read_file(dir.file("cnn.toml"));
+  mnist.replace(mnist.find("\"xor\""), 5, "\"mnist\"");
+  dir.write("mnist.toml", mnist);
+  const Result summary = soma("summary " + dir.file("mnist.toml"));
+  ASSERT_EQ(summary.code, 0) << summary.output;
+  for (const char* shape :
+       {"[8, 28, 28]", "[8, 14, 14]", "[16, 10, 10]", "[16, 5, 5]", "[16, 1, 1]", "[12]"})
+    EXPECT_NE(summary.output.find(shape), std::string::npos) << shape << "\n" << summary.output;
+}
+
 TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
   TempDir dir;
   const Result r =
@@ -217,6 +259,31 @@ TEST(BadInput, Configs) {
   dir.write("no_loss.toml", no_loss);
   expect_error("train " + dir.file("no_loss.toml"), "missing key \"loss\" in [train]");
   expect_error("train " + dir.file("absent.toml"), "absent.toml");
+
+  const std::string lenet = R"([model]
+name = "lenet5"
+modern = true
+[data]
+dataset = "mnist"
+[train]
+loss = "sparse_categorical_crossentropy"
+)";
+  auto expect_model_error = [&](const std::string& from, const std::string& to,
+                                const std::string& message) {
+    std::string text = lenet;
+    text.replace(text.find(from), from.size(), to);
+    dir.write("model.toml", text);
+    expect_error("summary " + dir.file("model.toml"), message);
+  };
+  expect_model_error("\"lenet5\"", "\"lenet\"",
+                     "unknown model \"lenet\" (did you mean \"lenet5\"?)");
+  expect_model_error("modern", "moden", "unknown key \"moden\" in model \"lenet5\"");
+  expect_model_error("\"mnist\"", "\"xor\"", "model \"lenet5\" takes images [C, H, W]");
+  expect_model_error("name = \"lenet5\"\nmodern = true",
+                     "layers = [{ type = \"conv2d\", out = 4, kernel = [3, 0] }]",
+                     "\"kernel\" in layer \"conv2d\" must be an integer or [height, width]");
+  expect_model_error("name = \"lenet5\"\nmodern = true", "layers = [{ type = \"conv2d\", out = 4, kernel = 29 }]",
+                     "does not fit");
 }
 
 TEST(BadInput, DivergingLossStopsWithTheStep) {

@@ -7,6 +7,7 @@
 
 #include "soma/autograd/node.h"
 #include "soma/core/error.h"
+#include "soma/models/lenet5.h"
 #include "soma/nn/activation.h"
 #include "soma/nn/batch_norm.h"
 #include "soma/nn/conv.h"
@@ -71,6 +72,11 @@ const std::map<std::string, std::vector<std::string>> kOptimizerKeys{
     {"adamw", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
     {"rmsprop", {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"}},
     {"adagrad", {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"}},
+};
+
+// The models of the zoo a config names ([model] name = "lenet5") and the keys each takes.
+const std::map<std::string, std::vector<std::string>> kModelKeys{
+    {"lenet5", {"modern", "classes"}},
 };
 
 // The keys each schedule takes besides "type".
@@ -227,13 +233,14 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
 // it required).
 TypedTable parse_typed(const Config& config, const toml::node& node, const std::string& what,
                        const std::map<std::string, std::vector<std::string>>& known,
-                       const std::string& fallback_type = "") {
+                       const std::string& fallback_type = "",
+                       const std::string& type_key = "type") {
   SOMA_CHECK(node.is_table(), where(config, node), ": each ", what,
              " must be a table such as { type = \"", known.begin()->first, "\" }");
   const toml::table& table = *node.as_table();
   TypedTable typed{what, "", {}, config.path, int(node.source().begin.line)};
-  typed.type =
-      get<std::string>(config, table, "the " + what, "type", fallback_type, fallback_type.empty());
+  typed.type = get<std::string>(config, table, "the " + what, type_key, fallback_type,
+                                fallback_type.empty());
   std::vector<std::string> types;
   for (const auto& [type, keys] : known) types.push_back(type);
   const auto found = known.find(typed.type);
@@ -241,11 +248,11 @@ TypedTable parse_typed(const Config& config, const toml::node& node, const std::
     fail(where(config, node), ": unknown ", what, " \"", typed.type, "\"",
          did_you_mean(typed.type, types));
   std::vector<std::string> keys = found->second;
-  keys.push_back("type");
+  keys.push_back(type_key);
   check_keys(config, table, what + " \"" + typed.type + "\"", keys);
   for (const auto& [key, value] : table) {
     const std::string name(key.str());
-    if (name == "type") continue;
+    if (name == type_key) continue;
     std::vector<double>& numbers = typed.values[name];
     auto number = [&](const toml::node& n) {
       std::optional<double> v = n.value<double>();
@@ -305,13 +312,17 @@ Config load_config(const std::string& path) {
   check_keys(config, root, "the config", {"model", "data", "train"});
 
   const toml::table& model = section_of(config, root, "model");
-  check_keys(config, model, "[model]", {"layers"});
-  const toml::node* layers = model.get("layers");
-  SOMA_CHECK(layers, path, ": missing key \"layers\" in [model]");
-  SOMA_CHECK(layers->is_array() && !layers->as_array()->empty(), where(config, *layers),
-             ": [model] layers must be a non-empty list of layer tables");
-  for (const toml::node& layer : *layers->as_array())
-    config.layers.push_back(parse_layer(config, layer));
+  if (model.get("name")) {
+    config.zoo_model = parse_typed(config, *root.get("model"), "model", kModelKeys, "", "name");
+  } else {
+    const toml::node* layers = model.get("layers");
+    SOMA_CHECK(layers, path, ": missing key \"layers\" (or \"name\") in [model]");
+    check_keys(config, model, "[model]", {"layers"});
+    SOMA_CHECK(layers->is_array() && !layers->as_array()->empty(), where(config, *layers),
+               ": [model] layers must be a non-empty list of layer tables");
+    for (const toml::node& layer : *layers->as_array())
+      config.layers.push_back(parse_layer(config, layer));
+  }
 
   const toml::table& data = section_of(config, root, "data");
   check_keys(config, data, "[data]",
@@ -407,9 +418,24 @@ Shape output_shape(nn::Module& module, const Shape& shape, const std::string& wh
   return out;
 }
 
+// A model of the zoo, for examples of `input_shape` ([C, H, W]).
+std::shared_ptr<nn::Sequential> build_zoo_model(const TypedTable& t, const Shape& input_shape) {
+  t.check(input_shape.size() == 3,
+          "takes images [C, H, W], but the examples have shape " + to_string(input_shape));
+  const auto classes = int64_t(t.amount("classes", 10, true));
+  if (t.type == "lenet5") {
+    t.check(input_shape[1] == 28 && input_shape[2] == 28,
+            "takes 28×28 images, but the examples are " + to_string(input_shape));
+    return models::lenet5(
+        {.modern = t.number("modern", 0) != 0, .in_channels = input_shape[0], .classes = classes});
+  }
+  fail(t.path, ":", t.line, ": unknown model \"", t.type, "\"");
+}
+
 }  // namespace
 
 std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& input_shape) {
+  if (config.zoo_model) return build_zoo_model(*config.zoo_model, input_shape);
   auto model = std::make_shared<nn::Sequential>();
   Shape shape = input_shape;
   for (const LayerConfig& layer : config.layers) {

