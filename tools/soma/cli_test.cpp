@@ -282,8 +282,8 @@ loss = "sparse_categorical_crossentropy"
   expect_model_error("name = \"lenet5\"\nmodern = true",
                      "layers = [{ type = \"conv2d\", out = 4, kernel = [3, 0] }]",
                      "\"kernel\" in layer \"conv2d\" must be an integer or [height, width]");
-  expect_model_error("name = \"lenet5\"\nmodern = true", "layers = [{ type = \"conv2d\", out = 4, kernel = 29 }]",
-                     "does not fit");
+  expect_model_error("name = \"lenet5\"\nmodern = true",
+                     "layers = [{ type = \"conv2d\", out = 4, kernel = 29 }]", "does not fit");
 }
 
 TEST(BadInput, DivergingLossStopsWithTheStep) {

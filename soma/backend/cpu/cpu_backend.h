@@ -40,9 +40,8 @@ class CpuBackend : public ReferenceBackend {
                           const Tensor& gamma, const Tensor& beta, double eps,
                           bool training) override;
   void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                           const Tensor& dy, const Tensor& x, const Tensor& mean,
-                           const Tensor& var, const Tensor& gamma, double eps,
-                           bool training) override;
+                           const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
+                           const Tensor& gamma, double eps, bool training) override;
 };
 
 // Below this many elements an eltwise or softmax call runs the inline loops instead of oneDNN:

@@ -44,9 +44,8 @@ class ReferenceBackend : public Backend {
                           const Tensor& gamma, const Tensor& beta, double eps,
                           bool training) override;
   void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                           const Tensor& dy, const Tensor& x, const Tensor& mean,
-                           const Tensor& var, const Tensor& gamma, double eps,
-                           bool training) override;
+                           const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
+                           const Tensor& gamma, double eps, bool training) override;
   void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) override;
   void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) override;
   void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) override;
