@@ -1,5 +1,7 @@
 #include "soma/ops/conv.h"
 
+#include "soma/ops/elementwise.h"
+
 #include "testing.h"
 
 namespace soma {
@@ -41,6 +43,20 @@ TEST(Conv2d, MatchesReference) {
     expect_backends_agree(conv_with(c.g), {Input(c.x), Input(c.w), Input({c.w[0]})}, 1e-4, 1e-4);
     expect_backends_agree(conv_with(c.g, false), {Input(c.x), Input(c.w)}, 1e-4, 1e-4);
   }
+}
+
+TEST(Conv2d, AccumulatesGradientsOfSharedInputsAndWeights) {
+  // x feeds two convolutions and w serves two inputs: the second gradient of each adds to the
+  // first (beta = 1), through oneDNN's reorder with a sum.
+  expect_backends_agree(
+      [](const std::vector<Tensor>& t) {
+        const Conv2dGeometry g{.padding = {1, 1}};
+        return conv2d(t[0], t[2], t[3], g) + conv2d(t[0], t[4], Tensor(), g) +
+               conv2d(t[1], t[2], Tensor(), g);
+      },
+      {Input({2, 16, 7, 9}), Input({2, 16, 7, 9}), Input({32, 16, 3, 3}), Input({32}),
+       Input({32, 16, 3, 3})},
+      1e-4, 1e-4);
 }
 
 TEST(Conv2d, MatchesPyTorch) {

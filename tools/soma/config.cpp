@@ -198,8 +198,8 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     layer.out = get<int64_t>(config, table, of, "out", 0, true);
     SOMA_CHECK(layer.out > 0, where(config, node), ": conv2d \"out\" must be positive, found ",
                layer.out);
-    layer.kernel = get_size2d(config, table, of, "kernel", {0, 0});
     SOMA_CHECK(table.get("kernel"), config.path, ": missing key \"kernel\" in ", of);
+    layer.kernel = get_size2d(config, table, of, "kernel", {1, 1});
     layer.stride = get_size2d(config, table, of, "stride", {1, 1});
     layer.padding = get_size2d(config, table, of, "padding", {0, 0}, 0);
     layer.dilation = get_size2d(config, table, of, "dilation", {1, 1});
@@ -452,27 +452,24 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
       SOMA_CHECK(shape[0] % layer.groups == 0 && layer.out % layer.groups == 0, config.path, ":",
                  layer.line, ": conv2d groups = ", layer.groups, " must divide ", shape[0],
                  " input and ", layer.out, " output channels");
-      const auto stride = layer.stride.value_or(LayerConfig::Size2d{1, 1});
       module = std::make_shared<nn::Conv2d>(
           shape[0], layer.out,
-          nn::Conv2dOptions{.kernel = {layer.kernel[0], layer.kernel[1]},
-                            .stride = {stride[0], stride[1]},
-                            .padding = {layer.padding[0], layer.padding[1]},
-                            .dilation = {layer.dilation[0], layer.dilation[1]},
+          nn::Conv2dOptions{.kernel = layer.kernel,
+                            .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
+                            .padding = layer.padding,
+                            .dilation = layer.dilation,
                             .groups = layer.groups,
                             .bias = layer.bias});
     } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
-      const auto stride = layer.stride.value_or(layer.kernel);
-      const nn::Pool2dOptions options{.kernel = {layer.kernel[0], layer.kernel[1]},
-                                      .stride = nn::Size2d(stride[0], stride[1]),
-                                      .padding = {layer.padding[0], layer.padding[1]}};
+      const nn::Pool2dOptions options{.kernel = layer.kernel,
+                                      .stride = nn::Size2d(layer.stride.value_or(layer.kernel)),
+                                      .padding = layer.padding};
       if (layer.type == "maxpool2d")
         module = std::make_shared<nn::MaxPool2d>(options);
       else
         module = std::make_shared<nn::AvgPool2d>(options, layer.count_include_pad);
     } else if (layer.type == "adaptive_avgpool2d") {
-      module = std::make_shared<nn::AdaptiveAvgPool2d>(
-          nn::Size2d(layer.output_size[0], layer.output_size[1]));
+      module = std::make_shared<nn::AdaptiveAvgPool2d>(layer.output_size);
     } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
       const bool images = layer.type == "batchnorm2d";
       SOMA_CHECK(shape.size() == (images ? 3u : 1u), config.path, ":", layer.line, ": ", layer.type,

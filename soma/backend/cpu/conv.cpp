@@ -15,7 +15,7 @@ using dnnl::prop_kind;
 // The descriptors of one convolution, in soma's plain layouts and as "any" for the primitive.
 struct ConvDescs {
   memory::desc x, w, bias, y;  // plain
-  memory::desc any_x, any_w, any_bias, any_y;
+  memory::desc any_x, any_w, any_y;
   memory::dims strides, dilates, padding;
   cpu::Key key;
 };
@@ -30,11 +30,9 @@ ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
                       : cpu::plain_f32({g.groups, w[0] / g.groups, w[1], w[2], w[3]});
   if (bias) d.bias = cpu::plain_f32({w[0]});
   auto any = [](const memory::desc& plain) {
-    return plain.is_zero()
-               ? plain
-               : memory::desc(plain.dims(), memory::data_type::f32, memory::format_tag::any);
+    return memory::desc(plain.dims(), memory::data_type::f32, memory::format_tag::any);
   };
-  d.any_x = any(d.x), d.any_w = any(d.w), d.any_bias = any(d.bias), d.any_y = any(d.y);
+  d.any_x = any(d.x), d.any_w = any(d.w), d.any_y = any(d.y);
   d.strides = {g.stride[0], g.stride[1]};
   d.dilates = {g.dilation[0] - 1, g.dilation[1] - 1};  // oneDNN counts the holes
   d.padding = {g.padding[0], g.padding[1]};

@@ -8,11 +8,11 @@ namespace {
 using dnnl::memory;
 using dnnl::normalization_flags;
 
-normalization_flags flags_of(const Tensor& gamma, const Tensor& beta, bool training) {
+// An affine layer has both gamma and beta, the op makes sure.
+normalization_flags flags_of(bool affine, bool training) {
   normalization_flags flags =
       training ? normalization_flags::none : normalization_flags::use_global_stats;
-  if (gamma.defined()) flags |= normalization_flags::use_scale;
-  if (beta.defined()) flags |= normalization_flags::use_shift;
+  if (affine) flags |= normalization_flags::use_scale | normalization_flags::use_shift;
   return flags;
 }
 
@@ -44,7 +44,7 @@ void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tens
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training);
   const memory::desc md = data_md(x), channels = cpu::plain_f32({x.size(1)});
-  const normalization_flags flags = flags_of(gamma, beta, training);
+  const normalization_flags flags = flags_of(gamma.defined(), training);
   dnnl::primitive& primitive = cpu::cached(key_of("bnorm_fwd", x.shape(), eps, flags), [&] {
     return dnnl::batch_normalization_forward(forward_desc(md, eps, flags));
   });
@@ -69,8 +69,7 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
                                                  training);
   const memory::desc md = data_md(x), channels = cpu::plain_f32({x.size(1)});
   // oneDNN computes the scale and shift gradients only together, and dx always.
-  const Tensor& beta_like = gamma;  // an affine layer has both or neither
-  const normalization_flags flags = flags_of(gamma, beta_like, training);
+  const normalization_flags flags = flags_of(gamma.defined(), training);
   dnnl::primitive& primitive = cpu::cached(key_of("bnorm_bwd", x.shape(), eps, flags), [&] {
     return dnnl::batch_normalization_backward(dnnl::batch_normalization_backward::primitive_desc(
         dnnl::batch_normalization_backward::desc(
