@@ -100,8 +100,9 @@ void expect_backends_agree(const Fn& fn, const std::vector<Input>& inputs, doubl
   }
 }
 
-void expect_backends_agree(const UnaryFn& fn, const Input& input) {
-  expect_backends_agree([&](const std::vector<Tensor>& x) { return fn(x[0]); }, {input});
+void expect_backends_agree(const UnaryFn& fn, const Input& input, double rtol, double atol) {
+  expect_backends_agree([&](const std::vector<Tensor>& x) { return fn(x[0]); }, {input}, rtol,
+                        atol);
 }
 
 void expect_matches_fixture(const std::string& name, const Fn& fn, double rtol, double atol) {

@@ -36,7 +36,8 @@ void expect_gradcheck(const UnaryFn& fn, const Input& input);
 // reference backend, in f32.
 void expect_backends_agree(const Fn& fn, const std::vector<Input>& inputs, double rtol = 1e-5,
                            double atol = 1e-5);
-void expect_backends_agree(const UnaryFn& fn, const Input& input);
+void expect_backends_agree(const UnaryFn& fn, const Input& input, double rtol = 1e-5,
+                           double atol = 1e-5);
 
 // Output and input gradients against tests/fixtures/NAME.safetensors, written by
 // tests/fixtures/make_fixtures.py with PyTorch: tensors input.K, output, grad_output, grad.K.

@@ -56,6 +56,26 @@ struct Pool2dGeometry {
   std::array<int64_t, 2> padding{0, 0};
 };
 
+// Local response normalisation across channels (AlexNet), as torch.nn.LocalResponseNorm:
+// y = x / (k + alpha / size · Σ x²)^beta, the sum over channels c - size/2 .. c + (size - 1)/2
+// (those that exist).
+struct LrnParams {
+  int64_t size = 5;
+  double alpha = 1e-4;
+  double beta = 0.75;
+  double k = 1;
+};
+
+// Resampling of NCHW images to a new height and width, as torch.nn.Upsample: nearest takes
+// input floor(i · in / out); bilinear blends the two nearest pixels per axis, with pixel centres
+// aligned (align_corners = false: source (i + ½) · in / out - ½) or corner pixels aligned (true:
+// source i · (in - 1) / (out - 1)).
+enum class UpsampleMode { Nearest, Bilinear };
+struct Upsample2dGeometry {
+  UpsampleMode mode = UpsampleMode::Nearest;
+  bool align_corners = false;
+};
+
 // Scalars some unary ops take (see UnaryOp).
 struct UnaryParams {
   double alpha = 0;
@@ -143,6 +163,21 @@ class Backend {
                                    const Tensor& dy, const Tensor& x, const Tensor& mean,
                                    const Tensor& var, const Tensor& gamma, double eps,
                                    bool training) = 0;
+
+  // y = lrn(x) for x [N, C, H, W]; see LrnParams. With `training`, returns what the backward
+  // needs beyond x (a backend-specific workspace, passed back unchanged), or an undefined tensor.
+  virtual Tensor lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p,
+                             bool training) = 0;
+  // dx += ∂/∂x of the normalisation for upstream dy.
+  virtual void lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x,
+                            const Tensor& workspace, const LrnParams& p) = 0;
+
+  // y = x [N, C, H, W] resampled to y's height and width; see Upsample2dGeometry. The backward
+  // adds each output's gradient into the inputs it was read from.
+  virtual void upsample2d_forward(const Tensor& y, const Tensor& x,
+                                  const Upsample2dGeometry& g) = 0;
+  virtual void upsample2d_backward(const Tensor& dx, const Tensor& dy,
+                                   const Upsample2dGeometry& g) = 0;
 
   // y = x with its dims reordered: y.shape[i] = x.shape[perm[i]].
   virtual void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) = 0;

@@ -10,4 +10,6 @@ Dropout::Dropout(double p) : p_(p) {
 
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, is_training()); }
 
+Tensor Dropout2d::forward(const Tensor& x) { return dropout2d(x, p_, is_training()); }
+
 }  // namespace soma::nn

@@ -1,5 +1,6 @@
 #pragma once
 // nn::Dropout: inverted dropout with probability p in training mode; the identity in eval mode.
+// nn::Dropout2d drops whole feature maps instead of single elements.
 #include "soma/nn/module.h"
 
 namespace soma::nn {
@@ -12,8 +13,15 @@ class Dropout : public Module {
   std::string kind() const override { return "dropout"; }
   double p() const { return p_; }
 
- private:
+ protected:
   double p_;
+};
+
+class Dropout2d : public Dropout {
+ public:
+  explicit Dropout2d(double p = 0.5) : Dropout(p) {}
+  Tensor forward(const Tensor& x) override;
+  std::string kind() const override { return "dropout2d"; }
 };
 
 }  // namespace soma::nn

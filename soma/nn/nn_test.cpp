@@ -3,11 +3,15 @@
 #include <cmath>
 
 #include "soma/nn/activation.h"
+#include "soma/nn/conv.h"
 #include "soma/nn/dropout.h"
 #include "soma/nn/init.h"
 #include "soma/nn/linear.h"
+#include "soma/nn/local_response_norm.h"
 #include "soma/nn/sequential.h"
+#include "soma/nn/upsample.h"
 #include "soma/ops/reduce.h"
+#include "testing.h"
 
 namespace soma::nn {
 namespace {
@@ -61,6 +65,40 @@ TEST(Linear, PyTorchDefaultInitBounds) {
   for (float b : layer.bias.to_vector<float>()) ASSERT_LE(std::abs(b), bound);
   EXPECT_FALSE(Linear(3, 2, {.bias = false}).bias.defined());
   EXPECT_EQ(Linear(3, 2, {.bias = false}).parameter_count(), 6);
+}
+
+TEST(ConvTranspose2d, ShapesAndInitAsPyTorch) {
+  ConvTranspose2d up(8, 4, {.kernel = 2, .stride = 2});
+  EXPECT_EQ(up.weight.shape(), (Shape{8, 4, 2, 2}));
+  EXPECT_EQ(up(Tensor::zeros({3, 8, 5, 7})).shape(), (Shape{3, 4, 10, 14}));
+  const double bound = 1 / std::sqrt(4.0 * 2 * 2);  // fan-in: out channels × kernel
+  for (float w : up.weight.to_vector<float>()) ASSERT_LE(std::abs(w), bound);
+  ConvTranspose2d strided(4, 6, {.kernel = 3, .stride = 2, .padding = 1, .output_padding = 1});
+  EXPECT_EQ(strided(Tensor::zeros({1, 4, 4, 4})).shape(), (Shape{1, 6, 8, 8}));
+  testing::expect_error([] { ConvTranspose2d(4, 6, {.stride = 2, .output_padding = 2}); },
+                        "output_padding in [0, stride)");
+}
+
+TEST(Upsample, SizeOrScaleFactor) {
+  const Tensor x = Tensor::ones({2, 3, 5, 4});
+  EXPECT_EQ(Upsample({.scale_factor = 2})(x).shape(), (Shape{2, 3, 10, 8}));
+  EXPECT_EQ(Upsample({.scale_factor = 1.5, .mode = UpsampleMode::Bilinear})(x).shape(),
+            (Shape{2, 3, 7, 6}));
+  EXPECT_EQ(Upsample({.size = Size2d{9, 2}})(x).shape(), (Shape{2, 3, 9, 2}));
+  EXPECT_THROW(Upsample({}), Error);
+  EXPECT_THROW(Upsample({.size = 4, .scale_factor = 2}), Error);
+  EXPECT_THROW(Upsample({.scale_factor = 2, .align_corners = true}), Error);
+}
+
+TEST(Dropout2d, IdentityInEvalAndNoParameters) {
+  Sequential model{Dropout2d(0.3), LocalResponseNorm(5, 1e-4, 0.75, 2)};
+  EXPECT_EQ(model.parameter_count(), 0);
+  EXPECT_EQ(model[0].kind(), "dropout2d");
+  model.eval();
+  const Tensor x = Tensor::ones({2, 4, 3, 3});
+  EXPECT_EQ(model(x).to_vector<float>(), model(x).to_vector<float>());
+  // One channel's window holds 3 (at an edge) to 4 of the 4 channels: 1 / (2 + 1e-4/5 · n)^0.75.
+  EXPECT_FLOAT_EQ(model(x).to_vector<float>()[0], float(std::pow(2 + 1e-4 / 5 * 3, -0.75)));
 }
 
 TEST(Init, VariancesFollowTheirFormulas) {

@@ -90,5 +90,53 @@ TEST(Conv2d, RejectsWhatDoesNotFit) {
       "expected an input [N, C, H, W]");
 }
 
+testing::Fn transposed_with(Conv2dGeometry g, std::array<int64_t, 2> output_padding = {0, 0},
+                            bool bias = true) {
+  return [g, output_padding, bias](const std::vector<Tensor>& x) {
+    return conv_transpose2d(x[0], x[1], bias ? x[2] : Tensor(), g, output_padding);
+  };
+}
+
+TEST(ConvTranspose2d, Gradcheck) {
+  expect_gradcheck(transposed_with({}), {Input({2, 3, 4, 3}), Input({3, 2, 3, 2}), Input({2})});
+  expect_gradcheck(
+      transposed_with({.stride = {2, 3}, .padding = {1, 0}, .dilation = {1, 2}}, {1, 2}, false),
+      {Input({1, 2, 3, 4}), Input({2, 3, 3, 2})});
+  expect_gradcheck(transposed_with({.stride = {2, 2}, .padding = {1, 1}, .groups = 2}),
+                   {Input({2, 4, 3, 3}), Input({4, 3, 3, 3}), Input({6})});
+}
+
+TEST(ConvTranspose2d, MatchesReference) {
+  // U-Net's 2×2 up-convolution, a strided 3×3 with output padding, grouped, batch 1.
+  expect_backends_agree(transposed_with({.stride = {2, 2}}),
+                        {Input({2, 32, 8, 8}), Input({32, 16, 2, 2}), Input({16})}, 1e-4, 1e-4);
+  expect_backends_agree(transposed_with({.stride = {2, 2}, .padding = {1, 1}}, {1, 1}),
+                        {Input({1, 16, 7, 9}), Input({16, 8, 3, 3}), Input({8})}, 1e-4, 1e-4);
+  expect_backends_agree(transposed_with({.padding = {1, 1}, .groups = 4}, {0, 0}, false),
+                        {Input({2, 8, 5, 6}), Input({8, 3, 3, 3})}, 1e-4, 1e-4);
+}
+
+TEST(ConvTranspose2d, MatchesPyTorch) {
+  testing::expect_matches_fixture(
+      "conv_transpose2d",
+      transposed_with({.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2},
+                      {1, 0}),
+      1e-5, 1e-5);
+}
+
+TEST(ConvTranspose2d, RejectsWhatDoesNotFit) {
+  testing::expect_error(
+      [] {
+        conv_transpose2d(Tensor::zeros({1, 3, 4, 4}), Tensor::zeros({4, 2, 3, 3}));
+      },
+      "expect 4 input channels, found 3");
+  testing::expect_error(
+      [] {
+        conv_transpose2d(Tensor::zeros({1, 4, 4, 4}), Tensor::zeros({4, 2, 3, 3}), {},
+                         {.stride = {2, 2}}, {2, 0});
+      },
+      "output_padding in [0, stride)");
+}
+
 }  // namespace
 }  // namespace soma

@@ -8,4 +8,8 @@ namespace soma {
 
 Tensor dropout(const Tensor& x, double p, bool training, Rng& rng = default_rng());
 
+// Channel dropout (torch.nn.functional.dropout2d): zeroes whole feature maps of x [N, C, H, W],
+// each with probability p, and scales the kept ones by 1 / (1 - p).
+Tensor dropout2d(const Tensor& x, double p, bool training, Rng& rng = default_rng());
+
 }  // namespace soma

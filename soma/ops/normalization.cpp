@@ -62,4 +62,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       });
 }
 
+Tensor local_response_norm(const Tensor& x, const LrnParams& params) {
+  SOMA_CHECK(x.dim() >= 3, "local_response_norm: expected an input [N, C, ...], found ",
+             to_string(x.shape()));
+  SOMA_CHECK(params.size >= 1 && params.k > 0,
+             "local_response_norm: expected a size >= 1 and k > 0, found size ", params.size,
+             ", k ", params.k);
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  const bool training = autograd::grad_enabled() && x.needs_grad();
+  const Tensor workspace = backend().lrn_forward(y, x, params, training);
+  return autograd::record(y, {x}, [x, workspace, params](const Tensor& dy, autograd::Grads& g) {
+    backend().lrn_backward(g[0], dy, x, workspace, params);
+  });
+}
+
 }  // namespace soma

@@ -1,5 +1,6 @@
 #pragma once
 // Normalisation layers' arithmetic, differentiable in the input and the affine parameters.
+#include "soma/backend/backend.h"
 #include "soma/core/tensor.h"
 
 namespace soma {
@@ -13,5 +14,9 @@ namespace soma {
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& gamma, const Tensor& beta, bool training, double momentum = 0.1,
                   double eps = 1e-5);
+
+// Local response normalisation across channels of x [N, C, ...]
+// (torch.nn.functional.local_response_norm); see LrnParams.
+Tensor local_response_norm(const Tensor& x, const LrnParams& params = {});
 
 }  // namespace soma

@@ -79,5 +79,41 @@ TEST(BatchNorm, RejectsOneValuePerChannelInTraining) {
       "gamma");
 }
 
+testing::UnaryFn lrn_with(LrnParams p) {
+  return [p](const Tensor& x) { return local_response_norm(x, p); };
+}
+
+TEST(LocalResponseNorm, Gradcheck) {
+  // A large alpha makes the normalisation matter; odd and even windows, windows wider than C.
+  expect_gradcheck(lrn_with({.size = 3, .alpha = 0.5, .beta = 0.75, .k = 1}), Input({2, 5, 3, 2}));
+  expect_gradcheck(lrn_with({.size = 4, .alpha = 1, .beta = 0.6, .k = 2}), Input({1, 6, 2, 3}));
+  expect_gradcheck(lrn_with({.size = 7, .alpha = 0.3}), Input({2, 3, 4}));
+}
+
+TEST(LocalResponseNorm, MatchesReference) {
+  // AlexNet's first normalisation (size 5, k 2) and one oneDNN does not take (even size).
+  const LrnParams alexnet{.size = 5, .alpha = 1e-4, .beta = 0.75, .k = 2};
+  expect_backends_agree(lrn_with(alexnet), Input({2, 96, 27, 27}, -30, 30), 1e-4, 1e-5);
+  expect_backends_agree(lrn_with({.size = 5, .alpha = 0.2}), Input({3, 7, 5, 5}), 1e-4, 1e-5);
+  expect_backends_agree(lrn_with({.size = 2, .alpha = 0.2}), Input({3, 7, 5, 5}), 1e-4, 1e-5);
+  expect_backends_agree(lrn_with({.size = 3, .alpha = 0.2}), Input({1, 16, 1, 1}), 1e-4, 1e-5);
+}
+
+TEST(LocalResponseNorm, MatchesPyTorch) {
+  testing::expect_matches_fixture("local_response_norm",
+                                  lrn_with({.size = 5, .alpha = 0.1, .beta = 0.75, .k = 2}));
+  testing::expect_matches_fixture("local_response_norm_even",
+                                  lrn_with({.size = 4, .alpha = 0.5, .beta = 0.6, .k = 1}));
+}
+
+TEST(LocalResponseNorm, RejectsBadInput) {
+  testing::expect_error([] { local_response_norm(Tensor::ones({4, 5})); }, "[N, C, ...]");
+  testing::expect_error(
+      [] {
+        local_response_norm(Tensor::ones({1, 4, 5}), {.size = 0});
+      },
+      "size >= 1");
+}
+
 }  // namespace
 }  // namespace soma

@@ -42,6 +42,12 @@ class CpuBackend : public ReferenceBackend {
   void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                            const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
                            const Tensor& gamma, double eps, bool training) override;
+  Tensor lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p, bool training) override;
+  void lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
+                    const LrnParams& p) override;
+  void upsample2d_forward(const Tensor& y, const Tensor& x, const Upsample2dGeometry& g) override;
+  void upsample2d_backward(const Tensor& dx, const Tensor& dy,
+                           const Upsample2dGeometry& g) override;
 };
 
 // Below this many elements an eltwise or softmax call runs the inline loops instead of oneDNN:

@@ -46,6 +46,12 @@ class ReferenceBackend : public Backend {
   void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                            const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
                            const Tensor& gamma, double eps, bool training) override;
+  Tensor lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p, bool training) override;
+  void lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
+                    const LrnParams& p) override;
+  void upsample2d_forward(const Tensor& y, const Tensor& x, const Upsample2dGeometry& g) override;
+  void upsample2d_backward(const Tensor& dx, const Tensor& dy,
+                           const Upsample2dGeometry& g) override;
   void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) override;
   void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) override;
   void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) override;
