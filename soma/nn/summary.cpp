@@ -18,26 +18,42 @@ std::string with_commas(int64_t n) {
 
 }  // namespace
 
-ModelSummary summarize(Sequential& model, const Shape& input) {
+ModelSummary summarize(Module& model, const Shape& input) {
   autograd::NoGradGuard no_grad;
   const bool training = model.is_training();
   model.eval();
-  ModelSummary summary{input, {}, 0, 0};
+  ModelSummary summary{input, {}, {}, 0, 0};
   Shape batch{1};
   batch.insert(batch.end(), input.begin(), input.end());
   Tensor x = Tensor::zeros(batch);
+  auto without_batch = [](const Tensor& t) {
+    return Shape(t.shape().begin() + 1, t.shape().end());
+  };
+  const bool sequential = dynamic_cast<Sequential*>(&model) != nullptr;
   for (const auto& [name, layer] : model.children()) {
+    std::optional<Shape> output;
+    if (sequential) {
+      try {
+        x = (*layer)(x);
+      } catch (const Error& e) {
+        if (training) model.train();
+        fail("layer ", name, " (", layer->kind(), ") cannot take inputs of shape ",
+             to_string(without_batch(x)), ": ", e.what());
+      }
+      output = without_batch(x);
+    }
+    summary.layers.push_back({name, layer->kind(), output, layer->parameter_count()});
+  }
+  if (!sequential) {
     try {
-      x = (*layer)(x);
+      x = model(x);
     } catch (const Error& e) {
       if (training) model.train();
-      fail("layer ", name, " (", layer->kind(), ") cannot take inputs of shape ",
-           to_string(Shape(x.shape().begin() + 1, x.shape().end())), ": ", e.what());
+      fail(model.kind(), " cannot take inputs of shape ", to_string(input), ": ", e.what());
     }
-    summary.layers.push_back({name, layer->kind(), Shape(x.shape().begin() + 1, x.shape().end()),
-                              layer->parameter_count()});
   }
   if (training) model.train();
+  summary.output = without_batch(x);
   summary.parameters = model.parameter_count();
   for (const auto& [name, buffer] : model.named_buffers()) summary.buffers += buffer.numel();
   return summary;
@@ -46,12 +62,13 @@ ModelSummary summarize(Sequential& model, const Shape& input) {
 std::string format(const ModelSummary& summary) {
   std::vector<std::vector<std::string>> rows{{"layer", "kind", "output shape", "parameters"}};
   for (const LayerSummary& layer : summary.layers)
-    rows.push_back(
-        {layer.name, layer.kind, to_string(layer.output), with_commas(layer.parameters)});
+    rows.push_back({layer.name, layer.kind, layer.output ? to_string(*layer.output) : "-",
+                    with_commas(layer.parameters)});
   std::vector<size_t> width(4);
   for (const auto& row : rows)
     for (size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], row[c].size());
-  std::string text = "input " + to_string(summary.input) + "\n";
+  std::string text =
+      "input " + to_string(summary.input) + ", output " + to_string(summary.output) + "\n";
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t c = 0; c < 4; ++c) {
       const std::string& cell = rows[r][c];

@@ -1,6 +1,7 @@
 #pragma once
 // A model as a table, as Keras' model.summary() prints it: each layer's name, kind, output shape
 // and parameter count, found by running one example through the layers.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,20 +11,23 @@ namespace soma::nn {
 
 struct LayerSummary {
   std::string name, kind;
-  Shape output;  // one example's, without the batch dimension
+  std::optional<Shape> output;  // one example's, without the batch dimension (Sequential only)
   int64_t parameters = 0;
 };
 
 struct ModelSummary {
-  Shape input;
+  Shape input, output;
   std::vector<LayerSummary> layers;
   int64_t parameters = 0;  // trainable
   int64_t buffers = 0;     // values saved but not trained (running statistics)
 };
 
 // Runs a zero example of `input` (no batch dimension) through `model` in eval mode without
-// recording a graph. Throws soma::Error naming the layer whose input shape does not fit.
-ModelSummary summarize(Sequential& model, const Shape& input);
+// recording a graph. A Sequential's rows are its layers, each with its output shape; another
+// model's rows are its top-level submodules, whose output shapes its forward() alone knows (as
+// Keras shows a subclassed model). Throws soma::Error naming the layer whose input shape does not
+// fit.
+ModelSummary summarize(Module& model, const Shape& input);
 
 // The summary as an aligned text table with totals.
 std::string format(const ModelSummary& summary);

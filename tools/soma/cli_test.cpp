@@ -89,8 +89,11 @@ layers = [
   { type = "conv2d", out = 8, kernel = [3, 5], padding = [1, 2], bias = false },
   { type = "batchnorm2d" }, { type = "relu" },
   { type = "maxpool2d", kernel = 3, stride = 2, padding = 1 },
+  { type = "local_response_norm", size = 5, k = 2 }, { type = "dropout2d", p = 0.1 },
   { type = "conv2d", out = 16, kernel = 3, groups = 4, dilation = 2 },
   { type = "avgpool2d", kernel = 2, count_include_pad = false },
+  { type = "upsample", size = [7, 9], mode = "bilinear" },
+  { type = "conv_transpose2d", out = 4, kernel = 2, stride = 2, output_padding = 1 },
   { type = "adaptive_avgpool2d" }, { type = "flatten" },
   { type = "linear", out = 12 }, { type = "batchnorm1d", momentum = 0.2 },
   { type = "linear", out = 2 },
@@ -112,8 +115,8 @@ loss = "sparse_categorical_crossentropy"
   dir.write("mnist.toml", mnist);
   const Result summary = soma("summary " + dir.file("mnist.toml"));
   ASSERT_EQ(summary.code, 0) << summary.output;
-  for (const char* shape :
-       {"[8, 28, 28]", "[8, 14, 14]", "[16, 10, 10]", "[16, 5, 5]", "[16, 1, 1]", "[12]"})
+  for (const char* shape : {"[8, 28, 28]", "[8, 14, 14]", "[16, 10, 10]", "[16, 5, 5]",
+                            "[16, 7, 9]", "[4, 15, 19]", "[4, 1, 1]", "[12]"})
     EXPECT_NE(summary.output.find(shape), std::string::npos) << shape << "\n" << summary.output;
 }
 
@@ -284,6 +287,14 @@ loss = "sparse_categorical_crossentropy"
                      "\"kernel\" in layer \"conv2d\" must be an integer or [height, width]");
   expect_model_error("name = \"lenet5\"\nmodern = true",
                      "layers = [{ type = \"conv2d\", out = 4, kernel = 29 }]", "does not fit");
+  expect_model_error(
+      "name = \"lenet5\"\nmodern = true", "name = \"resnet18\"",
+      "model \"resnet18\" takes images of 3×32×32, but the examples are [1, 28, 28]");
+  expect_model_error("name = \"lenet5\"\nmodern = true", "name = \"alexnet\"",
+                     "takes images of 3×224×224 or 3×32×32");
+  expect_model_error("name = \"lenet5\"\nmodern = true",
+                     "layers = [{ type = \"upsample\", size = 2, scale_factor = 2 }]",
+                     "either \"size\" or \"scale_factor\"");
 }
 
 TEST(BadInput, DivergingLossStopsWithTheStep) {

@@ -7,14 +7,20 @@
 
 #include "soma/autograd/node.h"
 #include "soma/core/error.h"
+#include "soma/models/airbench.h"
+#include "soma/models/alexnet.h"
 #include "soma/models/lenet5.h"
+#include "soma/models/resnet.h"
+#include "soma/models/vgg.h"
 #include "soma/nn/activation.h"
 #include "soma/nn/batch_norm.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/dropout.h"
 #include "soma/nn/flatten.h"
 #include "soma/nn/linear.h"
+#include "soma/nn/local_response_norm.h"
 #include "soma/nn/pooling.h"
+#include "soma/nn/upsample.h"
 #include "soma/optim/adagrad.h"
 #include "soma/optim/adam.h"
 #include "soma/optim/regularization.h"
@@ -37,8 +43,12 @@ const std::vector<std::string> kLayerTypes{"linear",
                                            "softmax",
                                            "log_softmax",
                                            "dropout",
+                                           "dropout2d",
                                            "flatten",
                                            "conv2d",
+                                           "conv_transpose2d",
+                                           "local_response_norm",
+                                           "upsample",
                                            "maxpool2d",
                                            "avgpool2d",
                                            "adaptive_avgpool2d",
@@ -76,7 +86,9 @@ const std::map<std::string, std::vector<std::string>> kOptimizerKeys{
 
 // The models of the zoo a config names ([model] name = "lenet5") and the keys each takes.
 const std::map<std::string, std::vector<std::string>> kModelKeys{
-    {"lenet5", {"modern", "classes"}},
+    {"lenet5", {"modern", "classes"}},           {"alexnet", {"classes", "dropout"}},
+    {"vgg", {"depth", "batch_norm", "classes"}}, {"resnet18", {"classes"}},
+    {"airbench", {"classes", "widths"}},
 };
 
 // The keys each schedule takes besides "type".
@@ -187,17 +199,21 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
   } else if (layer.type == "elu") {
     check_keys(config, table, of, {"type", "alpha"});
     layer.alpha = get<double>(config, table, of, "alpha", 1.0);
-  } else if (layer.type == "dropout") {
+  } else if (layer.type == "dropout" || layer.type == "dropout2d") {
     check_keys(config, table, of, {"type", "p"});
     layer.p = get<double>(config, table, of, "p", 0.5);
-    SOMA_CHECK(layer.p >= 0 && layer.p < 1, where(config, node),
-               ": dropout \"p\" must lie in [0, 1), found ", layer.p);
-  } else if (layer.type == "conv2d") {
-    check_keys(config, table, of,
-               {"type", "out", "kernel", "stride", "padding", "dilation", "groups", "bias"});
+    SOMA_CHECK(layer.p >= 0 && layer.p < 1, where(config, node), ": ", layer.type,
+               " \"p\" must lie in [0, 1), found ", layer.p);
+  } else if (layer.type == "conv2d" || layer.type == "conv_transpose2d") {
+    const bool transposed = layer.type == "conv_transpose2d";
+    std::vector<std::string> keys{"type",    "out",      "kernel", "stride",
+                                  "padding", "dilation", "groups", "bias"};
+    if (transposed) keys.push_back("output_padding");
+    check_keys(config, table, of, keys);
     layer.out = get<int64_t>(config, table, of, "out", 0, true);
-    SOMA_CHECK(layer.out > 0, where(config, node), ": conv2d \"out\" must be positive, found ",
-               layer.out);
+    SOMA_CHECK(layer.out > 0, where(config, node), ": ", layer.type,
+               " \"out\" must be positive, found ", layer.out);
+    layer.output_padding = get_size2d(config, table, of, "output_padding", {0, 0}, 0);
     SOMA_CHECK(table.get("kernel"), config.path, ": missing key \"kernel\" in ", of);
     layer.kernel = get_size2d(config, table, of, "kernel", {1, 1});
     layer.stride = get_size2d(config, table, of, "stride", {1, 1});
@@ -216,6 +232,29 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
   } else if (layer.type == "adaptive_avgpool2d") {
     check_keys(config, table, of, {"type", "output_size"});
     layer.output_size = get_size2d(config, table, of, "output_size", {1, 1});
+  } else if (layer.type == "local_response_norm") {
+    check_keys(config, table, of, {"type", "size", "alpha", "beta", "k"});
+    layer.lrn = {.size = get<int64_t>(config, table, of, "size", 0, true),
+                 .alpha = get<double>(config, table, of, "alpha", 1e-4),
+                 .beta = get<double>(config, table, of, "beta", 0.75),
+                 .k = get<double>(config, table, of, "k", 1.0)};
+    SOMA_CHECK(layer.lrn.size >= 1 && layer.lrn.k > 0, where(config, node),
+               ": local_response_norm needs size >= 1 and k > 0");
+  } else if (layer.type == "upsample") {
+    check_keys(config, table, of, {"type", "size", "scale_factor", "mode", "align_corners"});
+    SOMA_CHECK(bool(table.get("size")) != bool(table.get("scale_factor")), where(config, node),
+               ": upsample takes either \"size\" or \"scale_factor\"");
+    if (table.get("size")) layer.upsample_size = get_size2d(config, table, of, "size", {1, 1});
+    layer.scale_factor = get<double>(config, table, of, "scale_factor", 0.0);
+    SOMA_CHECK(table.get("size") || layer.scale_factor > 0, where(config, node),
+               ": upsample \"scale_factor\" must be positive");
+    const std::string mode = get<std::string>(config, table, of, "mode", "nearest");
+    SOMA_CHECK(mode == "nearest" || mode == "bilinear", where(config, node),
+               ": upsample \"mode\" must be \"nearest\" or \"bilinear\", found \"", mode, "\"");
+    layer.upsample_mode = mode == "nearest" ? UpsampleMode::Nearest : UpsampleMode::Bilinear;
+    layer.align_corners = get<bool>(config, table, of, "align_corners", false);
+    SOMA_CHECK(!layer.align_corners || mode == "bilinear", where(config, node),
+               ": upsample \"align_corners\" applies to bilinear mode only");
   } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
     check_keys(config, table, of, {"type", "eps", "momentum"});
     layer.eps = get<double>(config, table, of, "eps", 1e-5);
@@ -419,22 +458,54 @@ Shape output_shape(nn::Module& module, const Shape& shape, const std::string& wh
 }
 
 // A model of the zoo, for examples of `input_shape` ([C, H, W]).
-std::shared_ptr<nn::Sequential> build_zoo_model(const TypedTable& t, const Shape& input_shape) {
+nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
   t.check(input_shape.size() == 3,
           "takes images [C, H, W], but the examples have shape " + to_string(input_shape));
   const auto classes = int64_t(t.amount("classes", 10, true));
+  auto expect_images = [&](int64_t channels, std::vector<int64_t> sides) {
+    bool fits = input_shape[0] == channels && input_shape[1] == input_shape[2];
+    fits = fits && std::find(sides.begin(), sides.end(), input_shape[1]) != sides.end();
+    std::string wanted;
+    for (int64_t side : sides)
+      wanted += (wanted.empty() ? "" : " or ") + std::to_string(channels) + "×" +
+                std::to_string(side) + "×" + std::to_string(side);
+    t.check(fits, "takes images of " + wanted + ", but the examples are " + to_string(input_shape));
+  };
   if (t.type == "lenet5") {
     t.check(input_shape[1] == 28 && input_shape[2] == 28,
             "takes 28×28 images, but the examples are " + to_string(input_shape));
     return models::lenet5(
         {.modern = t.number("modern", 0) != 0, .in_channels = input_shape[0], .classes = classes});
   }
+  if (t.type == "alexnet") {  // the paper's network for 224×224 images, the CIFAR one for 32×32
+    expect_images(3, {224, 32});
+    const double dropout = t.number("dropout", 0.5);
+    t.check(dropout >= 0 && dropout < 1, "\"dropout\" must lie in [0, 1)");
+    return std::make_shared<models::AlexNet>(models::AlexNetOptions{
+        .cifar = input_shape[1] == 32, .classes = classes, .dropout = dropout});
+  }
+  expect_images(3, {32});
+  if (t.type == "vgg") {
+    const auto depth = int64_t(t.number("depth", 11));
+    t.check(depth == 11 || depth == 16, "\"depth\" must be 11 or 16");
+    return std::make_shared<models::Vgg>(models::VggOptions{
+        .depth = depth, .batch_norm = t.number("batch_norm", 1) != 0, .classes = classes});
+  }
+  if (t.type == "resnet18")
+    return std::make_shared<models::ResNet18>(models::ResNetOptions{.classes = classes});
+  if (t.type == "airbench") {
+    const std::vector<double> widths = t.numbers("widths", {64, 256, 256});
+    t.check(widths.size() == 3 && *std::min_element(widths.begin(), widths.end()) >= 1,
+            "\"widths\" must be three positive numbers");
+    return models::airbench({.widths = {int64_t(widths[0]), int64_t(widths[1]), int64_t(widths[2])},
+                             .classes = classes});
+  }
   fail(t.path, ":", t.line, ": unknown model \"", t.type, "\"");
 }
 
 }  // namespace
 
-std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& input_shape) {
+nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
   if (config.zoo_model) return build_zoo_model(*config.zoo_model, input_shape);
   auto model = std::make_shared<nn::Sequential>();
   Shape shape = input_shape;
@@ -446,20 +517,31 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
                  " (put { type = \"flatten\" } before it)");
       module =
           std::make_shared<nn::Linear>(shape[0], layer.out, nn::LinearOptions{.bias = layer.bias});
-    } else if (layer.type == "conv2d") {
-      SOMA_CHECK(shape.size() == 3, config.path, ":", layer.line,
-                 ": conv2d takes images [C, H, W], but its inputs have shape ", to_string(shape));
+    } else if (layer.type == "conv2d" || layer.type == "conv_transpose2d") {
+      SOMA_CHECK(shape.size() == 3, config.path, ":", layer.line, ": ", layer.type,
+                 " takes images [C, H, W], but its inputs have shape ", to_string(shape));
       SOMA_CHECK(shape[0] % layer.groups == 0 && layer.out % layer.groups == 0, config.path, ":",
-                 layer.line, ": conv2d groups = ", layer.groups, " must divide ", shape[0],
-                 " input and ", layer.out, " output channels");
-      module = std::make_shared<nn::Conv2d>(
-          shape[0], layer.out,
-          nn::Conv2dOptions{.kernel = layer.kernel,
-                            .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
-                            .padding = layer.padding,
-                            .dilation = layer.dilation,
-                            .groups = layer.groups,
-                            .bias = layer.bias});
+                 layer.line, ": ", layer.type, " groups = ", layer.groups, " must divide ",
+                 shape[0], " input and ", layer.out, " output channels");
+      if (layer.type == "conv_transpose2d")
+        module = std::make_shared<nn::ConvTranspose2d>(
+            shape[0], layer.out,
+            nn::ConvTranspose2dOptions{.kernel = layer.kernel,
+                                       .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
+                                       .padding = layer.padding,
+                                       .output_padding = layer.output_padding,
+                                       .dilation = layer.dilation,
+                                       .groups = layer.groups,
+                                       .bias = layer.bias});
+      else
+        module = std::make_shared<nn::Conv2d>(
+            shape[0], layer.out,
+            nn::Conv2dOptions{.kernel = layer.kernel,
+                              .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
+                              .padding = layer.padding,
+                              .dilation = layer.dilation,
+                              .groups = layer.groups,
+                              .bias = layer.bias});
     } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
       const nn::Pool2dOptions options{.kernel = layer.kernel,
                                       .stride = nn::Size2d(layer.stride.value_or(layer.kernel)),
@@ -470,6 +552,15 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
         module = std::make_shared<nn::AvgPool2d>(options, layer.count_include_pad);
     } else if (layer.type == "adaptive_avgpool2d") {
       module = std::make_shared<nn::AdaptiveAvgPool2d>(layer.output_size);
+    } else if (layer.type == "local_response_norm") {
+      module = std::make_shared<nn::LocalResponseNorm>(layer.lrn.size, layer.lrn.alpha,
+                                                       layer.lrn.beta, layer.lrn.k);
+    } else if (layer.type == "upsample") {
+      nn::UpsampleOptions options{.scale_factor = layer.scale_factor,
+                                  .mode = layer.upsample_mode,
+                                  .align_corners = layer.align_corners};
+      if (layer.scale_factor == 0) options.size = nn::Size2d(layer.upsample_size);
+      module = std::make_shared<nn::Upsample>(options);
     } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
       const bool images = layer.type == "batchnorm2d";
       SOMA_CHECK(shape.size() == (images ? 3u : 1u), config.path, ":", layer.line, ": ", layer.type,
@@ -502,6 +593,8 @@ std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& i
       module = std::make_shared<nn::LogSoftmax>();
     else if (layer.type == "dropout")
       module = std::make_shared<nn::Dropout>(layer.p);
+    else if (layer.type == "dropout2d")
+      module = std::make_shared<nn::Dropout2d>(layer.p);
     else if (layer.type == "flatten")
       module = std::make_shared<nn::Flatten>();
     else

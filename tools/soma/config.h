@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "soma/backend/backend.h"
 #include "soma/core/shape.h"
 #include "soma/nn/sequential.h"
 #include "soma/optim/optimizer.h"
@@ -28,12 +29,18 @@ struct LayerConfig {
   Size2d kernel{3, 3};                    // conv2d, maxpool2d, avgpool2d
   std::optional<Size2d> stride;           // conv2d: 1; pooling: the kernel
   Size2d padding{0, 0};
-  Size2d dilation{1, 1};              // conv2d
-  int64_t groups = 1;                 // conv2d
+  Size2d dilation{1, 1};              // conv2d, conv_transpose2d
+  int64_t groups = 1;                 // conv2d, conv_transpose2d
+  Size2d output_padding{0, 0};        // conv_transpose2d
   bool count_include_pad = true;      // avgpool2d
   Size2d output_size{1, 1};           // adaptive_avgpool2d
   double eps = 1e-5, momentum = 0.1;  // batchnorm1d, batchnorm2d
-  int line = 0;                       // where it was written, for messages
+  LrnParams lrn;                      // local_response_norm
+  Size2d upsample_size{0, 0};         // upsample: the output size, or (0: none)
+  double scale_factor = 0;            // upsample: the factor
+  UpsampleMode upsample_mode = UpsampleMode::Nearest;
+  bool align_corners = false;  // upsample
+  int line = 0;                // where it was written, for messages
 };
 
 // A table with a type and numbers, as augmentations, the optimizer and the schedule are written:
@@ -86,7 +93,7 @@ Config load_config(const std::string& path);
 // The model a config describes, for examples of `input_shape`. Shapes chain: each layer's input
 // size (a linear layer's features, a conv2d's or batch norm's channels) is what the layers before
 // it make of an example.
-std::shared_ptr<nn::Sequential> build_model(const Config& config, const Shape& input_shape);
+nn::ModulePtr build_model(const Config& config, const Shape& input_shape);
 
 // The optimizer the config describes, over the model's parameters.
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model);

@@ -16,7 +16,7 @@
 namespace soma::cli {
 
 void write_run_report(const std::string& path, const Config& config, const std::string& config_text,
-                      nn::Sequential& model, const Splits& data, const train::History& history,
+                      nn::Module& model, const Splits& data, const train::History& history,
                       double seconds) {
   train::ReportInputs report{config.path, history, {}, {}, {}, "", config_text, seconds};
   report.model_summary = nn::format(nn::summarize(model, input_shape(config, *data.test)));
@@ -69,7 +69,7 @@ int run_report(const ReportArgs& args) {
   const std::string checkpoint = train::Checkpointer::latest(args.run_dir + "/checkpoints");
   SOMA_CHECK(!checkpoint.empty(), args.run_dir, "/checkpoints: no checkpoint to evaluate");
   const Splits data = load_dataset(config.dataset, args.data_dir);
-  std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.test));
+  nn::ModulePtr model = build_model(config, input_shape(config, *data.test));
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::load_checkpoint(checkpoint, *model, *optimizer);
   double seconds = 0;

@@ -12,7 +12,7 @@ namespace soma::cli {
 // Evaluates `model` on the test split (confusion matrix, misclassified images) and writes the
 // report with the run's history, summary, config text and wall time.
 void write_run_report(const std::string& path, const Config& config, const std::string& config_text,
-                      nn::Sequential& model, const Splits& data, const train::History& history,
+                      nn::Module& model, const Splits& data, const train::History& history,
                       double seconds);
 
 struct ReportArgs {

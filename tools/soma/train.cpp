@@ -33,20 +33,30 @@
 namespace soma::cli {
 namespace {
 
-// The weights that L1 and max-norm apply to: every linear and conv2d layer's, with the
-// max-norm limit its config entry gives (0: none).
-std::vector<std::pair<Tensor, double>> layer_weights(const nn::Sequential& model,
-                                                     const Config& config) {
-  std::vector<std::pair<Tensor, double>> weights;
+// Appends the weights of every linear and convolution layer in `module` and below it to
+// `weights`, each with its max-norm limit: the one of its entry in the config's layer list for
+// the top-level layers of a model built from that list, otherwise 0 (none).
+void collect_layer_weights(const nn::Module& module, const Config& config, bool top_level,
+                           std::vector<std::pair<Tensor, double>>& weights) {
   size_t layer = 0;
-  for (const auto& [name, module] : model.children()) {
-    const double max_norm = layer < config.layers.size() ? config.layers[layer].max_norm : 0.0;
-    if (auto* linear = dynamic_cast<nn::Linear*>(module.get()))
+  for (const auto& [name, child] : module.children()) {
+    const bool listed = top_level && !config.zoo_model && layer < config.layers.size();
+    const double max_norm = listed ? config.layers[layer].max_norm : 0.0;
+    if (auto* linear = dynamic_cast<nn::Linear*>(child.get()))
       weights.emplace_back(linear->weight, max_norm);
-    else if (auto* conv = dynamic_cast<nn::Conv2d*>(module.get()))
+    else if (auto* conv = dynamic_cast<nn::Conv2d*>(child.get()))
       weights.emplace_back(conv->weight, 0.0);
+    else
+      collect_layer_weights(*child, config, false, weights);
     ++layer;
   }
+}
+
+// The weights that L1 and max-norm apply to.
+std::vector<std::pair<Tensor, double>> layer_weights(const nn::Module& model,
+                                                     const Config& config) {
+  std::vector<std::pair<Tensor, double>> weights;
+  collect_layer_weights(model, config, true, weights);
   return weights;
 }
 
@@ -73,12 +83,12 @@ void load_weights(nn::Module& model, const std::string& path) {
   }
 }
 
-int64_t output_width(const nn::Sequential& model) {
-  int64_t width = 0;
-  for (const auto& [name, module] : model.children())
-    if (auto* linear = dynamic_cast<nn::Linear*>(module.get())) width = linear->out_features();
-  SOMA_CHECK(width > 0, "the model needs at least one linear layer");
-  return width;
+// How many values the model gives per example of `input`.
+int64_t output_width(nn::Module& model, const Shape& input) {
+  const Shape output = nn::summarize(model, input).output;
+  SOMA_CHECK(output.size() == 1, "the model's outputs must be vectors, found shape ",
+             to_string(output));
+  return output[0];
 }
 
 // The Trainer's options for a config: targets in the form the loss expects (class indices for
@@ -154,10 +164,11 @@ int run_train(const TrainArgs& given) {
   if (config.train_limit > 0) data.train = first(data.train, config.train_limit);
 
   manual_seed(config.seed);
-  std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.train));
+  const Shape input = input_shape(config, *data.train);
+  nn::ModulePtr model = build_model(config, input);
   if (!args.init.empty()) load_weights(*model, args.init);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
-  train::TrainerOptions options = trainer_options(config, output_width(*model));
+  train::TrainerOptions options = trainer_options(config, output_width(*model, input));
   const auto weights = layer_weights(*model, config);
   if (config.l1 > 0) {
     std::vector<Tensor> l1_weights;
@@ -239,10 +250,12 @@ int run_eval(const EvalArgs& args) {
   const Config config = load_config(args.config);
   const loss::Loss loss = loss::by_name(config.loss);
   const Splits data = load_dataset(config.dataset, args.data_dir);
-  std::shared_ptr<nn::Sequential> model = build_model(config, input_shape(config, *data.test));
+  const Shape input = input_shape(config, *data.test);
+  nn::ModulePtr model = build_model(config, input);
   load_weights(*model, args.weights);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
-  train::Trainer trainer(*model, *optimizer, loss, trainer_options(config, output_width(*model)));
+  train::Trainer trainer(*model, *optimizer, loss,
+                         trainer_options(config, output_width(*model, input)));
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
   return 0;
@@ -267,7 +280,7 @@ int run_predict(const PredictArgs& args) {
     input = example.input.shape();
     inputs.push_back(example.input);
   }
-  std::shared_ptr<nn::Sequential> model = build_model(config, input);
+  nn::ModulePtr model = build_model(config, input);
   load_weights(*model, args.weights);
   model->eval();
   autograd::NoGradGuard no_grad;
@@ -299,7 +312,7 @@ int run_summary(const SummaryArgs& args) {
   data::Example example{Tensor::zeros(raw, raw.size() == 3 ? DType::U8 : DType::F32), {}};
   Rng rng(0);
   eval_transform(config)->apply(example, rng);
-  std::shared_ptr<nn::Sequential> model = build_model(config, example.input.shape());
+  nn::ModulePtr model = build_model(config, example.input.shape());
   std::printf("%s", nn::format(nn::summarize(*model, example.input.shape())).c_str());
   return 0;
 }
