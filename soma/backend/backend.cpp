@@ -3,11 +3,17 @@
 namespace soma {
 namespace {
 thread_local Backend* current = nullptr;
-}
+thread_local Precision precision = Precision::F32;
+}  // namespace
 
 Backend& backend() { return current ? *current : cpu_backend(); }
 
 BackendGuard::BackendGuard(Backend& chosen) : previous_(current) { current = &chosen; }
 BackendGuard::~BackendGuard() { current = previous_; }
+
+Precision autocast_precision() { return precision; }
+
+Autocast::Autocast(Precision chosen) : previous_(precision) { precision = chosen; }
+Autocast::~Autocast() { precision = previous_; }
 
 }  // namespace soma

@@ -187,6 +187,24 @@ class Backend {
   virtual void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) = 0;
 };
 
+// Mixed precision, as torch.autocast with bfloat16 on the CPU: while an Autocast of BF16 holds
+// on this thread, the cpu backend's convolutions and matrix products read their f32 operands as
+// bf16 and accumulate and write f32 (weights, gradients and optimizer state stay f32); every other
+// kernel runs in f32 as always. The reference backend ignores it.
+enum class Precision { F32, BF16 };
+Precision autocast_precision();
+
+class Autocast {
+ public:
+  explicit Autocast(Precision precision);
+  ~Autocast();
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  Precision previous_;
+};
+
 // The backend ops use on this thread: the cpu backend unless a BackendGuard says otherwise.
 Backend& backend();
 Backend& cpu_backend();

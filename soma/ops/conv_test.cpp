@@ -59,6 +59,21 @@ TEST(Conv2d, AccumulatesGradientsOfSharedInputsAndWeights) {
       1e-4, 1e-4);
 }
 
+TEST(Conv2d, Bf16AutocastAgreesWithF32Reference) {
+  // bf16 operands, f32 accumulation and results: forward, data and weight gradients.
+  Autocast bf16(Precision::BF16);
+  expect_backends_agree(conv_with({.padding = {1, 1}}),
+                        {Input({4, 16, 9, 11}, -1, 1), Input({32, 16, 3, 3}, -1, 1), Input({32})},
+                        2e-2, 1e-1);
+  expect_backends_agree(conv_with({.stride = {2, 2}, .padding = {2, 2}}, false),
+                        {Input({2, 3, 17, 17}, -1, 1), Input({8, 3, 5, 5}, -1, 1)}, 2e-2, 1e-1);
+  Rng rng(1);
+  const Tensor x = Tensor::randn({2, 16, 8, 8}, rng), w = Tensor::randn({16, 16, 3, 3}, rng);
+  const std::vector<float> low = conv2d(x, w).to_vector<float>();
+  Autocast f32(Precision::F32);
+  EXPECT_NE(low, conv2d(x, w).to_vector<float>());
+}
+
 TEST(Conv2d, MatchesPyTorch) {
   testing::expect_matches_fixture("conv2d", conv_with({}), 1e-5, 1e-5);
   testing::expect_matches_fixture(

@@ -1,5 +1,7 @@
 #include "soma/ops/linalg.h"
 
+#include "soma/backend/backend.h"
+
 #include "testing.h"
 
 namespace soma {
@@ -45,6 +47,21 @@ TEST(Linear, MatchesReference) {
       expect_backends_agree(linear_of,
                             {Input({n, width}), Input({width + 2, width}), Input({width + 2})},
                             1e-4, 1e-4);
+}
+
+TEST(Linear, Bf16AutocastAgreesWithF32Reference) {
+  // Products of bf16 operands (8-bit mantissas) summed in f32: about 1% of the result's scale.
+  Autocast bf16(Precision::BF16);
+  expect_backends_agree(linear_of, {Input({64, 100}, -1, 1), Input({30, 100}, -1, 1), Input({30})},
+                        2e-2, 5e-2);
+  expect_backends_agree(matmul_of, {Input({3, 7, 48}, -1, 1), Input({3, 48, 5}, -1, 1)}, 2e-2,
+                        5e-2);
+  // And the products do run in bf16: the result differs from f32's.
+  Rng rng(1);
+  const Tensor x = Tensor::randn({16, 64}, rng), w = Tensor::randn({8, 64}, rng);
+  const std::vector<float> low = linear(x, w).to_vector<float>();
+  Autocast f32(Precision::F32);
+  EXPECT_NE(low, linear(x, w).to_vector<float>());
 }
 
 TEST(Linear, MatchesPyTorch) { testing::expect_matches_fixture("linear", linear_of); }

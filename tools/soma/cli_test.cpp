@@ -82,6 +82,26 @@ TEST(ConvNets, LeNet5MnistShortRun) {
   EXPECT_GE(last_value(r.output, "test_accuracy"), 0.985) << r.output;
 }
 
+TEST(ConvNets, LeNet5LearnsAsWellInBf16) {
+  // Mixed precision (bf16 convolutions and products, f32 everything else) against f32 on one
+  // epoch, from the same seed.
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  const std::string lenet5 = config("mnist_lenet5.toml");
+  const Result f32 = soma("train " + lenet5 + " --epochs 1");
+  const Result bf16 = soma("train " + lenet5 + " --epochs 1 --precision bf16");
+  ASSERT_EQ(f32.code, 0) << f32.output;
+  ASSERT_EQ(bf16.code, 0) << bf16.output;
+  const double f32_accuracy = last_value(f32.output, "test_accuracy");
+  const double bf16_accuracy = last_value(bf16.output, "test_accuracy");
+  EXPECT_GE(bf16_accuracy, 0.97) << bf16.output;
+  EXPECT_NEAR(bf16_accuracy, f32_accuracy, 0.01) << f32.output << bf16.output;
+  const Result bad = soma("train " + lenet5 + " --precision fp8");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("--precision must be \"f32\" or \"bf16\", found \"fp8\""),
+            std::string::npos)
+      << bad.output;
+}
+
 TEST(ConvNets, LayersFromTheConfigChainTheirShapes) {
   TempDir dir;
   dir.write("cnn.toml", R"([model]

@@ -335,6 +335,12 @@ std::string closest(const std::string& word, const std::vector<std::string>& kno
   return best;
 }
 
+Precision parse_precision(const std::string& name, const std::string& where) {
+  if (name == "f32") return Precision::F32;
+  if (name == "bf16") return Precision::BF16;
+  fail(where, " must be \"f32\" or \"bf16\", found \"", name, "\"");
+}
+
 Config load_config(const std::string& path) {
   Config config;
   config.path = path;
@@ -386,12 +392,15 @@ Config load_config(const std::string& path) {
   const toml::table& train = section_of(config, root, "train");
   check_keys(config, train, "[train]",
              {"epochs", "loss", "metrics", "optimizer", "schedule", "early_stopping", "checkpoints",
-              "clip_grad_norm", "clip_grad_value", "l1", "seed"});
+              "clip_grad_norm", "clip_grad_value", "l1", "seed", "precision"});
   config.epochs = get<int64_t>(config, train, "[train]", "epochs", 1);
   SOMA_CHECK(config.epochs >= 0, path, ": [train] epochs must be non-negative");
   config.loss = get<std::string>(config, train, "[train]", "loss", "", true);
   config.l1 = get<double>(config, train, "[train]", "l1", 0.0);
   config.seed = uint64_t(get<int64_t>(config, train, "[train]", "seed", 0));
+  if (const toml::node* precision = train.get("precision"))
+    config.precision = parse_precision(get<std::string>(config, train, "[train]", "precision", ""),
+                                       where(config, *precision) + ": [train] precision");
   if (const toml::node* metrics = train.get("metrics")) {
     SOMA_CHECK(metrics->is_array(), where(config, *metrics), ": [train] metrics must be a list");
     config.metrics.clear();

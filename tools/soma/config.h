@@ -85,7 +85,11 @@ struct Config {
   double clip_grad_norm = 0, clip_grad_value = 0;  // 0: off
   double l1 = 0;                                   // L1 penalty on the weights (not biases)
   uint64_t seed = 0;
+  Precision precision = Precision::F32;  // of convolutions and matrix products (Autocast)
 };
+
+// "f32" or "bf16" as a Precision; throws soma::Error naming `where` otherwise.
+Precision parse_precision(const std::string& name, const std::string& where);
 
 // Parses and validates a config file. Throws soma::Error as "PATH:LINE: message".
 Config load_config(const std::string& path);

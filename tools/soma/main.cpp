@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   train_command->add_option("--data-dir", train.data_dir, "Data root (else $SOMA_DATA)");
   train_command->add_option("--epochs", train.epochs, "Override the config's epochs");
   train_command->add_option("--seed", train.seed, "Override the config's seed");
+  const char* precision_help = "Override the config's precision: f32 or bf16 (mixed precision)";
+  train_command->add_option("--precision", train.precision, precision_help);
   train_command->add_option("--init", train.init, "Initial weights (safetensors)");
   train_command->add_option("--save", train.save, "Write the trained weights (safetensors)");
   train_command->add_option("--log-jsonl", train.log_jsonl,
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
   eval_command->add_option("config", eval.config, "TOML config")->required();
   eval_command->add_option("--weights", eval.weights, "Weights (safetensors)")->required();
   eval_command->add_option("--data-dir", eval.data_dir, "Data root (else $SOMA_DATA)");
+  eval_command->add_option("--precision", eval.precision, precision_help);
 
   soma::cli::PredictArgs predict;
   CLI::App* predict_command =
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
   predict_command->add_option("--weights", predict.weights, "Weights (safetensors)")->required();
   predict_command->add_option("images", predict.images, "PNG or JPEG files")->required();
   predict_command->add_option("--top", predict.top, "How many classes to show (3)");
+  predict_command->add_option("--precision", predict.precision, precision_help);
 
   soma::cli::SummaryArgs summary;
   CLI::App* summary_command =

@@ -74,6 +74,11 @@ class MaxNormConstraint : public train::Callback {
   std::vector<std::pair<Tensor, double>> weights_;
 };
 
+// The config's precision, or the --precision flag's when given.
+Precision chosen_precision(const Config& config, const std::string& flag) {
+  return flag.empty() ? config.precision : parse_precision(flag, "--precision");
+}
+
 void load_weights(nn::Module& model, const std::string& path) {
   const io::Safetensors file = io::load_safetensors(path);
   try {
@@ -158,6 +163,7 @@ int run_train(const TrainArgs& given) {
   const std::string config_text = io::read_file(args.config);  // kept in checkpoints and reports
   if (args.epochs >= 0) config.epochs = args.epochs;
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
+  const Autocast autocast(chosen_precision(config, args.precision));
   const loss::Loss loss = loss::by_name(config.loss);
   Splits data = load_dataset(config.dataset, args.data_dir);
   data::TransformPtr augment = train_transform(config, *data.train);
@@ -248,6 +254,7 @@ int run_train(const TrainArgs& given) {
 
 int run_eval(const EvalArgs& args) {
   const Config config = load_config(args.config);
+  const Autocast autocast(chosen_precision(config, args.precision));
   const loss::Loss loss = loss::by_name(config.loss);
   const Splits data = load_dataset(config.dataset, args.data_dir);
   const Shape input = input_shape(config, *data.test);
@@ -263,6 +270,7 @@ int run_eval(const EvalArgs& args) {
 
 int run_predict(const PredictArgs& args) {
   const Config config = load_config(args.config);
+  const Autocast autocast(chosen_precision(config, args.precision));
   const Shape raw = example_shape(config.dataset);
   SOMA_CHECK(raw.size() == 3, args.config, ": predict takes images; dataset \"", config.dataset,
              "\" is not an image dataset");

@@ -13,11 +13,13 @@ struct TrainArgs {
   std::string runs;            // make a run directory under this folder
   int64_t epochs = -1;         // -1: the config's
   int64_t seed = -1;           // -1: the config's
+  std::string precision;       // "f32" or "bf16"; empty: the config's
   bool quiet = false;          // print nothing but errors
 };
 
 struct PredictArgs {
   std::string config, weights;
+  std::string precision;  // "f32" or "bf16"; empty: the config's
   std::vector<std::string> images;
   int64_t top = 3;
 };
@@ -28,6 +30,7 @@ struct SummaryArgs {
 
 struct EvalArgs {
   std::string config, data_dir, weights;
+  std::string precision;  // "f32" or "bf16"; empty: the config's
 };
 
 // Train and print one line per epoch; returns the process exit code.

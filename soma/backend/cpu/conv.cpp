@@ -2,7 +2,8 @@
 // (format_tag::any) and soma's NCHW tensors are reordered in and out: oneDNN's direct AVX-512
 // kernels want channel-blocked activations and weights, and with plain NCHW it falls back to
 // slower kernels: training LeNet-5 on MNIST (batch 128) ran at 23.2k samples/s with the reorders
-// and 15.3k with NCHW handed to the primitives.
+// and 15.3k with NCHW handed to the primitives. Under Autocast the inputs are converted to bf16 on
+// the way in, for each pass that oneDNN has a bf16 jit kernel for.
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
 
@@ -12,16 +13,17 @@ namespace {
 using dnnl::memory;
 using dnnl::prop_kind;
 
-// The descriptors of one convolution, in soma's plain layouts and as "any" for the primitive.
+// The descriptors of one convolution, in soma's plain layouts and as "any" for the primitive:
+// the operands it reads in the compute precision (bf16 under Autocast), what it writes in f32.
 struct ConvDescs {
   memory::desc x, w, bias, y;  // plain
-  memory::desc any_x, any_w, any_y;
+  memory::desc in_x, in_w, in_y, out_x, out_w, out_y;
   memory::dims strides, dilates, padding;
   cpu::Key key;
 };
 
 ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
-                   const Conv2dGeometry& g) {
+                   const Conv2dGeometry& g, bool bf16) {
   ConvDescs d;
   d.x = cpu::plain_f32(x);
   d.y = cpu::plain_f32(y);
@@ -29,15 +31,18 @@ ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
   d.w = g.groups == 1 ? cpu::plain_f32(w)
                       : cpu::plain_f32({g.groups, w[0] / g.groups, w[1], w[2], w[3]});
   if (bias) d.bias = cpu::plain_f32({w[0]});
-  auto any = [](const memory::desc& plain) {
-    return memory::desc(plain.dims(), memory::data_type::f32, memory::format_tag::any);
+  auto any = [](const memory::desc& plain, memory::data_type type) {
+    return memory::desc(plain.dims(), type, memory::format_tag::any);
   };
-  d.any_x = any(d.x), d.any_w = any(d.w), d.any_y = any(d.y);
+  const auto read = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  d.in_x = any(d.x, read), d.in_w = any(d.w, read), d.in_y = any(d.y, read);
+  d.out_x = any(d.x, memory::data_type::f32), d.out_w = any(d.w, memory::data_type::f32);
+  d.out_y = any(d.y, memory::data_type::f32);
   d.strides = {g.stride[0], g.stride[1]};
   d.dilates = {g.dilation[0] - 1, g.dilation[1] - 1};  // oneDNN counts the holes
   d.padding = {g.padding[0], g.padding[1]};
   d.key << x << w << y << int64_t(bias) << g.stride[0] << g.stride[1] << g.padding[0]
-        << g.padding[1] << g.dilation[0] << g.dilation[1] << g.groups;
+        << g.padding[1] << g.dilation[0] << g.dilation[1] << g.groups << int64_t(bf16);
   return d;
 }
 
@@ -45,15 +50,38 @@ dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
   const auto desc =
       d.bias.is_zero()
           ? dnnl::convolution_forward::desc(prop_kind::forward_training,
-                                            dnnl::algorithm::convolution_direct, d.any_x, d.any_w,
-                                            d.any_y, d.strides, d.dilates, d.padding, d.padding)
+                                            dnnl::algorithm::convolution_direct, d.in_x, d.in_w,
+                                            d.out_y, d.strides, d.dilates, d.padding, d.padding)
           : dnnl::convolution_forward::desc(
-                prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.any_x, d.any_w,
-                d.bias, d.any_y, d.strides, d.dilates, d.padding, d.padding);
+                prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.in_x, d.in_w,
+                d.bias, d.out_y, d.strides, d.dilates, d.padding, d.padding);
   return {desc, cpu::engine()};
 }
 
 cpu::Key with(cpu::Key key, const char* part) { return key << part; }
+
+// One pass of a convolution (forward, data or weight gradient): its descriptors and primitive,
+// made by make(descs) under `kind` in the cache. Under Autocast the pass runs in bf16 where
+// oneDNN has a jit kernel for it; where it would fall back to gemm or reference code (the weight
+// gradient of LeNet-5's one-channel input ran 50× slower than in f32) it stays in f32.
+template <class Make>
+std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x, const Shape& w,
+                                               const Shape& y, bool bias, const Conv2dGeometry& g,
+                                               Make&& make) {
+  const bool bf16 = autocast_precision() == Precision::BF16;
+  ConvDescs d = descs_of(x, w, y, bias, g, bf16);
+  dnnl::primitive* primitive = &cpu::cached(with(d.key, kind), [&] { return make(d); });
+  if (bf16) {
+    const char* impl = nullptr;
+    dnnl_primitive_desc_query(primitive->get_primitive_desc(), dnnl_query_impl_info_str, 0, &impl);
+    const std::string name = impl ? impl : "";
+    if (name.find("gemm") != std::string::npos || name.find("ref") != std::string::npos) {
+      d = descs_of(x, w, y, bias, g, false);
+      primitive = &cpu::cached(with(d.key, kind), [&] { return make(d); });
+    }
+  }
+  return {d, primitive};
+}
 
 }  // namespace
 
@@ -61,9 +89,10 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
                                 const Tensor& bias, const Conv2dGeometry& g) {
   if (x.dtype() != DType::F32 || y.numel() == 0)
     return ReferenceBackend::conv2d_forward(y, x, w, bias, g);
-  const ConvDescs d = descs_of(x.shape(), w.shape(), y.shape(), bias.defined(), g);
-  dnnl::primitive& primitive = cpu::cached(
-      with(d.key, "conv_fwd"), [&] { return dnnl::convolution_forward(forward_desc(d)); });
+  const auto [d, pass] =
+      pass_of("conv_fwd", x.shape(), w.shape(), y.shape(), bias.defined(), g,
+              [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
+  dnnl::primitive& primitive = *pass;
   using dnnl::query;
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, cpu::laid_out(cpu::queried(primitive, query::src_md), d.x, x.raw_data(),
@@ -83,13 +112,15 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
                                       const Conv2dGeometry& g, float beta) {
   if (dx.dtype() != DType::F32 || dx.numel() == 0)
     return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
-  const ConvDescs d = descs_of(dx.shape(), w.shape(), dy.shape(), false, g);
-  dnnl::primitive& primitive = cpu::cached(with(d.key, "conv_bwd_data"), [&] {
-    return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
-        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, d.any_x, d.any_w,
-                                              d.any_y, d.strides, d.dilates, d.padding, d.padding),
-        cpu::engine(), forward_desc(d)));
-  });
+  const auto [d, pass] =
+      pass_of("conv_bwd_data", dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
+        return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
+            dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, d.out_x,
+                                                  d.in_w, d.in_y, d.strides, d.dilates, d.padding,
+                                                  d.padding),
+            cpu::engine(), forward_desc(d)));
+      });
+  dnnl::primitive& primitive = *pass;
   using dnnl::query;
   cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_src_md), d.x, dx.raw_data(), beta,
                          with(d.key, "conv_bwd_data_dx"));
@@ -108,18 +139,21 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
                                          const Tensor& x, const Conv2dGeometry& g, float beta) {
   if (dw.dtype() != DType::F32 || dy.numel() == 0)
     return ReferenceBackend::conv2d_backward_weights(dw, dbias, dy, x, g, beta);
-  const ConvDescs d = descs_of(x.shape(), dw.shape(), dy.shape(), dbias.defined(), g);
-  dnnl::primitive& primitive = cpu::cached(with(d.key, "conv_bwd_weights"), [&] {
-    const auto desc = d.bias.is_zero()
-                          ? dnnl::convolution_backward_weights::desc(
-                                dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.any_y,
-                                d.strides, d.dilates, d.padding, d.padding)
-                          : dnnl::convolution_backward_weights::desc(
-                                dnnl::algorithm::convolution_direct, d.any_x, d.any_w, d.bias,
-                                d.any_y, d.strides, d.dilates, d.padding, d.padding);
-    return dnnl::convolution_backward_weights(
-        dnnl::convolution_backward_weights::primitive_desc(desc, cpu::engine(), forward_desc(d)));
-  });
+  const auto [d, pass] = pass_of(
+      "conv_bwd_weights", x.shape(), dw.shape(), dy.shape(), dbias.defined(), g,
+      [](const ConvDescs& d) {
+        const auto desc = d.bias.is_zero()
+                              ? dnnl::convolution_backward_weights::desc(
+                                    dnnl::algorithm::convolution_direct, d.in_x, d.out_w, d.in_y,
+                                    d.strides, d.dilates, d.padding, d.padding)
+                              : dnnl::convolution_backward_weights::desc(
+                                    dnnl::algorithm::convolution_direct, d.in_x, d.out_w, d.bias,
+                                    d.in_y, d.strides, d.dilates, d.padding, d.padding);
+        return dnnl::convolution_backward_weights(
+            dnnl::convolution_backward_weights::primitive_desc(desc, cpu::engine(),
+                                                               forward_desc(d)));
+      });
+  dnnl::primitive& primitive = *pass;
   using dnnl::query;
   cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_weights_md), d.w, dw.raw_data(), beta,
                          with(d.key, "conv_bwd_weights_dw"));

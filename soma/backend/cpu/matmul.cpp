@@ -1,6 +1,6 @@
 // Matrix products on oneDNN's matmul primitive. Transposes are strides in the memory descriptor,
 // the bias is fused, and accumulation (beta = 1, as backward needs) is a sum post-op, so no call
-// here copies or adds on its own.
+// here copies or adds on its own in f32; under Autocast the operands are converted to bf16 first.
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
 
@@ -22,10 +22,20 @@ memory::desc operand(const Tensor& t, bool transpose, int64_t batch) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
+// The operand as the primitive reads it: as it is in f32, a dense bf16 copy under Autocast.
+memory::desc computed(const memory::desc& operand, bool bf16) {
+  if (!bf16) return operand;
+  return memory::desc(
+      operand.dims(), memory::data_type::bf16,
+      operand.dims().size() == 3 ? memory::format_tag::abc : memory::format_tag::ab);
+}
+
 void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a,
                 bool trans_b, float beta) {
   const int64_t batch = c.dim() == 3 ? c.size(0) : 0;
   const memory::desc a_md = operand(a, trans_a, batch), b_md = operand(b, trans_b, batch);
+  const bool bf16 = autocast_precision() == Precision::BF16;
+  const memory::desc a_in = computed(a_md, bf16), b_in = computed(b_md, bf16);
   const memory::desc c_md = cpu::plain_f32(c.shape());
   memory::desc bias_md;
   if (bias.defined())
@@ -33,7 +43,7 @@ void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor&
 
   cpu::Key key;
   key << "matmul" << a.shape() << b.shape() << c.shape() << int64_t(trans_a) << int64_t(trans_b)
-      << int64_t(bias.defined()) << int64_t(beta * 1e6f);
+      << int64_t(bias.defined()) << int64_t(beta * 1e6f) << int64_t(bf16);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
     dnnl::primitive_attr attr;
     if (beta != 0.0f) {
@@ -41,14 +51,16 @@ void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor&
       ops.append_sum(beta);
       attr.set_post_ops(ops);
     }
-    dnnl::matmul::desc desc = bias.defined() ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md)
-                                             : dnnl::matmul::desc(a_md, b_md, c_md);
+    dnnl::matmul::desc desc = bias.defined() ? dnnl::matmul::desc(a_in, b_in, bias_md, c_md)
+                                             : dnnl::matmul::desc(a_in, b_in, c_md);
     return dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, cpu::engine()));
   });
   auto& engine = cpu::engine();
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(a_md, engine, a.raw_data())},
-                                       {DNNL_ARG_WEIGHTS, memory(b_md, engine, b.raw_data())},
-                                       {DNNL_ARG_DST, memory(c_md, engine, c.raw_data())}};
+  cpu::Key a_key = key, b_key = key;
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, cpu::laid_out(a_in, a_md, a.raw_data(), a_key << "a")},
+      {DNNL_ARG_WEIGHTS, cpu::laid_out(b_in, b_md, b.raw_data(), b_key << "b")},
+      {DNNL_ARG_DST, memory(c_md, engine, c.raw_data())}};
   if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, bias.raw_data()));
   primitive.execute(cpu::stream(), args);
   cpu::stream().wait();
