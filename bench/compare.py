@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""soma against PyTorch on the reference workloads, interleaved in one run (A B A B ...).
+
+    bench/compare.py --soma build/release/bench/soma_bench_train --python PYTHON \
+        [--workloads mlp,lenet5,cnn,resnet18] [--precisions f32,bf16] [--mode train] [--rounds 5]
+
+PYTHON is the interpreter of the peer (a virtual environment with the current PyTorch from
+PyPI). Both get 2 threads. Prints each round, then a markdown table of the medians and the ratio
+(the median of the rounds' ratios: neighbouring runs share the machine's load).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(command, env):
+    lines = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return [json.loads(line)["samples_per_s"] for line in lines.splitlines() if line.startswith("{")]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--soma", required=True)
+    parser.add_argument("--python", default="python3")
+    parser.add_argument("--workloads", default="mlp,lenet5,cnn,resnet18")
+    parser.add_argument("--precisions", default="f32,bf16")
+    parser.add_argument("--mode", choices=["train", "infer"], default="train")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    env = dict(os.environ, SOMA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
+               OPENBLAS_NUM_THREADS="1")
+    rows = []
+    for workload in args.workloads.split(","):
+        for precision in args.precisions.split(","):
+            common = ["--workload", workload, "--mode", args.mode, "--precision", precision,
+                      "--batch", str(args.batch), "--rounds", "3"]
+            soma, torch, ratios = [], [], []
+            for r in range(args.rounds):
+                soma.append(statistics.median(run([args.soma] + common, env)))
+                torch.append(statistics.median(run(
+                    [args.python, os.path.join(HERE, "peer_pytorch.py"), "--threads",
+                     str(args.threads)] + common, env)))
+                ratios.append(soma[-1] / torch[-1])
+                print(f"{workload} {precision} round {r + 1}: soma {soma[-1]:9.1f}  "
+                      f"pytorch {torch[-1]:9.1f} samples/s  ratio {ratios[-1]:.2f}", flush=True)
+            rows.append((workload, precision, statistics.median(soma), statistics.median(torch),
+                         statistics.median(ratios)))
+    print(f"\n| workload ({args.mode}, batch {args.batch}, {args.threads} threads) | precision "
+          f"| soma samples/s | PyTorch samples/s | ratio |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for workload, precision, soma, torch, ratio in rows:
+        print(f"| {workload} | {precision} | {soma:.1f} | {torch:.1f} | {ratio:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

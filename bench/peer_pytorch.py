@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""The PyTorch peer of soma_bench_train: the same workloads, same JSON lines.
+
+Run with the current PyTorch from PyPI (in a virtual environment) for benchmarks. Two threads and
+PyTorch's best settings on the CPU: channels-last activations for the convolutional workloads,
+bf16 autocast for --precision bf16, set_to_none gradients and a foreach SGD step; inference in
+eval mode under torch.inference_mode.
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+
+nn = torch.nn
+
+
+def cifar_cnn():
+    layers, channels = [], 3
+    for width in (64, 128, 256):
+        for _ in range(2):
+            layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                       nn.ReLU()]
+            channels = width
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                            nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class ResNet18(nn.Module):
+    """torchvision's resnet18 with the CIFAR stem (3×3 conv1, no max pooling)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        blocks, channels = [], 64
+        for stage in range(4):
+            width = 64 << stage
+            blocks += [BasicBlock(channels, width, 1 if stage == 0 else 2),
+                       BasicBlock(width, width, 1)]
+            channels = width
+        self.layers = nn.Sequential(*blocks)
+        self.fc = nn.Linear(512, 10)
+
+    def forward(self, x):
+        out = self.layers(F.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
+
+
+class ConvGroup(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.pool = nn.MaxPool2d(2)
+        self.norm1 = nn.BatchNorm2d(cout, eps=1e-12, momentum=0.4)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.norm2 = nn.BatchNorm2d(cout, eps=1e-12, momentum=0.4)
+        self.norm1.weight.requires_grad = False
+        self.norm2.weight.requires_grad = False
+
+    def forward(self, x):
+        x = F.gelu(self.norm1(self.pool(self.conv1(x))))
+        return F.gelu(self.norm2(self.conv2(x)))
+
+
+class Scale(nn.Module):
+    def forward(self, x):
+        return x / 9
+
+
+def workload(name):
+    """The model and one example's shape."""
+    if name == "mlp":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                             nn.Linear(256, 10)), (784,)
+    if name == "lenet5":
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                             nn.Linear(84, 10)), (1, 28, 28)
+    if name == "cnn":
+        return cifar_cnn(), (3, 32, 32)
+    if name == "resnet18":
+        return ResNet18(), (3, 32, 32)
+    if name == "airbench":
+        return nn.Sequential(nn.Conv2d(3, 24, 2, bias=True), nn.GELU(), ConvGroup(24, 64),
+                             ConvGroup(64, 256), ConvGroup(256, 256), nn.MaxPool2d(3),
+                             nn.Flatten(), nn.Linear(256, 10, bias=False), Scale()), (3, 32, 32)
+    raise SystemExit(f"unknown workload {name}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workload", default="mlp")
+    parser.add_argument("--mode", choices=["train", "infer"], default="train")
+    parser.add_argument("--precision", choices=["f32", "bf16"], default="f32")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model, example = workload(args.workload)
+    x = torch.randn(args.batch, *example)
+    y = torch.randint(0, 10, (args.batch,))
+    if len(example) == 3:  # PyTorch's fastest CPU layout for convolutions
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, foreach=True)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+    if args.mode == "infer":
+        model.eval()
+
+    def step():
+        if args.mode == "infer":
+            with torch.inference_mode(), autocast:
+                model(x)
+            return
+        opt.zero_grad(set_to_none=True)
+        with autocast:
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        seconds = time.perf_counter() - start
+        print(json.dumps({"workload": args.workload, "mode": args.mode,
+                          "precision": args.precision, "framework": "pytorch " + torch.__version__,
+                          "threads": args.threads, "batch": args.batch,
+                          "samples_per_s": round(args.steps * args.batch / seconds, 1)}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
