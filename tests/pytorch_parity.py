@@ -1,15 +1,15 @@
 #!/usr/bin/python3
 """Every training step's loss of soma against PyTorch's, from the same initial weights.
 
-PyTorch initialises the model of tests/parity_mnist_MODEL.toml (the MNIST MLP, or LeNet-5 with
-ReLU and max pooling) and saves it as safetensors; soma trains from it (--init) with the data in
-file order and SGD, logging each step's loss; PyTorch trains the same way; the two loss sequences
-must agree to 1e-4 relative.
+PyTorch initialises the model of tests/parity_DATASET_MODEL.toml (the MNIST MLP, LeNet-5 with
+ReLU and max pooling, or ResNet-18 on CIFAR-10) and saves it as safetensors; soma trains from it
+(--init) with the data in file order and SGD, logging each step's loss; PyTorch trains the same
+way; the two loss sequences must agree to 1e-4 relative.
 
     SOMA_DATA=path/to/data /usr/bin/python3 tests/pytorch_parity.py --soma build/release/soma \
-        [--model lenet5]
+        [--model lenet5|resnet18]
 
-Needs Debian's python3-torch and MNIST in the data root; exits 77 (skipped) without them.
+Needs Debian's python3-torch and the dataset in the data root; exits 77 (skipped) without them.
 """
 import argparse
 import gzip
@@ -30,7 +30,7 @@ except ImportError:
     print("skipped: PyTorch is not installed")
     sys.exit(SKIP)
 sys.path.insert(0, os.path.join(HERE, "fixtures"))
-from make_fixtures import save  # noqa: E402
+from make_fixtures import resnet18, save  # noqa: E402
 
 
 def read_idx(path):
@@ -46,35 +46,44 @@ def read_idx(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--soma", required=True, help="the soma executable")
-    parser.add_argument("--model", choices=["mlp", "lenet5"], default="mlp")
+    parser.add_argument("--model", choices=["mlp", "lenet5", "resnet18"], default="mlp")
     args = parser.parse_args()
-    config = os.path.join(HERE, f"parity_mnist_{args.model}.toml")
+    dataset = "cifar10" if args.model == "resnet18" else "mnist"
+    config = os.path.join(HERE, f"parity_{dataset}_{args.model}.toml")
     root = os.environ.get("SOMA_DATA", "")
-    folder = os.path.join(root, "mnist")
+    folder = os.path.join(root, "cifar-10-batches-bin" if dataset == "cifar10" else "mnist")
     if not root or not os.path.isdir(folder):
-        print("skipped: MNIST not found (set SOMA_DATA)")
+        print(f"skipped: {dataset} not found (set SOMA_DATA)")
         sys.exit(SKIP)
 
-    samples, batch, lr = 2560, 128, 0.05
-    images = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"))[:samples]
-    labels = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))[:samples]
-    x = torch.from_numpy(images.reshape(samples, 1, 28, 28).astype(np.float32) *
-                         np.float32(1 / 255))
+    if dataset == "mnist":
+        samples, batch, lr = 2560, 128, 0.05
+        images = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"))[:samples]
+        labels = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))[:samples]
+        images = images.reshape(samples, 1, 28, 28)
+    else:
+        samples, batch, lr = 64, 32, 0.01
+        with gzip.open(os.path.join(folder, "data_batch_1.bin.gz"), "rb") as f:
+            records = np.frombuffer(f.read(samples * 3073), np.uint8).reshape(samples, 3073)
+        images, labels = records[:, 1:].reshape(samples, 3, 32, 32), records[:, 0]
+    x = torch.from_numpy(images.astype(np.float32) * np.float32(1 / 255))
     y = torch.from_numpy(labels.astype(np.int64))
 
     torch.manual_seed(0)
     torch.set_num_threads(2)
     nn = torch.nn
+    momentum = 0.9
     if args.model == "mlp":
         model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256),
                               nn.ReLU(), nn.Linear(256, 10))
         momentum = 0.0
-    else:
+    elif args.model == "lenet5":
         model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                               nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
                               nn.Linear(84, 10))
-        momentum = 0.9
+    else:
+        model = resnet18()
     with tempfile.TemporaryDirectory() as tmp:
         init, log = os.path.join(tmp, "init.safetensors"), os.path.join(tmp, "log.jsonl")
         save(init, dict(model.state_dict()))

@@ -371,14 +371,16 @@ Config load_config(const std::string& path) {
 
   const toml::table& data = section_of(config, root, "data");
   check_keys(config, data, "[data]",
-             {"dataset", "batch_size", "shuffle", "train_limit", "workers", "augment"});
+             {"dataset", "batch_size", "shuffle", "train_limit", "test_limit", "workers", "augment"});
   config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
   config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
   SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",
              config.batch_size);
   config.shuffle = get<bool>(config, data, "[data]", "shuffle", true);
   config.train_limit = get<int64_t>(config, data, "[data]", "train_limit", 0);
-  SOMA_CHECK(config.train_limit >= 0, path, ": [data] train_limit must be non-negative");
+  config.test_limit = get<int64_t>(config, data, "[data]", "test_limit", 0);
+  SOMA_CHECK(config.train_limit >= 0 && config.test_limit >= 0, path,
+             ": [data] train_limit and test_limit must be non-negative");
   config.workers = get<int64_t>(config, data, "[data]", "workers", 0);
   SOMA_CHECK(config.workers >= 0 && config.workers <= 64, path,
              ": [data] workers must be 0..64, found ", config.workers);

@@ -73,6 +73,7 @@ struct Config {
   int64_t workers = 0;  // loader threads
   std::vector<TypedTable> augment;
   int64_t train_limit = 0;  // train on the first N samples only, 0 = all
+  int64_t test_limit = 0;   // evaluate on the first N test samples only, 0 = all
   int64_t epochs = 1;
   std::string loss;
   std::vector<std::string> metrics{"accuracy"};

@@ -168,6 +168,7 @@ int run_train(const TrainArgs& given) {
   Splits data = load_dataset(config.dataset, args.data_dir);
   data::TransformPtr augment = train_transform(config, *data.train);
   if (config.train_limit > 0) data.train = first(data.train, config.train_limit);
+  if (config.test_limit > 0) data.test = first(data.test, config.test_limit);
 
   manual_seed(config.seed);
   const Shape input = input_shape(config, *data.train);
