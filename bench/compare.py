@@ -3,6 +3,7 @@
 
     bench/compare.py --soma build/release/bench/soma_bench_train --python PYTHON \
         [--workloads mlp,lenet5,cnn,resnet18] [--precisions f32,bf16] [--mode train] [--rounds 5]
+        [--steps 20] [--batch 128]
 
 PYTHON is the interpreter of the peer (a virtual environment with the current PyTorch from
 PyPI). Both get 2 threads. Prints each round, then a markdown table of the medians and the ratio
@@ -31,6 +32,7 @@ def main():
     parser.add_argument("--mode", choices=["train", "infer"], default="train")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=20, help="per timed round")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     env = dict(os.environ, SOMA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
@@ -39,7 +41,7 @@ def main():
     for workload in args.workloads.split(","):
         for precision in args.precisions.split(","):
             common = ["--workload", workload, "--mode", args.mode, "--precision", precision,
-                      "--batch", str(args.batch), "--rounds", "3"]
+                      "--batch", str(args.batch), "--steps", str(args.steps), "--rounds", "3"]
             soma, torch, ratios = [], [], []
             for r in range(args.rounds):
                 soma.append(statistics.median(run([args.soma] + common, env)))
