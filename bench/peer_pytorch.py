@@ -8,10 +8,17 @@ eval mode under torch.inference_mode.
 """
 import argparse
 import json
+import os
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+# The PyTorch equivalents of soma's model zoo, as the state-dict fixtures define them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "fixtures"))
+from make_fixtures import airbench, resnet18  # noqa: E402
 
 nn = torch.nn
 
@@ -27,65 +34,6 @@ def cifar_cnn():
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
 
 
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                            nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-
-class ResNet18(nn.Module):
-    """torchvision's resnet18 with the CIFAR stem (3×3 conv1, no max pooling)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        blocks, channels = [], 64
-        for stage in range(4):
-            width = 64 << stage
-            blocks += [BasicBlock(channels, width, 1 if stage == 0 else 2),
-                       BasicBlock(width, width, 1)]
-            channels = width
-        self.layers = nn.Sequential(*blocks)
-        self.fc = nn.Linear(512, 10)
-
-    def forward(self, x):
-        out = self.layers(F.relu(self.bn1(self.conv1(x))))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
-
-
-class ConvGroup(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
-        self.pool = nn.MaxPool2d(2)
-        self.norm1 = nn.BatchNorm2d(cout, eps=1e-12, momentum=0.4)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.norm2 = nn.BatchNorm2d(cout, eps=1e-12, momentum=0.4)
-        self.norm1.weight.requires_grad = False
-        self.norm2.weight.requires_grad = False
-
-    def forward(self, x):
-        x = F.gelu(self.norm1(self.pool(self.conv1(x))))
-        return F.gelu(self.norm2(self.conv2(x)))
-
-
-class Scale(nn.Module):
-    def forward(self, x):
-        return x / 9
-
-
 def workload(name):
     """The model and one example's shape."""
     if name == "mlp":
@@ -99,11 +47,9 @@ def workload(name):
     if name == "cnn":
         return cifar_cnn(), (3, 32, 32)
     if name == "resnet18":
-        return ResNet18(), (3, 32, 32)
+        return resnet18(), (3, 32, 32)
     if name == "airbench":
-        return nn.Sequential(nn.Conv2d(3, 24, 2, bias=True), nn.GELU(), ConvGroup(24, 64),
-                             ConvGroup(64, 256), ConvGroup(256, 256), nn.MaxPool2d(3),
-                             nn.Flatten(), nn.Linear(256, 10, bias=False), Scale()), (3, 32, 32)
+        return airbench(), (3, 32, 32)
     raise SystemExit(f"unknown workload {name}")
 
 
