@@ -370,8 +370,9 @@ Config load_config(const std::string& path) {
   }
 
   const toml::table& data = section_of(config, root, "data");
-  check_keys(config, data, "[data]",
-             {"dataset", "batch_size", "shuffle", "train_limit", "test_limit", "workers", "augment"});
+  check_keys(
+      config, data, "[data]",
+      {"dataset", "batch_size", "shuffle", "train_limit", "test_limit", "workers", "augment"});
   config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
   config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
   SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",

@@ -63,7 +63,8 @@ void reorder(const dnnl::memory& from, const dnnl::memory& to, float beta, Key k
 dnnl::memory buffer_for(const dnnl::memory::desc& desc, const Key& key) {
   thread_local std::unordered_map<std::string, dnnl::memory> buffers;
   auto found = buffers.find(key.text());
-  if (found == buffers.end()) found = buffers.emplace(key.text(), dnnl::memory(desc, engine())).first;
+  if (found == buffers.end())
+    found = buffers.emplace(key.text(), dnnl::memory(desc, engine())).first;
   return found->second;
 }
 
