@@ -89,9 +89,10 @@ class Backend {
 
   // y = op(x), elementwise.
   virtual void unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) = 0;
-  // dx += dy * op'(x); y = op(x) is passed for rules that are cheaper from it.
+  // dx = dy * op'(x) + beta · dx (beta 0 or 1: a fresh gradient is written, not zero-filled
+  // and added to); y = op(x) is passed for rules that are cheaper from it.
   virtual void unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
-                              const Tensor& y, UnaryParams p) = 0;
+                              const Tensor& y, UnaryParams p, float beta) = 0;
 
   // y = a op b, with NumPy broadcasting; y has the broadcast shape and may alias a.
   virtual void binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) = 0;
@@ -147,9 +148,9 @@ class Backend {
   // (a backend-specific workspace, passed back unchanged), otherwise an undefined tensor.
   virtual Tensor pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
                                 bool training) = 0;
-  // dx += ∂/∂x of the pooling for upstream dy.
+  // dx = ∂/∂x of the pooling for upstream dy, plus beta · dx (beta 0 or 1).
   virtual void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
-                               const Pool2dGeometry& g) = 0;
+                               const Pool2dGeometry& g, float beta) = 0;
 
   // Batch normalisation of x [N, C, ...] per channel: y = (x - mean) / √(var + eps) · gamma +
   // beta. With `training`, mean and var [C] are outputs (the batch's mean and biased variance),

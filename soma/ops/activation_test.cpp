@@ -1,5 +1,7 @@
 #include "soma/ops/activation.h"
 
+#include "soma/ops/elementwise.h"
+
 #include "testing.h"
 
 namespace soma {
@@ -27,6 +29,12 @@ TEST_P(Activations, MatchesReference) {
   expect_backends_agree(GetParam().fn, testing::Input({1, 7}));
 }
 TEST_P(Activations, MatchesPyTorch) { expect_matches_fixture(GetParam().name, GetParam().fn); }
+TEST_P(Activations, AccumulatesGradientsOfSharedInputs) {
+  // x feeds the activation twice: the first gradient is written (beta 0), the second added.
+  const testing::UnaryFn fn = GetParam().fn;
+  expect_backends_agree([fn](const Tensor& x) { return fn(x) + fn(x); }, kOdd);
+  expect_gradcheck([fn](const Tensor& x) { return fn(x) + fn(x); }, kSmall);
+}
 
 INSTANTIATE_TEST_SUITE_P(
     All, Activations,

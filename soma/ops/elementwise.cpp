@@ -8,7 +8,8 @@ Tensor apply_unary(UnaryOp op, const Tensor& x, UnaryParams params) {
   Tensor y = Tensor::empty_like(x);
   backend().unary_forward(op, y, x, params);
   return autograd::record(y, {x}, [x, op, params](const Tensor& dy, Grads& g) {
-    backend().unary_backward(op, g[0], dy, x, g.output, params);
+    auto [dx, accumulate] = g.target(0);
+    backend().unary_backward(op, dx, dy, x, g.output, params, accumulate ? 1.0f : 0.0f);
   });
 }
 

@@ -22,7 +22,8 @@ Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry) {
   const bool training = autograd::grad_enabled() && x.needs_grad();
   const Tensor workspace = backend().pool2d_forward(y, x, geometry, training);
   return autograd::record(y, {x}, [workspace, geometry](const Tensor& dy, autograd::Grads& g) {
-    backend().pool2d_backward(g[0], dy, workspace, geometry);
+    auto [dx, accumulate] = g.target(0);
+    backend().pool2d_backward(dx, dy, workspace, geometry, accumulate ? 1.0f : 0.0f);
   });
 }
 

@@ -1,5 +1,7 @@
 #include "soma/ops/pooling.h"
 
+#include "soma/ops/elementwise.h"
+
 #include "testing.h"
 
 namespace soma {
@@ -37,6 +39,16 @@ TEST(Pool2d, MatchesReference) {
       expect_backends_agree(pool_with({.mode = mode, .kernel = {3, 3}, .stride = {2, 2}}),
                             Input(shape));  // AlexNet's overlapping pooling
     }
+}
+
+TEST(Pool2d, AccumulatesGradientsOfSharedInputs) {
+  // x feeds two poolings: the first writes its gradient (beta 0), the second adds (beta 1).
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average})
+    expect_backends_agree(
+        [mode](const Tensor& x) {
+          return pool2d(x, with_mode(kOverlapping, mode)) + pool2d(x, {.mode = mode});
+        },
+        Input({2, 16, 8, 8}));
 }
 
 TEST(Pool2d, MatchesPyTorch) {

@@ -15,7 +15,7 @@ class CpuBackend : public ReferenceBackend {
   const char* name() const override { return "cpu"; }
   void unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) override;
   void unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
-                      const Tensor& y, UnaryParams p) override;
+                      const Tensor& y, UnaryParams p, float beta) override;
   void binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) override;
   void binary_backward(BinaryOp op, const Tensor& da, const Tensor& db, const Tensor& dy,
                        const Tensor& a, const Tensor& b) override;
@@ -35,7 +35,7 @@ class CpuBackend : public ReferenceBackend {
   Tensor pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
                         bool training) override;
   void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
-                       const Pool2dGeometry& g) override;
+                       const Pool2dGeometry& g, float beta) override;
   void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
                           const Tensor& gamma, const Tensor& beta, double eps,
                           bool training) override;
@@ -58,9 +58,10 @@ constexpr int64_t kInlineBelow = 2048;
 // dst[i] += src[i] for n floats, in parallel.
 void add_into(float* dst, const float* src, int64_t n);
 
-// Runs a oneDNN backward primitive, which overwrites DIFF_SRC, into a scratch tensor and adds that
-// into dx: soma's backward kernels accumulate. `args` holds every argument but DIFF_SRC.
+// Runs a oneDNN backward primitive, which overwrites DIFF_SRC, for dx = result + beta · dx:
+// straight into dx for beta 0, otherwise into a scratch tensor that is then added to dx. `args`
+// holds every argument but DIFF_SRC.
 void execute_accumulating(dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory> args,
-                          const dnnl::memory::desc& md, const Tensor& dx);
+                          const dnnl::memory::desc& md, const Tensor& dx, float beta = 1.0f);
 
 }  // namespace soma

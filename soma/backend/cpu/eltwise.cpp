@@ -79,7 +79,13 @@ void add_into(float* dst, const float* src, int64_t n) {
 }
 
 void execute_accumulating(dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory> args,
-                          const dnnl::memory::desc& md, const Tensor& dx) {
+                          const dnnl::memory::desc& md, const Tensor& dx, float beta) {
+  if (beta == 0.0f) {
+    args.emplace(DNNL_ARG_DIFF_SRC, dnnl::memory(md, cpu::engine(), dx.raw_data()));
+    primitive.execute(cpu::stream(), args);
+    cpu::stream().wait();
+    return;
+  }
   Tensor gradient = Tensor::empty_like(dx);
   args.emplace(DNNL_ARG_DIFF_SRC, dnnl::memory(md, cpu::engine(), gradient.raw_data()));
   primitive.execute(cpu::stream(), args);
@@ -102,10 +108,10 @@ void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, Una
 }
 
 void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
-                                const Tensor& y, UnaryParams p) {
+                                const Tensor& y, UnaryParams p, float beta) {
   const auto e = eltwise_of(op, p);
   if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
-    return ReferenceBackend::unary_backward(op, dx, dy, x, y, p);
+    return ReferenceBackend::unary_backward(op, dx, dy, x, y, p, beta);
   const dnnl::memory::desc md = cpu::plain_f32({x.numel()});
   dnnl::primitive& primitive = cpu::cached(key_of("eltwise_bwd", *e, x.numel()), [&] {
     return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
@@ -116,7 +122,7 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, 
   execute_accumulating(primitive,
                        {{DNNL_ARG_SRC, dnnl::memory(md, engine, x.raw_data())},
                         {DNNL_ARG_DIFF_DST, dnnl::memory(md, engine, dy.raw_data())}},
-                       md, dx);
+                       md, dx, beta);
 }
 
 }  // namespace soma

@@ -64,9 +64,9 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
 }
 
 void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
-                                 const Pool2dGeometry& g) {
+                                 const Pool2dGeometry& g, float beta) {
   if (dx.dtype() != DType::F32 || dy.numel() == 0)
-    return ReferenceBackend::pool2d_backward(dx, dy, workspace, g);
+    return ReferenceBackend::pool2d_backward(dx, dy, workspace, g, beta);
   const memory::desc x_md = cpu::plain_f32(dx.shape()), y_md = cpu::plain_f32(dy.shape());
   const bool max = g.mode == PoolMode::Max;
   dnnl::primitive& primitive = cpu::cached(key_of("pool_bwd", dx.shape(), dy.shape(), g), [&] {
@@ -81,7 +81,7 @@ void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tenso
   if (max)
     args.emplace(DNNL_ARG_WORKSPACE, memory(cpu::queried(primitive, dnnl::query::workspace_md),
                                             engine, workspace.raw_data()));
-  execute_accumulating(primitive, args, x_md, dx);
+  execute_accumulating(primitive, args, x_md, dx, beta);
 }
 
 }  // namespace soma

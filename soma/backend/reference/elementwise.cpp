@@ -14,13 +14,13 @@ void ReferenceBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& 
 }
 
 void ReferenceBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy,
-                                      const Tensor& x, const Tensor& y, UnaryParams p) {
+                                      const Tensor& x, const Tensor& y, UnaryParams p, float beta) {
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T *in = x.data<T>(), *out = y.data<T>(), *g = dy.data<T>();
     T* gx = dx.data<T>();
     for (int64_t i = 0, n = x.numel(); i < n; ++i)
-      gx[i] += g[i] * math::unary_derivative(op, in[i], out[i], p);
+      gx[i] = (beta == 0 ? T(0) : gx[i]) + g[i] * math::unary_derivative(op, in[i], out[i], p);
   });
 }
 

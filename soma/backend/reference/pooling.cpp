@@ -1,4 +1,5 @@
 // Pooling as the definition reads: every output looks at its window.
+#include <algorithm>
 #include <limits>
 
 #include "soma/backend/reference/reference_backend.h"
@@ -68,12 +69,13 @@ Tensor ReferenceBackend::pool2d_forward(const Tensor& y, const Tensor& x, const 
 }
 
 void ReferenceBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
-                                       const Pool2dGeometry& g) {
+                                       const Pool2dGeometry& g, float beta) {
   dispatch_floating(dx.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int64_t h = dx.size(2), w = dx.size(3), oh = dy.size(2), ow = dy.size(3);
     const T* gy = dy.data<T>();
     T* gx = dx.data<T>();
+    if (beta == 0) std::fill(gx, gx + dx.numel(), T(0));
     for_each_output(dx, dy, g, [&](int64_t p, int64_t oy, int64_t ox, Window rows, Window cols) {
       T* plane = gx + p * h * w;
       const int64_t o = (p * oh + oy) * ow + ox;

@@ -10,7 +10,7 @@ class ReferenceBackend : public Backend {
   const char* name() const override { return "reference"; }
   void unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, UnaryParams p) override;
   void unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
-                      const Tensor& y, UnaryParams p) override;
+                      const Tensor& y, UnaryParams p, float beta) override;
   void binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) override;
   void binary_backward(BinaryOp op, const Tensor& da, const Tensor& db, const Tensor& dy,
                        const Tensor& a, const Tensor& b) override;
@@ -39,7 +39,7 @@ class ReferenceBackend : public Backend {
   Tensor pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
                         bool training) override;
   void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
-                       const Pool2dGeometry& g) override;
+                       const Pool2dGeometry& g, float beta) override;
   void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
                           const Tensor& gamma, const Tensor& beta, double eps,
                           bool training) override;
