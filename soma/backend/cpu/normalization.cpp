@@ -11,7 +11,7 @@
 namespace soma {
 namespace {
 
-// x [N, C, ...] as N blocks of C planes of `inner` values; channel c's planes are at (n·C + c)·inner.
+// x [N, C, ...] as N blocks of C planes of `inner` values each.
 struct Planes {
   int64_t n, c, inner;
   int64_t count() const { return n * inner; }
