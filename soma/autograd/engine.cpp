@@ -90,8 +90,9 @@ void backward(const Tensor& root, const Tensor& grad) {
     auto& [impl, next] = stack.back();
     const auto& inputs = impl->grad_fn->inputs;
     if (next < inputs.size()) {
-      TensorImpl* child = &inputs[next++].impl();
-      if (child->grad_fn && seen.insert(child).second) stack.push_back({child, 0});
+      // An op may list an optional input it was not given (an RNN without bias) as undefined.
+      TensorImpl* child = inputs[next++].impl_ptr().get();
+      if (child && child->grad_fn && seen.insert(child).second) stack.push_back({child, 0});
     } else {
       order.push_back(impl);
       stack.pop_back();

@@ -11,6 +11,17 @@ Backend& backend() { return current ? *current : cpu_backend(); }
 BackendGuard::BackendGuard(Backend& chosen) : previous_(current) { current = &chosen; }
 BackendGuard::~BackendGuard() { current = previous_; }
 
+int64_t gates_of(RnnCell cell) {
+  switch (cell) {
+    case RnnCell::Lstm:
+      return 4;
+    case RnnCell::Gru:
+      return 3;
+    default:
+      return 1;
+  }
+}
+
 Precision autocast_precision() { return precision; }
 
 Autocast::Autocast(Precision chosen) : previous_(precision) { precision = chosen; }

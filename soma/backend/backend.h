@@ -76,6 +76,29 @@ struct Upsample2dGeometry {
   bool align_corners = false;
 };
 
+// One layer of a recurrent network over a whole sequence, in one direction or both, as PyTorch's
+// RNN (tanh or ReLU), LSTM (gates i, f, g, o) and GRU (gates r, z, n). Shapes, with T steps,
+// batch N, input size C, hidden size H, D directions and G gates per cell:
+// x [T, N, C] ([N, T, C] with batch_first); h0, and c0 for an LSTM, [D, N, H];
+// w_ih [D, G·H, C], w_hh [D, G·H, H], b_ih, b_hh [D, G·H] (both undefined: no bias);
+// outputs y [T, N, D·H] ([N, T, D·H] with batch_first), h_n, c_n [D, N, H]. Direction 1 reads
+// the sequence from its end; y holds both directions' states side by side.
+enum class RnnCell { Tanh, Relu, Lstm, Gru };
+int64_t gates_of(RnnCell cell);
+struct RnnLayer {
+  RnnCell cell = RnnCell::Lstm;
+  bool batch_first = false;
+  Tensor x, h0, c0, w_ih, w_hh, b_ih, b_hh;
+};
+// The states a layer writes, or their gradients.
+struct RnnStates {
+  Tensor y, h_n, c_n;
+};
+// The gradients a layer's backward adds into; undefined ones are skipped.
+struct RnnGrads {
+  Tensor x, h0, c0, w_ih, w_hh, b_ih, b_hh;
+};
+
 // Scalars some unary ops take (see UnaryOp).
 struct UnaryParams {
   double alpha = 0;
@@ -179,6 +202,14 @@ class Backend {
                                   const Upsample2dGeometry& g) = 0;
   virtual void upsample2d_backward(const Tensor& dx, const Tensor& dy,
                                    const Upsample2dGeometry& g) = 0;
+
+  // Runs `layer`, writing `out`; see RnnLayer. With `training`, returns what the backward needs
+  // beyond the layer's tensors and outputs (a backend-specific workspace, passed back unchanged).
+  virtual Tensor rnn_forward(const RnnStates& out, const RnnLayer& layer, bool training) = 0;
+  // grads += the gradients of the layer's inputs and weights for upstream `d_out` (dy, dh_n and,
+  // for an LSTM, dc_n; all defined), by back-propagation through time.
+  virtual void rnn_backward(const RnnGrads& grads, const RnnStates& d_out, const RnnLayer& layer,
+                            const RnnStates& out, const Tensor& workspace) = 0;
 
   // y = x with its dims reordered: y.shape[i] = x.shape[perm[i]].
   virtual void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) = 0;

@@ -192,9 +192,15 @@ Tensor Tensor::to(DType target) const {
 Tensor Tensor::view(const Shape& new_shape) const {
   SOMA_CHECK(soma::numel(new_shape) == numel(), "cannot view shape ", to_string(shape()), " as ",
              to_string(new_shape));
+  return view_at(0, new_shape);
+}
+
+Tensor Tensor::view_at(int64_t start, const Shape& new_shape) const {
+  SOMA_CHECK(start >= 0 && start + soma::numel(new_shape) <= numel(), "cannot view ",
+             to_string(new_shape), " at element ", start, " of ", to_string(shape()));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = this->impl().storage;
-  impl->offset = this->impl().offset;
+  impl->offset = this->impl().offset + start;
   impl->shape = new_shape;
   impl->dtype = dtype();
   return Tensor(std::move(impl));

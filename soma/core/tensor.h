@@ -104,6 +104,8 @@ class Tensor {
   // The same storage under another shape with as many elements. Not tracked by autograd: use
   // reshape() in differentiable code.
   Tensor view(const Shape& shape) const;
+  // Elements start .. start + numel(shape) under `shape`, sharing storage; not tracked either.
+  Tensor view_at(int64_t start, const Shape& shape) const;
 
   // Autograd. requires_grad() marks a leaf whose gradient backward() accumulates into grad().
   Tensor requires_grad(bool on = true) const;

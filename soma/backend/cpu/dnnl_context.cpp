@@ -34,9 +34,9 @@ dnnl::memory::desc plain_f32(const Shape& shape) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
-dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what) {
-  return dnnl::memory::desc(
-      *dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl::convert_to_c(what), 0));
+dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what, int index) {
+  return dnnl::memory::desc(*dnnl_primitive_desc_query_md(primitive.get_primitive_desc(),
+                                                          dnnl::convert_to_c(what), index));
 }
 
 namespace {

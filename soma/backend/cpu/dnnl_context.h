@@ -38,8 +38,9 @@ dnnl::primitive& cached(const Key& key, const std::function<dnnl::primitive()>& 
 // A plain row-major f32 memory descriptor of this shape.
 dnnl::memory::desc plain_f32(const Shape& shape);
 
-// The layout a primitive chose for one of its arguments (query::src_md, diff_weights_md, ...).
-dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what);
+// The layout a primitive chose for one of its arguments (query::src_md, diff_weights_md, ...);
+// `index` picks among several of a kind (an RNN's weights: 0 the input's, 1 the hidden state's).
+dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what, int index = 0);
 
 // Primitives whose layouts are their own choice (format_tag::any) read and write soma's plain
 // tensors through these: `data` (laid out as `plain`) as the primitive `wanted` it — the tensor

@@ -52,6 +52,9 @@ class ReferenceBackend : public Backend {
   void upsample2d_forward(const Tensor& y, const Tensor& x, const Upsample2dGeometry& g) override;
   void upsample2d_backward(const Tensor& dx, const Tensor& dy,
                            const Upsample2dGeometry& g) override;
+  Tensor rnn_forward(const RnnStates& out, const RnnLayer& layer, bool training) override;
+  void rnn_backward(const RnnGrads& grads, const RnnStates& d_out, const RnnLayer& layer,
+                    const RnnStates& out, const Tensor& workspace) override;
   void permute(const Tensor& y, const Tensor& x, const std::vector<int64_t>& perm) override;
   void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) override;
   void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) override;

@@ -1,0 +1,282 @@
+// Recurrent layers on oneDNN's RNN primitives: vanilla RNN, LSTM, and the linear-before-reset
+// GRU, which is PyTorch's GRU. One primitive runs a whole layer, both directions at once
+// (bidirectional_concat writes y as PyTorch does). Sequences and states stay in soma's layouts
+// (tnc or ntc, ldnc); the weights, PyTorch's [G·H, C] rows (ldgoi to oneDNN), are reordered into
+// whatever layout the primitive picks. Two things differ from PyTorch: oneDNN keeps one bias per
+// gate (the sum of PyTorch's two) plus, for the GRU, the hidden-side candidate bias as a fourth;
+// and its GRU gates come in the order z, r, n where PyTorch's are r, z, n.
+#include <cstring>
+
+#include "soma/backend/cpu/cpu_backend.h"
+#include "soma/backend/cpu/dnnl_context.h"
+
+namespace soma {
+namespace {
+
+using dnnl::memory;
+using dnnl::prop_kind;
+using Tag = memory::format_tag;
+
+// The gate oneDNN keeps PyTorch's gate g of a cell at.
+int64_t onednn_gate(RnnCell cell, int64_t g) { return cell == RnnCell::Gru && g < 2 ? 1 - g : g; }
+
+// oneDNN's bias gates: the GRU keeps its hidden-side candidate bias apart.
+int64_t bias_gates(RnnCell cell) { return cell == RnnCell::Gru ? 4 : gates_of(cell); }
+
+struct RnnDescs {
+  RnnCell cell;
+  dnnl::rnn_direction direction;
+  memory::desc x, y, state, w_ih, w_hh, bias;  // soma's layouts
+  memory::desc any_w_ih, any_w_hh;
+  cpu::Key key;
+};
+
+RnnDescs descs_of(const RnnLayer& layer) {
+  const Tensor& x = layer.x;
+  const int64_t steps = layer.batch_first ? x.size(1) : x.size(0);
+  const int64_t batch = layer.batch_first ? x.size(0) : x.size(1);
+  const int64_t directions = layer.h0.size(0), hidden = layer.h0.size(2), input = x.size(2);
+  const int64_t gates = gates_of(layer.cell);
+  const auto f32 = memory::data_type::f32;
+  const Tag sequence = layer.batch_first ? Tag::ntc : Tag::tnc;
+  RnnDescs d;
+  d.cell = layer.cell;
+  d.direction = directions == 2 ? dnnl::rnn_direction::bidirectional_concat
+                                : dnnl::rnn_direction::unidirectional_left2right;
+  d.x = memory::desc({steps, batch, input}, f32, sequence);
+  d.y = memory::desc({steps, batch, directions * hidden}, f32, sequence);
+  d.state = memory::desc({1, directions, batch, hidden}, f32, Tag::ldnc);
+  d.w_ih = memory::desc({1, directions, input, gates, hidden}, f32, Tag::ldgoi);
+  d.w_hh = memory::desc({1, directions, hidden, gates, hidden}, f32, Tag::ldgoi);
+  d.bias = memory::desc({1, directions, bias_gates(layer.cell), hidden}, f32, Tag::ldgo);
+  d.any_w_ih = memory::desc(d.w_ih.dims(), f32, Tag::any);
+  d.any_w_hh = memory::desc(d.w_hh.dims(), f32, Tag::any);
+  d.key << "rnn" << int64_t(layer.cell) << int64_t(layer.batch_first) << steps << batch << input
+        << hidden << directions;
+  return d;
+}
+
+dnnl::lstm_forward::primitive_desc lstm_forward_desc(const RnnDescs& d, prop_kind prop) {
+  return {dnnl::lstm_forward::desc(prop, d.direction, d.x, d.state, d.state, d.any_w_ih, d.any_w_hh,
+                                   d.bias, d.y, d.state, d.state),
+          cpu::engine()};
+}
+dnnl::lbr_gru_forward::primitive_desc gru_forward_desc(const RnnDescs& d, prop_kind prop) {
+  return {dnnl::lbr_gru_forward::desc(prop, d.direction, d.x, d.state, d.any_w_ih, d.any_w_hh,
+                                      d.bias, d.y, d.state),
+          cpu::engine()};
+}
+dnnl::algorithm activation_of(RnnCell cell) {
+  return cell == RnnCell::Relu ? dnnl::algorithm::eltwise_relu : dnnl::algorithm::eltwise_tanh;
+}
+dnnl::vanilla_rnn_forward::primitive_desc vanilla_forward_desc(const RnnDescs& d, prop_kind prop) {
+  return {dnnl::vanilla_rnn_forward::desc(prop, activation_of(d.cell), d.direction, d.x, d.state,
+                                          d.any_w_ih, d.any_w_hh, d.bias, d.y, d.state),
+          cpu::engine()};
+}
+
+dnnl::primitive make_forward(const RnnDescs& d, prop_kind prop) {
+  switch (d.cell) {
+    case RnnCell::Lstm:
+      return dnnl::lstm_forward(lstm_forward_desc(d, prop));
+    case RnnCell::Gru:
+      return dnnl::lbr_gru_forward(gru_forward_desc(d, prop));
+    default:
+      return dnnl::vanilla_rnn_forward(vanilla_forward_desc(d, prop));
+  }
+}
+
+dnnl::primitive make_backward(const RnnDescs& d) {
+  const prop_kind training = prop_kind::forward_training, backward = prop_kind::backward;
+  switch (d.cell) {
+    case RnnCell::Lstm:
+      return dnnl::lstm_backward(dnnl::lstm_backward::primitive_desc(
+          dnnl::lstm_backward::desc(backward, d.direction, d.x, d.state, d.state, d.any_w_ih,
+                                    d.any_w_hh, d.bias, d.y, d.state, d.state, d.x, d.state,
+                                    d.state, d.any_w_ih, d.any_w_hh, d.bias, d.y, d.state, d.state),
+          cpu::engine(), lstm_forward_desc(d, training)));
+    case RnnCell::Gru:
+      return dnnl::lbr_gru_backward(dnnl::lbr_gru_backward::primitive_desc(
+          dnnl::lbr_gru_backward::desc(backward, d.direction, d.x, d.state, d.any_w_ih, d.any_w_hh,
+                                       d.bias, d.y, d.state, d.x, d.state, d.any_w_ih, d.any_w_hh,
+                                       d.bias, d.y, d.state),
+          cpu::engine(), gru_forward_desc(d, training)));
+    default:
+      return dnnl::vanilla_rnn_backward(dnnl::vanilla_rnn_backward::primitive_desc(
+          dnnl::vanilla_rnn_backward::desc(
+              backward, activation_of(d.cell), d.direction, d.x, d.state, d.any_w_ih, d.any_w_hh,
+              d.bias, d.y, d.state, d.x, d.state, d.any_w_ih, d.any_w_hh, d.bias, d.y, d.state),
+          cpu::engine(), vanilla_forward_desc(d, training)));
+  }
+}
+
+// w [D, G·H, X] with its gate blocks in oneDNN's order: w itself unless the cell is a GRU.
+Tensor in_onednn_order(const Tensor& w, RnnCell cell) {
+  if (cell != RnnCell::Gru) return w;
+  Tensor copy = Tensor::empty(w.shape());
+  const int64_t gates = gates_of(cell), block = w.numel() / (w.size(0) * gates);
+  for (int64_t d = 0; d < w.size(0); ++d)
+    for (int64_t g = 0; g < gates; ++g)
+      std::memcpy(copy.data<float>() + (d * gates + onednn_gate(cell, g)) * block,
+                  w.data<float>() + (d * gates + g) * block, size_t(block) * sizeof(float));
+  return copy;
+}
+
+// grad [D, G·H, X] += from, whose gate blocks are in oneDNN's order.
+void add_from_onednn_order(const Tensor& grad, const Tensor& from, RnnCell cell) {
+  const int64_t gates = gates_of(cell), block = grad.numel() / (grad.size(0) * gates);
+  for (int64_t d = 0; d < grad.size(0); ++d)
+    for (int64_t g = 0; g < gates; ++g)
+      add_into(grad.data<float>() + (d * gates + g) * block,
+               from.data<float>() + (d * gates + onednn_gate(cell, g)) * block, block);
+}
+
+// oneDNN's bias [D, bias_gates, H] from PyTorch's two (zero without them).
+Tensor onednn_bias(const RnnLayer& layer) {
+  const int64_t directions = layer.h0.size(0), hidden = layer.h0.size(2);
+  const int64_t gates = gates_of(layer.cell), slots = bias_gates(layer.cell);
+  Tensor bias = Tensor::zeros({directions, slots, hidden});
+  if (!layer.b_ih.defined()) return bias;
+  for (int64_t d = 0; d < directions; ++d) {
+    const float* b_ih = layer.b_ih.data<float>() + d * gates * hidden;
+    const float* b_hh = layer.b_hh.data<float>() + d * gates * hidden;
+    float* to = bias.data<float>() + d * slots * hidden;
+    for (int64_t g = 0; g < gates; ++g) {
+      const bool hidden_apart = layer.cell == RnnCell::Gru && g == 2;
+      float* slot = to + onednn_gate(layer.cell, g) * hidden;
+      for (int64_t u = 0; u < hidden; ++u)
+        slot[u] = b_ih[g * hidden + u] + (hidden_apart ? 0.0f : b_hh[g * hidden + u]);
+      if (hidden_apart) std::memcpy(to + 3 * hidden, b_hh + g * hidden, size_t(hidden) * 4);
+    }
+  }
+  return bias;
+}
+
+// PyTorch's two bias gradients += oneDNN's one [D, bias_gates, H].
+void add_bias_grads(const RnnGrads& grads, const Tensor& dbias, RnnCell cell) {
+  const int64_t directions = dbias.size(0), slots = dbias.size(1), hidden = dbias.size(2);
+  const int64_t gates = gates_of(cell);
+  for (int64_t d = 0; d < directions; ++d) {
+    const float* from = dbias.data<float>() + d * slots * hidden;
+    for (int64_t g = 0; g < gates; ++g) {
+      const float* slot = from + onednn_gate(cell, g) * hidden;
+      const float* hidden_slot = cell == RnnCell::Gru && g == 2 ? from + 3 * hidden : slot;
+      const int64_t at = (d * gates + g) * hidden;
+      if (grads.b_ih.defined()) add_into(grads.b_ih.data<float>() + at, slot, hidden);
+      if (grads.b_hh.defined()) add_into(grads.b_hh.data<float>() + at, hidden_slot, hidden);
+    }
+  }
+}
+
+memory plain(const memory::desc& md, const Tensor& t) {
+  return memory(md, cpu::engine(), t.raw_data());
+}
+
+bool runs_on_onednn(const RnnLayer& layer) {
+  return layer.x.dtype() == DType::F32 && layer.x.numel() > 0;
+}
+
+}  // namespace
+
+Tensor CpuBackend::rnn_forward(const RnnStates& out, const RnnLayer& layer, bool training) {
+  if (!runs_on_onednn(layer)) return ReferenceBackend::rnn_forward(out, layer, training);
+  const RnnDescs d = descs_of(layer);
+  const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
+  dnnl::primitive& primitive = cpu::cached(cpu::Key(d.key) << (training ? "fwd_training" : "fwd"),
+                                           [&] { return make_forward(d, prop); });
+  const Tensor w_ih = in_onednn_order(layer.w_ih, layer.cell);
+  const Tensor w_hh = in_onednn_order(layer.w_hh, layer.cell);
+  const Tensor bias = onednn_bias(layer);
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC_LAYER, plain(d.x, layer.x)},
+      {DNNL_ARG_SRC_ITER, plain(d.state, layer.h0)},
+      {DNNL_ARG_WEIGHTS_LAYER, cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md),
+                                             d.w_ih, w_ih.raw_data(), cpu::Key(d.key) << "w_ih")},
+      {DNNL_ARG_WEIGHTS_ITER, cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md, 1),
+                                            d.w_hh, w_hh.raw_data(), cpu::Key(d.key) << "w_hh")},
+      {DNNL_ARG_BIAS, plain(d.bias, bias)},
+      {DNNL_ARG_DST_LAYER, plain(d.y, out.y)},
+      {DNNL_ARG_DST_ITER, plain(d.state, out.h_n)}};
+  if (layer.cell == RnnCell::Lstm) {
+    args.emplace(DNNL_ARG_SRC_ITER_C, plain(d.state, layer.c0));
+    args.emplace(DNNL_ARG_DST_ITER_C, plain(d.state, out.c_n));
+  }
+  Tensor workspace;
+  if (training) {
+    const memory::desc ws_md = cpu::queried(primitive, dnnl::query::workspace_md);
+    workspace = Tensor::empty({int64_t(ws_md.get_size())}, DType::U8);
+    args.emplace(DNNL_ARG_WORKSPACE, memory(ws_md, cpu::engine(), workspace.raw_data()));
+  }
+  primitive.execute(cpu::stream(), args);
+  cpu::stream().wait();
+  return workspace;
+}
+
+// The primitive overwrites the data and state gradients and adds into the weight and bias ones,
+// so all of them are computed into fresh buffers and then added to soma's gradients.
+void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, const RnnLayer& layer,
+                              const RnnStates& out, const Tensor& workspace) {
+  if (!runs_on_onednn(layer))
+    return ReferenceBackend::rnn_backward(grads, d_out, layer, out, workspace);
+  const RnnDescs d = descs_of(layer);
+  dnnl::primitive& primitive =
+      cpu::cached(cpu::Key(d.key) << "bwd", [&] { return make_backward(d); });
+  const Tensor w_ih = in_onednn_order(layer.w_ih, layer.cell);
+  const Tensor w_hh = in_onednn_order(layer.w_hh, layer.cell);
+  const Tensor bias = onednn_bias(layer);
+  const Tensor dx = Tensor::empty(layer.x.shape()), dh0 = Tensor::empty(layer.h0.shape());
+  const Tensor dc0 = layer.cell == RnnCell::Lstm ? Tensor::empty(layer.h0.shape()) : Tensor();
+  const Tensor dw_ih = Tensor::zeros(layer.w_ih.shape()), dw_hh = Tensor::zeros(layer.w_hh.shape());
+  const Tensor dbias = Tensor::zeros(bias.shape());
+  auto& engine = cpu::engine();
+  const memory::desc dw_ih_md = cpu::queried(primitive, dnnl::query::diff_weights_md);
+  const memory::desc dw_hh_md = cpu::queried(primitive, dnnl::query::diff_weights_md, 1);
+  // The weight gradients in the primitive's layouts start at zero: it adds into them.
+  const memory dw_ih_laid = dw_ih_md == d.w_ih ? plain(d.w_ih, dw_ih) : memory(dw_ih_md, engine);
+  const memory dw_hh_laid = dw_hh_md == d.w_hh ? plain(d.w_hh, dw_hh) : memory(dw_hh_md, engine);
+  for (const memory& m : {dw_ih_laid, dw_hh_laid})
+    std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC_LAYER, plain(d.x, layer.x)},
+      {DNNL_ARG_SRC_ITER, plain(d.state, layer.h0)},
+      {DNNL_ARG_WEIGHTS_LAYER,
+       cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih.raw_data(),
+                     cpu::Key(d.key) << "bwd_w_ih")},
+      {DNNL_ARG_WEIGHTS_ITER,
+       cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh.raw_data(),
+                     cpu::Key(d.key) << "bwd_w_hh")},
+      {DNNL_ARG_BIAS, plain(d.bias, bias)},
+      {DNNL_ARG_DST_LAYER, plain(d.y, out.y)},
+      {DNNL_ARG_DST_ITER, plain(d.state, out.h_n)},
+      {DNNL_ARG_DIFF_SRC_LAYER, plain(d.x, dx)},
+      {DNNL_ARG_DIFF_SRC_ITER, plain(d.state, dh0)},
+      {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_ih_laid},
+      {DNNL_ARG_DIFF_WEIGHTS_ITER, dw_hh_laid},
+      {DNNL_ARG_DIFF_BIAS, plain(d.bias, dbias)},
+      {DNNL_ARG_DIFF_DST_LAYER, plain(d.y, d_out.y)},
+      {DNNL_ARG_DIFF_DST_ITER, plain(d.state, d_out.h_n)},
+      {DNNL_ARG_WORKSPACE,
+       memory(cpu::queried(primitive, dnnl::query::workspace_md), engine, workspace.raw_data())}};
+  if (layer.cell == RnnCell::Lstm) {
+    args.emplace(DNNL_ARG_SRC_ITER_C, plain(d.state, layer.c0));
+    args.emplace(DNNL_ARG_DST_ITER_C, plain(d.state, out.c_n));
+    args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, plain(d.state, dc0));
+    args.emplace(DNNL_ARG_DIFF_DST_ITER_C, plain(d.state, d_out.c_n));
+  }
+  primitive.execute(cpu::stream(), args);
+  for (auto [laid, into, md] :
+       {std::tuple{dw_ih_laid, dw_ih, d.w_ih}, std::tuple{dw_hh_laid, dw_hh, d.w_hh}}) {
+    if (laid.get_data_handle() == into.raw_data()) continue;
+    memory to = plain(md, into), from = laid;
+    dnnl::reorder(from, to).execute(cpu::stream(), from, to);
+  }
+  cpu::stream().wait();
+  if (grads.x.defined()) add_into(grads.x.data<float>(), dx.data<float>(), dx.numel());
+  if (grads.h0.defined()) add_into(grads.h0.data<float>(), dh0.data<float>(), dh0.numel());
+  if (grads.c0.defined()) add_into(grads.c0.data<float>(), dc0.data<float>(), dc0.numel());
+  if (grads.w_ih.defined()) add_from_onednn_order(grads.w_ih, dw_ih, layer.cell);
+  if (grads.w_hh.defined()) add_from_onednn_order(grads.w_hh, dw_hh, layer.cell);
+  add_bias_grads(grads, dbias, layer.cell);
+}
+
+}  // namespace soma
