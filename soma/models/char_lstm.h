@@ -1,0 +1,38 @@
+#pragma once
+// A character-level language model (Karpathy's char-rnn): embedding → LSTM → linear over the
+// vocabulary at every step. Names "embedding.weight", "lstm.weight_ih_l0", ..., "head.weight", the
+// same as the PyTorch module of bench/peer_pytorch.py, so weights move between the two.
+#include "soma/nn/embedding.h"
+#include "soma/nn/linear.h"
+#include "soma/nn/rnn.h"
+
+namespace soma::models {
+
+struct CharLstmOptions {
+  int64_t embedding = 64;
+  int64_t hidden = 256;
+  int64_t layers = 1;
+  double dropout = 0;  // between LSTM layers and before the head, while training
+};
+
+class CharLstm : public nn::Module {
+ public:
+  explicit CharLstm(int64_t vocabulary, CharLstmOptions options = {});
+  // Character indices [N, T] (i64) → next-character logits [N, T, vocabulary], from zero states.
+  Tensor forward(const Tensor& x) override;
+  // The same from `state` (undefined parts zero); also returns the state after the last step,
+  // which a stream carries into its next batch (detached) and generation into its next step.
+  std::pair<Tensor, nn::RnnState> forward(const Tensor& x, const nn::RnnState& state);
+  std::string kind() const override { return "char_lstm"; }
+
+  int64_t vocabulary() const { return vocabulary_; }
+
+ private:
+  int64_t vocabulary_;
+  double dropout_;
+  std::shared_ptr<nn::Embedding> embedding_;
+  std::shared_ptr<nn::LSTM> lstm_;
+  std::shared_ptr<nn::Linear> head_;
+};
+
+}  // namespace soma::models
