@@ -23,11 +23,15 @@ int64_t onednn_gate(RnnCell cell, int64_t g) { return cell == RnnCell::Gru && g 
 // oneDNN's bias gates: the GRU keeps its hidden-side candidate bias apart.
 int64_t bias_gates(RnnCell cell) { return cell == RnnCell::Gru ? 4 : gates_of(cell); }
 
+// A layer's descriptors: soma's f32 tensors as they are (`x`, `y`, `state`, `w_ih`, `w_hh`,
+// `bias`), and what the primitive reads and writes. Under Autocast it reads and writes the
+// sequences, hidden states and weights in bf16 (oneDNN's bf16 RNN needs all of them so); cell
+// states, biases and every gradient stay f32.
 struct RnnDescs {
   RnnCell cell;
   dnnl::rnn_direction direction;
-  memory::desc x, y, state, w_ih, w_hh, bias;  // soma's layouts
-  memory::desc any_w_ih, any_w_hh;
+  memory::desc x, y, state, w_ih, w_hh, bias;
+  memory::desc in_x, in_y, in_state, any_w_ih, any_w_hh, any_dw_ih, any_dw_hh;
   cpu::Key key;
 };
 
@@ -37,42 +41,50 @@ RnnDescs descs_of(const RnnLayer& layer) {
   const int64_t batch = layer.batch_first ? x.size(0) : x.size(1);
   const int64_t directions = layer.h0.size(0), hidden = layer.h0.size(2), input = x.size(2);
   const int64_t gates = gates_of(layer.cell);
+  const bool bf16 = autocast_precision() == Precision::BF16;
   const auto f32 = memory::data_type::f32;
+  const auto read = bf16 ? memory::data_type::bf16 : f32;
   const Tag sequence = layer.batch_first ? Tag::ntc : Tag::tnc;
   RnnDescs d;
   d.cell = layer.cell;
   d.direction = directions == 2 ? dnnl::rnn_direction::bidirectional_concat
                                 : dnnl::rnn_direction::unidirectional_left2right;
-  d.x = memory::desc({steps, batch, input}, f32, sequence);
-  d.y = memory::desc({steps, batch, directions * hidden}, f32, sequence);
-  d.state = memory::desc({1, directions, batch, hidden}, f32, Tag::ldnc);
+  const memory::dims x_dims{steps, batch, input}, y_dims{steps, batch, directions * hidden};
+  const memory::dims state_dims{1, directions, batch, hidden};
+  d.x = memory::desc(x_dims, f32, sequence), d.in_x = memory::desc(x_dims, read, sequence);
+  d.y = memory::desc(y_dims, f32, sequence), d.in_y = memory::desc(y_dims, read, sequence);
+  d.state = memory::desc(state_dims, f32, Tag::ldnc);
+  d.in_state = memory::desc(state_dims, read, Tag::ldnc);
   d.w_ih = memory::desc({1, directions, input, gates, hidden}, f32, Tag::ldgoi);
   d.w_hh = memory::desc({1, directions, hidden, gates, hidden}, f32, Tag::ldgoi);
   d.bias = memory::desc({1, directions, bias_gates(layer.cell), hidden}, f32, Tag::ldgo);
-  d.any_w_ih = memory::desc(d.w_ih.dims(), f32, Tag::any);
-  d.any_w_hh = memory::desc(d.w_hh.dims(), f32, Tag::any);
+  d.any_w_ih = memory::desc(d.w_ih.dims(), read, Tag::any);
+  d.any_w_hh = memory::desc(d.w_hh.dims(), read, Tag::any);
+  d.any_dw_ih = memory::desc(d.w_ih.dims(), f32, Tag::any);
+  d.any_dw_hh = memory::desc(d.w_hh.dims(), f32, Tag::any);
   d.key << "rnn" << int64_t(layer.cell) << int64_t(layer.batch_first) << steps << batch << input
-        << hidden << directions;
+        << hidden << directions << int64_t(bf16);
   return d;
 }
 
 dnnl::lstm_forward::primitive_desc lstm_forward_desc(const RnnDescs& d, prop_kind prop) {
-  return {dnnl::lstm_forward::desc(prop, d.direction, d.x, d.state, d.state, d.any_w_ih, d.any_w_hh,
-                                   d.bias, d.y, d.state, d.state),
+  return {dnnl::lstm_forward::desc(prop, d.direction, d.in_x, d.in_state, d.state, d.any_w_ih,
+                                   d.any_w_hh, d.bias, d.in_y, d.in_state, d.state),
           cpu::engine()};
 }
 dnnl::lbr_gru_forward::primitive_desc gru_forward_desc(const RnnDescs& d, prop_kind prop) {
-  return {dnnl::lbr_gru_forward::desc(prop, d.direction, d.x, d.state, d.any_w_ih, d.any_w_hh,
-                                      d.bias, d.y, d.state),
+  return {dnnl::lbr_gru_forward::desc(prop, d.direction, d.in_x, d.in_state, d.any_w_ih, d.any_w_hh,
+                                      d.bias, d.in_y, d.in_state),
           cpu::engine()};
 }
 dnnl::algorithm activation_of(RnnCell cell) {
   return cell == RnnCell::Relu ? dnnl::algorithm::eltwise_relu : dnnl::algorithm::eltwise_tanh;
 }
 dnnl::vanilla_rnn_forward::primitive_desc vanilla_forward_desc(const RnnDescs& d, prop_kind prop) {
-  return {dnnl::vanilla_rnn_forward::desc(prop, activation_of(d.cell), d.direction, d.x, d.state,
-                                          d.any_w_ih, d.any_w_hh, d.bias, d.y, d.state),
-          cpu::engine()};
+  return {
+      dnnl::vanilla_rnn_forward::desc(prop, activation_of(d.cell), d.direction, d.in_x, d.in_state,
+                                      d.any_w_ih, d.any_w_hh, d.bias, d.in_y, d.in_state),
+      cpu::engine()};
 }
 
 dnnl::primitive make_forward(const RnnDescs& d, prop_kind prop) {
@@ -91,21 +103,23 @@ dnnl::primitive make_backward(const RnnDescs& d) {
   switch (d.cell) {
     case RnnCell::Lstm:
       return dnnl::lstm_backward(dnnl::lstm_backward::primitive_desc(
-          dnnl::lstm_backward::desc(backward, d.direction, d.x, d.state, d.state, d.any_w_ih,
-                                    d.any_w_hh, d.bias, d.y, d.state, d.state, d.x, d.state,
-                                    d.state, d.any_w_ih, d.any_w_hh, d.bias, d.y, d.state, d.state),
+          dnnl::lstm_backward::desc(backward, d.direction, d.in_x, d.in_state, d.state, d.any_w_ih,
+                                    d.any_w_hh, d.bias, d.in_y, d.in_state, d.state, d.x, d.state,
+                                    d.state, d.any_dw_ih, d.any_dw_hh, d.bias, d.y, d.state,
+                                    d.state),
           cpu::engine(), lstm_forward_desc(d, training)));
     case RnnCell::Gru:
       return dnnl::lbr_gru_backward(dnnl::lbr_gru_backward::primitive_desc(
-          dnnl::lbr_gru_backward::desc(backward, d.direction, d.x, d.state, d.any_w_ih, d.any_w_hh,
-                                       d.bias, d.y, d.state, d.x, d.state, d.any_w_ih, d.any_w_hh,
-                                       d.bias, d.y, d.state),
+          dnnl::lbr_gru_backward::desc(backward, d.direction, d.in_x, d.in_state, d.any_w_ih,
+                                       d.any_w_hh, d.bias, d.in_y, d.in_state, d.x, d.state,
+                                       d.any_dw_ih, d.any_dw_hh, d.bias, d.y, d.state),
           cpu::engine(), gru_forward_desc(d, training)));
     default:
       return dnnl::vanilla_rnn_backward(dnnl::vanilla_rnn_backward::primitive_desc(
-          dnnl::vanilla_rnn_backward::desc(
-              backward, activation_of(d.cell), d.direction, d.x, d.state, d.any_w_ih, d.any_w_hh,
-              d.bias, d.y, d.state, d.x, d.state, d.any_w_ih, d.any_w_hh, d.bias, d.y, d.state),
+          dnnl::vanilla_rnn_backward::desc(backward, activation_of(d.cell), d.direction, d.in_x,
+                                           d.in_state, d.any_w_ih, d.any_w_hh, d.bias, d.in_y,
+                                           d.in_state, d.x, d.state, d.any_dw_ih, d.any_dw_hh,
+                                           d.bias, d.y, d.state),
           cpu::engine(), vanilla_forward_desc(d, training)));
   }
 }
@@ -172,6 +186,12 @@ memory plain(const memory::desc& md, const Tensor& t) {
   return memory(md, cpu::engine(), t.raw_data());
 }
 
+// `t` (laid out as `plain`) as the primitive reads it (`wanted`: its layout and precision).
+memory read(const memory::desc& wanted, const memory::desc& plain, const Tensor& t,
+            const cpu::Key& key, const char* what) {
+  return cpu::laid_out(wanted, plain, t.raw_data(), cpu::Key(key) << what);
+}
+
 bool runs_on_onednn(const RnnLayer& layer) {
   return layer.x.dtype() == DType::F32 && layer.x.numel() > 0;
 }
@@ -187,16 +207,18 @@ Tensor CpuBackend::rnn_forward(const RnnStates& out, const RnnLayer& layer, bool
   const Tensor w_ih = in_onednn_order(layer.w_ih, layer.cell);
   const Tensor w_hh = in_onednn_order(layer.w_hh, layer.cell);
   const Tensor bias = onednn_bias(layer);
+  cpu::LaidOutOutput y(d.in_y, d.y, out.y.raw_data(), 0.0f, cpu::Key(d.key) << "y");
+  cpu::LaidOutOutput h_n(d.in_state, d.state, out.h_n.raw_data(), 0.0f, cpu::Key(d.key) << "h_n");
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, plain(d.x, layer.x)},
-      {DNNL_ARG_SRC_ITER, plain(d.state, layer.h0)},
-      {DNNL_ARG_WEIGHTS_LAYER, cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md),
-                                             d.w_ih, w_ih.raw_data(), cpu::Key(d.key) << "w_ih")},
-      {DNNL_ARG_WEIGHTS_ITER, cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md, 1),
-                                            d.w_hh, w_hh.raw_data(), cpu::Key(d.key) << "w_hh")},
+      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, d.key, "x")},
+      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, d.key, "h0")},
+      {DNNL_ARG_WEIGHTS_LAYER,
+       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, d.key, "w_ih")},
+      {DNNL_ARG_WEIGHTS_ITER,
+       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, d.key, "w_hh")},
       {DNNL_ARG_BIAS, plain(d.bias, bias)},
-      {DNNL_ARG_DST_LAYER, plain(d.y, out.y)},
-      {DNNL_ARG_DST_ITER, plain(d.state, out.h_n)}};
+      {DNNL_ARG_DST_LAYER, y.memory()},
+      {DNNL_ARG_DST_ITER, h_n.memory()}};
   if (layer.cell == RnnCell::Lstm) {
     args.emplace(DNNL_ARG_SRC_ITER_C, plain(d.state, layer.c0));
     args.emplace(DNNL_ARG_DST_ITER_C, plain(d.state, out.c_n));
@@ -208,6 +230,8 @@ Tensor CpuBackend::rnn_forward(const RnnStates& out, const RnnLayer& layer, bool
     args.emplace(DNNL_ARG_WORKSPACE, memory(ws_md, cpu::engine(), workspace.raw_data()));
   }
   primitive.execute(cpu::stream(), args);
+  y.finish();
+  h_n.finish();
   cpu::stream().wait();
   return workspace;
 }
@@ -237,17 +261,15 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
   for (const memory& m : {dw_ih_laid, dw_hh_laid})
     std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, plain(d.x, layer.x)},
-      {DNNL_ARG_SRC_ITER, plain(d.state, layer.h0)},
+      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, d.key, "bwd_x")},
+      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, d.key, "bwd_h0")},
       {DNNL_ARG_WEIGHTS_LAYER,
-       cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih.raw_data(),
-                     cpu::Key(d.key) << "bwd_w_ih")},
+       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, d.key, "bwd_w_ih")},
       {DNNL_ARG_WEIGHTS_ITER,
-       cpu::laid_out(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh.raw_data(),
-                     cpu::Key(d.key) << "bwd_w_hh")},
+       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, d.key, "bwd_w_hh")},
       {DNNL_ARG_BIAS, plain(d.bias, bias)},
-      {DNNL_ARG_DST_LAYER, plain(d.y, out.y)},
-      {DNNL_ARG_DST_ITER, plain(d.state, out.h_n)},
+      {DNNL_ARG_DST_LAYER, read(d.in_y, d.y, out.y, d.key, "bwd_y")},
+      {DNNL_ARG_DST_ITER, read(d.in_state, d.state, out.h_n, d.key, "bwd_h_n")},
       {DNNL_ARG_DIFF_SRC_LAYER, plain(d.x, dx)},
       {DNNL_ARG_DIFF_SRC_ITER, plain(d.state, dh0)},
       {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_ih_laid},
