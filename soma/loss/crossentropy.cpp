@@ -44,6 +44,16 @@ Tensor categorical_crossentropy(const Tensor& logits, const Tensor& target, Redu
 
 Tensor sparse_categorical_crossentropy(const Tensor& logits, const Tensor& target,
                                        const SparseCrossEntropyOptions& options) {
+  if (logits.dim() > 2) {  // a sequence: every step is a sample
+    Shape steps = logits.shape();
+    steps.pop_back();
+    SOMA_CHECK(target.dtype() == DType::I64 && target.shape() == steps,
+               "sparse_categorical_crossentropy: expected i64 targets of shape ", to_string(steps),
+               ", found ", name_of(target.dtype()), " ", to_string(target.shape()));
+    const Tensor losses = sparse_categorical_crossentropy(
+        logits.reshape({-1, logits.size(-1)}), target.view({target.numel()}), options);
+    return options.reduction == Reduction::None ? losses.reshape(steps) : losses;
+  }
   SOMA_CHECK(logits.dim() == 2, "sparse_categorical_crossentropy: expected logits [N, C], found ",
              to_string(logits.shape()));
   SOMA_CHECK(target.dtype() == DType::I64 && target.shape() == Shape{logits.size(0)},

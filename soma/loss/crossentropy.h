@@ -25,8 +25,9 @@ struct SparseCrossEntropyOptions {
 };
 
 // Sparse categorical cross-entropy between logits [N, C] and class indices [N] (i64, 0 <= t < C
-// or the ignore index). Throws soma::Error on a shape mismatch or an index out of range, naming
-// both.
+// or the ignore index). Logits [N, T, C] with targets [N, T] (a sequence, as Keras takes them)
+// count every step as a sample. Throws soma::Error on a shape mismatch or an index out of range,
+// naming both.
 Tensor sparse_categorical_crossentropy(const Tensor& logits, const Tensor& target,
                                        const SparseCrossEntropyOptions& options = {});
 

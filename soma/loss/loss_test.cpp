@@ -119,6 +119,26 @@ TEST(SparseCategoricalCrossEntropy, MatchesPyTorch) {
                          });
 }
 
+TEST(SparseCategoricalCrossEntropy, EveryStepOfASequence) {
+  const Tensor steps = Tensor::from(std::vector<int64_t>{3, 0, 1, 1, 2, 0}, {2, 3});
+  soma::testing::expect_gradcheck(
+      [&](const Tensor& x) { return sparse_categorical_crossentropy(x, steps); }, Input({2, 3, 4}));
+  soma::testing::expect_matches_fixture(
+      "sparse_categorical_crossentropy_sequence",
+      [](const std::vector<Tensor>& x) { return sparse_categorical_crossentropy(x[0], x[1]); });
+  const Tensor logits = Tensor::randn({2, 3, 4});
+  const Tensor each =
+      sparse_categorical_crossentropy(logits, steps, {.reduction = Reduction::None});
+  EXPECT_EQ(to_string(each.shape()), "[2, 3]");
+  EXPECT_EQ(each.to_vector<float>(), sparse_categorical_crossentropy(logits.reshape({6, 4}),
+                                                                     steps.reshape({6}),
+                                                                     {.reduction = Reduction::None})
+                                         .to_vector<float>());
+  soma::testing::expect_error(
+      [&] { sparse_categorical_crossentropy(logits, Tensor::zeros({2, 4}, DType::I64)); },
+      "expected i64 targets of shape [2, 3], found i64 [2, 4]");
+}
+
 TEST(SparseCategoricalCrossEntropy, RejectsBadTargets) {
   const Tensor logits = Tensor::zeros({2, 3});
   try {

@@ -37,6 +37,10 @@ TopKAccuracy::TopKAccuracy(int64_t k, std::string name)
 }
 
 void TopKAccuracy::update(const Tensor& prediction, const Tensor& target) {
+  if (prediction.dim() > 2 && target.dtype() == DType::I64 &&
+      target.numel() * prediction.size(-1) == prediction.numel())  // a sequence: every step
+    return update(prediction.view({target.numel(), prediction.size(-1)}),
+                  target.view({target.numel()}));
   SOMA_CHECK(prediction.dim() == 2, name(), ": expected predictions [N, C], found ",
              to_string(prediction.shape()));
   const int64_t rows = prediction.size(0), columns = prediction.size(1);

@@ -35,6 +35,15 @@ TEST(Accuracy, StreamsOverBatchesAndResets) {
   EXPECT_THROW(accuracy.update(kScores, Tensor::from(std::vector<int64_t>{1, 3, 0}, {3})), Error);
 }
 
+TEST(TopK, CountsEveryStepOfASequence) {
+  // Two sequences of two steps over three classes: the best class is 2, 0 | 1, 1.
+  const Tensor prediction =
+      Tensor::from({0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0.5f}, {2, 2, 3});
+  SparseCategoricalAccuracy accuracy;
+  accuracy.update(prediction, Tensor::from(std::vector<int64_t>{2, 1, 1, 2}, {2, 2}));
+  EXPECT_DOUBLE_EQ(accuracy.result(), 0.5);
+}
+
 TEST(TopK, CountsTheTrueClassAmongTheBest) {
   TopKAccuracy top2(2);
   top2.update(kScores, kLabels);
