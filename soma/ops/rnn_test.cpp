@@ -1,5 +1,6 @@
 #include "soma/ops/rnn.h"
 
+#include "soma/autograd/node.h"
 #include "soma/ops/shape.h"
 #include "testing.h"
 
@@ -95,6 +96,23 @@ TEST(RnnLayer, Bf16AutocastAgreesWithF32Reference) {
   const std::vector<float> low = layer_of({RnnCell::Lstm})(in).to_vector<float>();
   Autocast f32(Precision::F32);
   EXPECT_NE(low, layer_of({RnnCell::Lstm})(in).to_vector<float>());
+}
+
+TEST(RnnLayer, InferenceAgreesWithTraining) {
+  // Without a graph the cpu backend runs oneDNN's inference primitives, whose weight layouts may
+  // differ from the training ones'.
+  for (Precision precision : {Precision::F32, Precision::BF16})
+    for (const Case& c : kCases) {
+      SCOPED_TRACE(gates_of(c.cell) * 10 + c.directions);
+      Autocast autocast(precision);
+      Rng rng(3);
+      std::vector<Tensor> in;
+      for (const Input& spec : inputs_of(c, 9, 33, 28, 64))
+        in.push_back(testing::random_input(spec, rng, DType::F32).requires_grad());
+      const Tensor trained = layer_of(c)(in);
+      autograd::NoGradGuard no_grad;
+      testing::expect_close(layer_of(c)(in), trained, 1e-6, 1e-6, "inference");
+    }
 }
 
 TEST(RnnLayer, MatchesPyTorch) {

@@ -202,20 +202,21 @@ Tensor CpuBackend::rnn_forward(const RnnStates& out, const RnnLayer& layer, bool
   if (!runs_on_onednn(layer)) return ReferenceBackend::rnn_forward(out, layer, training);
   const RnnDescs d = descs_of(layer);
   const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
-  dnnl::primitive& primitive = cpu::cached(cpu::Key(d.key) << (training ? "fwd_training" : "fwd"),
-                                           [&] { return make_forward(d, prop); });
+  // One key per pass: inference and training primitives may want the weights laid out apart.
+  const cpu::Key key = cpu::Key(d.key) << (training ? "fwd_training" : "fwd");
+  dnnl::primitive& primitive = cpu::cached(key, [&] { return make_forward(d, prop); });
   const Tensor w_ih = in_onednn_order(layer.w_ih, layer.cell);
   const Tensor w_hh = in_onednn_order(layer.w_hh, layer.cell);
   const Tensor bias = onednn_bias(layer);
-  cpu::LaidOutOutput y(d.in_y, d.y, out.y.raw_data(), 0.0f, cpu::Key(d.key) << "y");
-  cpu::LaidOutOutput h_n(d.in_state, d.state, out.h_n.raw_data(), 0.0f, cpu::Key(d.key) << "h_n");
+  cpu::LaidOutOutput y(d.in_y, d.y, out.y.raw_data(), 0.0f, cpu::Key(key) << "y");
+  cpu::LaidOutOutput h_n(d.in_state, d.state, out.h_n.raw_data(), 0.0f, cpu::Key(key) << "h_n");
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, d.key, "x")},
-      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, d.key, "h0")},
+      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, key, "x")},
+      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, key, "h0")},
       {DNNL_ARG_WEIGHTS_LAYER,
-       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, d.key, "w_ih")},
+       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, key, "w_ih")},
       {DNNL_ARG_WEIGHTS_ITER,
-       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, d.key, "w_hh")},
+       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, key, "w_hh")},
       {DNNL_ARG_BIAS, plain(d.bias, bias)},
       {DNNL_ARG_DST_LAYER, y.memory()},
       {DNNL_ARG_DST_ITER, h_n.memory()}};
@@ -243,8 +244,8 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
   if (!runs_on_onednn(layer))
     return ReferenceBackend::rnn_backward(grads, d_out, layer, out, workspace);
   const RnnDescs d = descs_of(layer);
-  dnnl::primitive& primitive =
-      cpu::cached(cpu::Key(d.key) << "bwd", [&] { return make_backward(d); });
+  const cpu::Key key = cpu::Key(d.key) << "bwd";
+  dnnl::primitive& primitive = cpu::cached(key, [&] { return make_backward(d); });
   const Tensor w_ih = in_onednn_order(layer.w_ih, layer.cell);
   const Tensor w_hh = in_onednn_order(layer.w_hh, layer.cell);
   const Tensor bias = onednn_bias(layer);
@@ -261,15 +262,15 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
   for (const memory& m : {dw_ih_laid, dw_hh_laid})
     std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, d.key, "bwd_x")},
-      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, d.key, "bwd_h0")},
+      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, key, "x")},
+      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, key, "h0")},
       {DNNL_ARG_WEIGHTS_LAYER,
-       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, d.key, "bwd_w_ih")},
+       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, key, "w_ih")},
       {DNNL_ARG_WEIGHTS_ITER,
-       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, d.key, "bwd_w_hh")},
+       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, key, "w_hh")},
       {DNNL_ARG_BIAS, plain(d.bias, bias)},
-      {DNNL_ARG_DST_LAYER, read(d.in_y, d.y, out.y, d.key, "bwd_y")},
-      {DNNL_ARG_DST_ITER, read(d.in_state, d.state, out.h_n, d.key, "bwd_h_n")},
+      {DNNL_ARG_DST_LAYER, read(d.in_y, d.y, out.y, key, "y")},
+      {DNNL_ARG_DST_ITER, read(d.in_state, d.state, out.h_n, key, "h_n")},
       {DNNL_ARG_DIFF_SRC_LAYER, plain(d.x, dx)},
       {DNNL_ARG_DIFF_SRC_ITER, plain(d.state, dh0)},
       {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_ih_laid},
