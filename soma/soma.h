@@ -39,6 +39,7 @@
 #include "soma/models/char_lstm.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
+#include "soma/models/row_lstm.h"
 #include "soma/models/vgg.h"
 #include "soma/nn/activation.h"
 #include "soma/nn/batch_norm.h"

@@ -1,15 +1,46 @@
 #include "soma/models/char_lstm.h"
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "soma/autograd/node.h"
 #include "soma/ops/dropout.h"
 
 namespace soma::models {
+
+int64_t sample_next(const std::vector<float>& logits, const SamplingOptions& options, Rng& rng) {
+  SOMA_CHECK(!logits.empty(), "sample_next: no logits");
+  SOMA_CHECK(options.temperature >= 0 && options.top_k >= 0,
+             "sampling: expected temperature >= 0 and top_k >= 0, found ", options.temperature,
+             " and ", options.top_k);
+  std::vector<int64_t> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+  if (options.temperature == 0) return order[0];
+  const size_t kept =
+      options.top_k > 0 ? std::min(order.size(), size_t(options.top_k)) : order.size();
+  std::vector<double> weights(kept);
+  const double best = logits[size_t(order[0])];
+  for (size_t i = 0; i < kept; ++i)
+    weights[i] = std::exp((logits[size_t(order[i])] - best) / options.temperature);
+  double u = 0;
+  rng.uniform(&u, 1, 0.0, std::accumulate(weights.begin(), weights.end(), 0.0));
+  for (size_t i = 0; i < kept; ++i) {
+    if (u < weights[i]) return order[i];
+    u -= weights[i];
+  }
+  return order[kept - 1];
+}
 
 CharLstm::CharLstm(int64_t vocabulary, CharLstmOptions options)
     : vocabulary_(vocabulary), dropout_(options.dropout) {
   embedding_ = std::make_shared<nn::Embedding>(vocabulary, options.embedding);
   lstm_ = std::make_shared<nn::LSTM>(
       options.embedding, options.hidden,
-      nn::RnnOptions{.num_layers = options.layers, .batch_first = true, .dropout = options.dropout});
+      nn::RnnOptions{
+          .num_layers = options.layers, .batch_first = true, .dropout = options.dropout});
   head_ = std::make_shared<nn::Linear>(options.hidden, vocabulary);
   register_module("embedding", embedding_);
   register_module("lstm", lstm_);
@@ -17,6 +48,26 @@ CharLstm::CharLstm(int64_t vocabulary, CharLstmOptions options)
 }
 
 Tensor CharLstm::forward(const Tensor& x) { return forward(x, {}).first; }
+
+std::vector<int64_t> CharLstm::generate(const std::vector<int64_t>& prime, int64_t length,
+                                        const SamplingOptions& options, Rng& rng) {
+  SOMA_CHECK(!prime.empty(), "char_lstm: generation needs at least one character to start from");
+  const bool training = is_training();
+  eval();
+  autograd::NoGradGuard no_grad;
+  // The prime in one pass; then one step per character, carrying the state.
+  auto [logits, state] = forward(Tensor::from(prime, {1, int64_t(prime.size())}), {});
+  std::vector<int64_t> text;
+  while (int64_t(text.size()) < length) {
+    const float* last = logits.data<float>() + logits.numel() - vocabulary_;
+    text.push_back(sample_next(std::vector<float>(last, last + vocabulary_), options, rng));
+    if (int64_t(text.size()) < length)
+      std::tie(logits, state) =
+          forward(Tensor::from(std::vector<int64_t>{text.back()}, {1, 1}), state);
+  }
+  train(training);
+  return text;
+}
 
 std::pair<Tensor, nn::RnnState> CharLstm::forward(const Tensor& x, const nn::RnnState& state) {
   SOMA_CHECK(x.dim() == 2 && x.dtype() == DType::I64,

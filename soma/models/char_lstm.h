@@ -2,11 +2,25 @@
 // A character-level language model (Karpathy's char-rnn): embedding → LSTM → linear over the
 // vocabulary at every step. Names "embedding.weight", "lstm.weight_ih_l0", ..., "head.weight", the
 // same as the PyTorch module of bench/peer_pytorch.py, so weights move between the two.
+#include <vector>
+
+#include "soma/core/rng.h"
 #include "soma/nn/embedding.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/rnn.h"
 
 namespace soma::models {
+
+// How the next character is drawn from the model's logits: from softmax(logits / temperature)
+// over the top_k most likely characters (all when 0); temperature 0 takes the most likely one.
+struct SamplingOptions {
+  double temperature = 1.0;
+  int64_t top_k = 0;
+};
+
+// One draw from `logits` [vocabulary] as `options` say. Throws soma::Error for a negative
+// temperature or top_k.
+int64_t sample_next(const std::vector<float>& logits, const SamplingOptions& options, Rng& rng);
 
 struct CharLstmOptions {
   int64_t embedding = 64;
@@ -24,6 +38,11 @@ class CharLstm : public nn::Module {
   // which a stream carries into its next batch (detached) and generation into its next step.
   std::pair<Tensor, nn::RnnState> forward(const Tensor& x, const nn::RnnState& state);
   std::string kind() const override { return "char_lstm"; }
+
+  // `length` characters that follow `prime` (ids, at least one), each drawn from the model's
+  // prediction given everything before it. Runs in eval mode without recording a graph.
+  std::vector<int64_t> generate(const std::vector<int64_t>& prime, int64_t length,
+                                const SamplingOptions& options, Rng& rng);
 
   int64_t vocabulary() const { return vocabulary_; }
 

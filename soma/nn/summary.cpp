@@ -18,14 +18,14 @@ std::string with_commas(int64_t n) {
 
 }  // namespace
 
-ModelSummary summarize(Module& model, const Shape& input) {
+ModelSummary summarize(Module& model, const Shape& input, DType dtype) {
   autograd::NoGradGuard no_grad;
   const bool training = model.is_training();
   model.eval();
   ModelSummary summary{input, {}, {}, 0, 0};
   Shape batch{1};
   batch.insert(batch.end(), input.begin(), input.end());
-  Tensor x = Tensor::zeros(batch);
+  Tensor x = Tensor::zeros(batch, dtype);
   auto without_batch = [](const Tensor& t) {
     return Shape(t.shape().begin() + 1, t.shape().end());
   };

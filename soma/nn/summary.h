@@ -22,12 +22,13 @@ struct ModelSummary {
   int64_t buffers = 0;     // values saved but not trained (running statistics)
 };
 
-// Runs a zero example of `input` (no batch dimension) through `model` in eval mode without
+// Runs a zero example of `input` (no batch dimension; i64 for token ids) through `model` in eval
+// mode without
 // recording a graph. A Sequential's rows are its layers, each with its output shape; another
 // model's rows are its top-level submodules, whose output shapes its forward() alone knows (as
 // Keras shows a subclassed model). Throws soma::Error naming the layer whose input shape does not
 // fit.
-ModelSummary summarize(Module& model, const Shape& input);
+ModelSummary summarize(Module& model, const Shape& input, DType dtype = DType::F32);
 
 // The summary as an aligned text table with totals.
 std::string format(const ModelSummary& summary);

@@ -82,11 +82,11 @@ data::TransformPtr train_transform(const Config& config, const data::Dataset& tr
   return std::make_shared<data::Compose>(steps);
 }
 
-Shape input_shape(const Config& config, const data::Dataset& dataset) {
+Tensor model_input(const Config& config, const data::Dataset& dataset) {
   data::Example example = dataset.get(0);
   Rng rng(0);
   eval_transform(config)->apply(example, rng);
-  return example.input.shape();
+  return example.input;
 }
 
 data::TransformPtr preview_transform(const Config& config, const data::Dataset& train) {

@@ -15,8 +15,9 @@ data::TransformPtr train_transform(const Config& config, const data::Dataset& tr
 // to_float, so test images are prepared as training images are but never augmented.
 data::TransformPtr eval_transform(const Config& config);
 
-// The shape of one example of `dataset` as the model sees it (after the evaluation transforms).
-Shape input_shape(const Config& config, const data::Dataset& dataset);
+// One example's input from `dataset` as the model sees it (after the evaluation transforms): its
+// shape and dtype.
+Tensor model_input(const Config& config, const data::Dataset& dataset);
 
 // What `soma data preview` shows: the augmentations without to_float and normalize, so the
 // images stay viewable.

@@ -9,8 +9,10 @@
 #include "soma/core/error.h"
 #include "soma/models/airbench.h"
 #include "soma/models/alexnet.h"
+#include "soma/models/char_lstm.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
+#include "soma/models/row_lstm.h"
 #include "soma/models/vgg.h"
 #include "soma/nn/activation.h"
 #include "soma/nn/batch_norm.h"
@@ -86,9 +88,13 @@ const std::map<std::string, std::vector<std::string>> kOptimizerKeys{
 
 // The models of the zoo a config names ([model] name = "lenet5") and the keys each takes.
 const std::map<std::string, std::vector<std::string>> kModelKeys{
-    {"lenet5", {"modern", "classes"}},           {"alexnet", {"classes", "dropout"}},
-    {"vgg", {"depth", "batch_norm", "classes"}}, {"resnet18", {"classes"}},
+    {"lenet5", {"modern", "classes"}},
+    {"alexnet", {"classes", "dropout"}},
+    {"vgg", {"depth", "batch_norm", "classes"}},
+    {"resnet18", {"classes"}},
     {"airbench", {"classes", "widths"}},
+    {"char_lstm", {"vocabulary", "embedding", "hidden", "layers", "dropout"}},
+    {"row_lstm", {"hidden", "layers", "classes"}},
 };
 
 // The keys each schedule takes besides "type".
@@ -341,9 +347,13 @@ Precision parse_precision(const std::string& name, const std::string& where) {
   fail(where, " must be \"f32\" or \"bf16\", found \"", name, "\"");
 }
 
+namespace {
+
+Config config_of(const toml::table& root, const std::string& path);
+
+}  // namespace
+
 Config load_config(const std::string& path) {
-  Config config;
-  config.path = path;
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -354,6 +364,24 @@ Config load_config(const std::string& path) {
       fail(path, ": cannot open the config file");
     fail(path, ":", e.source().begin.line, ": ", reason);
   }
+  return config_of(root, path);
+}
+
+Config parse_config(const std::string& text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    fail(path, ":", e.source().begin.line, ": ", std::string(e.description()));
+  }
+  return config_of(root, path);
+}
+
+namespace {
+
+Config config_of(const toml::table& root, const std::string& path) {
+  Config config;
+  config.path = path;
   check_keys(config, root, "the config", {"model", "data", "train"});
 
   const toml::table& model = section_of(config, root, "model");
@@ -370,9 +398,9 @@ Config load_config(const std::string& path) {
   }
 
   const toml::table& data = section_of(config, root, "data");
-  check_keys(
-      config, data, "[data]",
-      {"dataset", "batch_size", "shuffle", "train_limit", "test_limit", "workers", "augment"});
+  check_keys(config, data, "[data]",
+             {"dataset", "batch_size", "shuffle", "train_limit", "test_limit", "workers", "augment",
+              "sequence_length"});
   config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
   config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
   SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",
@@ -382,6 +410,9 @@ Config load_config(const std::string& path) {
   config.test_limit = get<int64_t>(config, data, "[data]", "test_limit", 0);
   SOMA_CHECK(config.train_limit >= 0 && config.test_limit >= 0, path,
              ": [data] train_limit and test_limit must be non-negative");
+  config.sequence_length = get<int64_t>(config, data, "[data]", "sequence_length", 128);
+  SOMA_CHECK(config.sequence_length > 0, path, ": [data] sequence_length must be positive, found ",
+             config.sequence_length);
   config.workers = get<int64_t>(config, data, "[data]", "workers", 0);
   SOMA_CHECK(config.workers >= 0 && config.workers <= 64, path,
              ": [data] workers must be 0..64, found ", config.workers);
@@ -448,8 +479,6 @@ Config load_config(const std::string& path) {
   return config;
 }
 
-namespace {
-
 // What `module` makes of one example of `shape`, found by running it on a batch of one: every
 // layer knows its arithmetic, so the config does not repeat it. Errors name `where`.
 Shape output_shape(nn::Module& module, const Shape& shape, const std::string& where) {
@@ -469,11 +498,30 @@ Shape output_shape(nn::Module& module, const Shape& shape, const std::string& wh
   return out;
 }
 
-// A model of the zoo, for examples of `input_shape` ([C, H, W]).
+// A model of the zoo, for examples of `input_shape` ([C, H, W]; [T] for char_lstm).
 nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
+  auto size = [&](const char* key, double fallback) {
+    return int64_t(t.amount(key, fallback, true));
+  };
+  if (t.type == "char_lstm") {
+    t.check(input_shape.size() == 1,
+            "takes character sequences [T], but the examples have shape " + to_string(input_shape));
+    const double dropout = t.number("dropout", 0);
+    t.check(dropout >= 0 && dropout < 1, "\"dropout\" must lie in [0, 1)");
+    return std::make_shared<models::CharLstm>(
+        size("vocabulary", 65), models::CharLstmOptions{.embedding = size("embedding", 64),
+                                                        .hidden = size("hidden", 256),
+                                                        .layers = size("layers", 1),
+                                                        .dropout = dropout});
+  }
   t.check(input_shape.size() == 3,
           "takes images [C, H, W], but the examples have shape " + to_string(input_shape));
-  const auto classes = int64_t(t.amount("classes", 10, true));
+  const auto classes = size("classes", 10);
+  if (t.type == "row_lstm")
+    return std::make_shared<models::RowLstm>(
+        input_shape[0], input_shape[2],
+        models::RowLstmOptions{
+            .hidden = size("hidden", 128), .layers = size("layers", 1), .classes = classes});
   auto expect_images = [&](int64_t channels, std::vector<int64_t> sides) {
     bool fits = input_shape[0] == channels && input_shape[1] == input_shape[2];
     fits = fits && std::find(sides.begin(), sides.end(), input_shape[1]) != sides.end();

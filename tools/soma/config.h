@@ -72,8 +72,9 @@ struct Config {
   bool shuffle = true;
   int64_t workers = 0;  // loader threads
   std::vector<TypedTable> augment;
-  int64_t train_limit = 0;  // train on the first N samples only, 0 = all
-  int64_t test_limit = 0;   // evaluate on the first N test samples only, 0 = all
+  int64_t train_limit = 0;        // train on the first N samples only, 0 = all
+  int64_t test_limit = 0;         // evaluate on the first N test samples only, 0 = all
+  int64_t sequence_length = 128;  // text datasets: characters per example
   int64_t epochs = 1;
   std::string loss;
   std::vector<std::string> metrics{"accuracy"};
@@ -94,6 +95,8 @@ Precision parse_precision(const std::string& name, const std::string& where);
 
 // Parses and validates a config file. Throws soma::Error as "PATH:LINE: message".
 Config load_config(const std::string& path);
+// The same from the text of a config (as saved weights carry it); `path` names it in messages.
+Config parse_config(const std::string& text, const std::string& path);
 
 // The model a config describes, for examples of `input_shape`. Shapes chain: each layer's input
 // size (a linear layer's features, a conv2d's or batch norm's channels) is what the layers before

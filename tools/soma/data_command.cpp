@@ -104,7 +104,7 @@ int run_list(const DataArgs& args) {
 int run_preview(const DataArgs& args) {
   const Config config = load_config(args.config);
   SOMA_CHECK(args.rows >= 1 && args.columns >= 2, "preview: needs at least 1 row and 2 columns");
-  const Splits splits = load_dataset(config.dataset, args.data_dir);
+  const Splits splits = load_dataset(config, args.data_dir);
   const data::TransformPtr augment = preview_transform(config, *splits.train);
   const int64_t rows = std::min(args.rows, splits.train->size());
   Rng pick(args.seed);

@@ -4,6 +4,8 @@
 
 #include "soma/data/datasets/cifar.h"
 #include "soma/data/datasets/mnist.h"
+#include "soma/data/datasets/text.h"
+#include "soma/data/root.h"
 
 namespace soma::cli {
 namespace {
@@ -22,6 +24,21 @@ Splits images(const std::string& data_dir) {
           std::make_shared<Set>(data_dir, data::Split::Test), 10};
 }
 
+// Character windows of input.txt in `folder`: the first 90 % of the text trains, the rest tests.
+Splits text(const std::string& data_dir, const std::string& folder, int64_t length) {
+  const data::CharCorpus corpus =
+      data::read_char_corpus(data::find_file(data::find_dataset(folder, data_dir), "input.txt"));
+  const int64_t size = corpus.ids.numel(), train = size * 9 / 10;
+  auto part = [&](int64_t begin, int64_t end) {
+    return corpus.ids.view_at(begin, {end - begin}).clone();
+  };
+  return {std::make_shared<data::SequenceWindows>(part(0, train), length),
+          std::make_shared<data::SequenceWindows>(part(train, size), length),
+          corpus.vocabulary.size(), corpus.vocabulary.chars()};
+}
+
+constexpr const char* kKnown = "and, or, xor, mnist, fashion_mnist, cifar10, tiny_shakespeare";
+
 }  // namespace
 
 data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
@@ -30,11 +47,13 @@ data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
   return std::make_shared<data::Subset>(dataset, indices);
 }
 
-Shape example_shape(const std::string& name) {
-  if (name == "and" || name == "or" || name == "xor") return {2};
-  if (name == "mnist" || name == "fashion_mnist") return {1, 28, 28};
-  if (name == "cifar10") return {3, 32, 32};
-  fail("unknown dataset \"", name, "\" (known: and, or, xor, mnist, fashion_mnist, cifar10)");
+Tensor zero_example(const Config& config) {
+  const std::string& name = config.dataset;
+  if (name == "and" || name == "or" || name == "xor") return Tensor::zeros({2});
+  if (name == "mnist" || name == "fashion_mnist") return Tensor::zeros({1, 28, 28}, DType::U8);
+  if (name == "cifar10") return Tensor::zeros({3, 32, 32}, DType::U8);
+  if (name == "tiny_shakespeare") return Tensor::zeros({config.sequence_length}, DType::I64);
+  fail("unknown dataset \"", name, "\" (known: ", kKnown, ")");
 }
 
 std::vector<std::string> class_names(const std::string& name) {
@@ -42,6 +61,7 @@ std::vector<std::string> class_names(const std::string& name) {
   if (name == "mnist") return data::MNIST::class_names();
   if (name == "fashion_mnist") return data::FashionMNIST::class_names();
   if (name == "cifar10") return data::CIFAR10::class_names();
+  if (name == "tiny_shakespeare") return {};
   fail("unknown dataset \"", name, "\"");
 }
 
@@ -54,7 +74,8 @@ data::DataLoader make_loader(const Config& config, const data::DatasetPtr& datas
                                     .transform = std::move(transform)});
 }
 
-Splits load_dataset(const std::string& name, const std::string& data_dir) {
+Splits load_dataset(const Config& config, const std::string& data_dir) {
+  const std::string& name = config.dataset;
   if (name == "and" || name == "or" || name == "xor") {
     data::DatasetPtr table = name == "and"  ? gate([](int64_t a, int64_t b) { return a & b; })
                              : name == "or" ? gate([](int64_t a, int64_t b) { return a | b; })
@@ -64,7 +85,8 @@ Splits load_dataset(const std::string& name, const std::string& data_dir) {
   if (name == "mnist") return images<data::MNIST>(data_dir);
   if (name == "fashion_mnist") return images<data::FashionMNIST>(data_dir);
   if (name == "cifar10") return images<data::CIFAR10>(data_dir);
-  fail("unknown dataset \"", name, "\" (known: and, or, xor, mnist, fashion_mnist, cifar10)");
+  if (name == "tiny_shakespeare") return text(data_dir, "tinyshakespeare", config.sequence_length);
+  fail("unknown dataset \"", name, "\" (known: ", kKnown, ")");
 }
 
 }  // namespace soma::cli

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "data_command.h"
+#include "generate.h"
 #include "run_report.h"
 #include "soma/core/error.h"
 #include "train.h"
@@ -61,6 +62,19 @@ int main(int argc, char** argv) {
       app.add_subcommand("summary", "Print the model: layers, output shapes, parameters");
   summary_command->add_option("config", summary.config, "TOML config")->required();
 
+  soma::cli::GenerateArgs generate;
+  CLI::App* generate_command =
+      app.add_subcommand("generate", "Write text with a trained character-level language model");
+  generate_command->add_option("--weights", generate.weights, "Weights (safetensors)")->required();
+  generate_command->add_option("--prime", generate.prime, "Text to start from (a newline)");
+  generate_command->add_option("--length", generate.length, "Characters to write (500)");
+  generate_command->add_option("--temperature", generate.temperature,
+                               "Below 1 more likely text, above 1 more varied; 0 greedy (1)");
+  generate_command->add_option("--top-k", generate.top_k,
+                               "Draw among the K likeliest characters only (all)");
+  generate_command->add_option("--seed", generate.seed, "Random seed (0)");
+  generate_command->add_option("--precision", generate.precision, precision_help);
+
   soma::cli::DataArgs data;
   CLI::App* data_command = app.add_subcommand("data", "Download, check and preview datasets");
   data_command->require_subcommand(1);
@@ -88,6 +102,7 @@ int main(int argc, char** argv) {
     if (report_command->parsed()) return soma::cli::run_report(report);
     if (predict_command->parsed()) return soma::cli::run_predict(predict);
     if (summary_command->parsed()) return soma::cli::run_summary(summary);
+    if (generate_command->parsed()) return soma::cli::run_generate(generate);
     if (download->parsed()) return soma::cli::run_download(data);
     if (list->parsed()) return soma::cli::run_list(data);
     if (preview->parsed()) return soma::cli::run_preview(data);

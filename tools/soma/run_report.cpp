@@ -19,7 +19,8 @@ void write_run_report(const std::string& path, const Config& config, const std::
                       nn::Module& model, const Splits& data, const train::History& history,
                       double seconds) {
   train::ReportInputs report{config.path, history, {}, {}, {}, "", config_text, seconds};
-  report.model_summary = nn::format(nn::summarize(model, input_shape(config, *data.test)));
+  const Tensor input = model_input(config, *data.test);
+  report.model_summary = nn::format(nn::summarize(model, input.shape(), input.dtype()));
   const std::vector<std::string> classes = class_names(config.dataset);
   autograd::NoGradGuard no_grad;
   model.eval();
@@ -28,8 +29,8 @@ void write_run_report(const std::string& path, const Config& config, const std::
   metrics::ConfusionMatrix confusion(std::max<int64_t>(int64_t(classes.size()), 2));
   for (const data::Batch& batch : loader) {
     const Tensor output = model(batch.input);
-    outputs = output.size(1);
-    if (outputs != int64_t(classes.size())) break;  // not a classifier over these classes
+    outputs = output.dim() == 2 ? output.size(1) : 0;  // 0: a sequence model
+    if (outputs != int64_t(classes.size())) break;     // not a classifier over these classes
     const Tensor p = softmax(output);
     confusion.update(output, batch.target);
     for (int64_t i = 0; i < p.size(0) && report.misclassified.size() < 24; ++i) {
@@ -68,8 +69,8 @@ int run_report(const ReportArgs& args) {
   }
   const std::string checkpoint = train::Checkpointer::latest(args.run_dir + "/checkpoints");
   SOMA_CHECK(!checkpoint.empty(), args.run_dir, "/checkpoints: no checkpoint to evaluate");
-  const Splits data = load_dataset(config.dataset, args.data_dir);
-  nn::ModulePtr model = build_model(config, input_shape(config, *data.test));
+  const Splits data = load_dataset(config, args.data_dir);
+  nn::ModulePtr model = build_model(config, model_input(config, *data.test).shape());
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::load_checkpoint(checkpoint, *model, *optimizer);
   double seconds = 0;

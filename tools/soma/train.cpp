@@ -88,12 +88,15 @@ void load_weights(nn::Module& model, const std::string& path) {
   }
 }
 
-// How many values the model gives per example of `input`.
-int64_t output_width(nn::Module& model, const Shape& input) {
-  const Shape output = nn::summarize(model, input).output;
-  SOMA_CHECK(output.size() == 1, "the model's outputs must be vectors, found shape ",
+// How many values the model gives per example of `input` (per step of a sequence).
+int64_t output_width(nn::Module& model, const Tensor& input) {
+  const Shape output = nn::summarize(model, input.shape(), input.dtype()).output;
+  const bool sequence = input.dtype() == DType::I64 && output.size() == 2;
+  SOMA_CHECK(output.size() == 1 || sequence,
+             "the model's outputs must be vectors (or a vector per step of a sequence), found "
+             "shape ",
              to_string(output));
-  return output[0];
+  return output.back();
 }
 
 // The Trainer's options for a config: targets in the form the loss expects (class indices for
@@ -165,17 +168,20 @@ int run_train(const TrainArgs& given) {
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
   const Autocast autocast(chosen_precision(config, args.precision));
   const loss::Loss loss = loss::by_name(config.loss);
-  Splits data = load_dataset(config.dataset, args.data_dir);
+  Splits data = load_dataset(config, args.data_dir);
   data::TransformPtr augment = train_transform(config, *data.train);
   if (config.train_limit > 0) data.train = first(data.train, config.train_limit);
   if (config.test_limit > 0) data.test = first(data.test, config.test_limit);
 
   manual_seed(config.seed);
-  const Shape input = input_shape(config, *data.train);
-  nn::ModulePtr model = build_model(config, input);
+  const Tensor input = model_input(config, *data.train);
+  nn::ModulePtr model = build_model(config, input.shape());
   if (!args.init.empty()) load_weights(*model, args.init);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
-  train::TrainerOptions options = trainer_options(config, output_width(*model, input));
+  const int64_t outputs = output_width(*model, input);
+  SOMA_CHECK(data.vocabulary.empty() || outputs == data.classes, args.config,
+             ": the model predicts ", outputs, " characters, the text has ", data.classes);
+  train::TrainerOptions options = trainer_options(config, outputs);
   const auto weights = layer_weights(*model, config);
   if (config.l1 > 0) {
     std::vector<Tensor> l1_weights;
@@ -213,6 +219,11 @@ int run_train(const TrainArgs& given) {
     if (auto state = saved("soma.early_stopping"); state && stopping) stopping->restore(*state);
   }
 
+  // What saved weights carry besides tensors: the config (which `soma generate` rebuilds the model
+  // from) and a text model's vocabulary.
+  std::map<std::string, std::string> saved{{"soma.config", config_text}};
+  if (!data.vocabulary.empty()) saved["soma.vocabulary"] = data.vocabulary;
+
   train::Trainer trainer(*model, *optimizer, loss, options);
   if (!args.resume.empty()) train::restore_state(trainer, resumed);
   trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
@@ -222,18 +233,18 @@ int run_train(const TrainArgs& given) {
   if (!args.checkpoint_dir.empty()) {
     trainer.add_callback(std::make_shared<train::Checkpointer>(
         args.checkpoint_dir,
-        train::CheckpointOptions{
-            .keep_last = config.keep_checkpoints,
-            .monitor = config.best_by,
-            .maximize = config.best_maximize,
-            .extra = [config_text, scheduler, plateau, stopping] {
-              std::map<std::string, std::string> extra{{"soma.config", config_text}};
-              if (scheduler)
-                extra["soma.schedule_steps"] = std::to_string(scheduler->schedule().steps());
-              if (plateau) extra["soma.plateau"] = plateau->plateau().state();
-              if (stopping) extra["soma.early_stopping"] = stopping->state();
-              return extra;
-            }}));
+        train::CheckpointOptions{.keep_last = config.keep_checkpoints,
+                                 .monitor = config.best_by,
+                                 .maximize = config.best_maximize,
+                                 .extra = [config_text, scheduler, plateau, stopping, saved] {
+                                   std::map<std::string, std::string> extra = saved;
+                                   if (scheduler)
+                                     extra["soma.schedule_steps"] =
+                                         std::to_string(scheduler->schedule().steps());
+                                   if (plateau) extra["soma.plateau"] = plateau->plateau().state();
+                                   if (stopping) extra["soma.early_stopping"] = stopping->state();
+                                   return extra;
+                                 }}));
   }
   if (!args.log_jsonl.empty())
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
@@ -244,7 +255,10 @@ int run_train(const TrainArgs& given) {
       options.epochs > 0 ? trainer.fit(train_loader, &test_loader) : train::History{};
   if (options.epochs == 0 && !args.quiet)
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
-  if (!args.save.empty()) io::save_safetensors(args.save, model->state_dict(), {{"format", "pt"}});
+  if (!args.save.empty()) {
+    saved["format"] = "pt";
+    io::save_safetensors(args.save, model->state_dict(), saved);
+  }
   if (!args.report.empty()) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -257,9 +271,9 @@ int run_eval(const EvalArgs& args) {
   const Config config = load_config(args.config);
   const Autocast autocast(chosen_precision(config, args.precision));
   const loss::Loss loss = loss::by_name(config.loss);
-  const Splits data = load_dataset(config.dataset, args.data_dir);
-  const Shape input = input_shape(config, *data.test);
-  nn::ModulePtr model = build_model(config, input);
+  const Splits data = load_dataset(config, args.data_dir);
+  const Tensor input = model_input(config, *data.test);
+  nn::ModulePtr model = build_model(config, input.shape());
   load_weights(*model, args.weights);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::Trainer trainer(*model, *optimizer, loss,
@@ -272,7 +286,7 @@ int run_eval(const EvalArgs& args) {
 int run_predict(const PredictArgs& args) {
   const Config config = load_config(args.config);
   const Autocast autocast(chosen_precision(config, args.precision));
-  const Shape raw = example_shape(config.dataset);
+  const Shape raw = zero_example(config).shape();
   SOMA_CHECK(raw.size() == 3, args.config, ": predict takes images; dataset \"", config.dataset,
              "\" is not an image dataset");
   const std::vector<std::string> classes = class_names(config.dataset);
@@ -317,12 +331,13 @@ int run_summary(const SummaryArgs& args) {
   const Config config = load_config(args.config);
   // The input the model sees: a zero example of the dataset's shape through the evaluation
   // transforms (which may resize or crop).
-  const Shape raw = example_shape(config.dataset);
-  data::Example example{Tensor::zeros(raw, raw.size() == 3 ? DType::U8 : DType::F32), {}};
+  data::Example example{zero_example(config), {}};
   Rng rng(0);
   eval_transform(config)->apply(example, rng);
   nn::ModulePtr model = build_model(config, example.input.shape());
-  std::printf("%s", nn::format(nn::summarize(*model, example.input.shape())).c_str());
+  std::printf(
+      "%s",
+      nn::format(nn::summarize(*model, example.input.shape(), example.input.dtype())).c_str());
   return 0;
 }
 
