@@ -102,6 +102,75 @@ TEST(ConvNets, LeNet5LearnsAsWellInBf16) {
       << bad.output;
 }
 
+// A shipped config with `lines` added to its [data] table (a shorter run for the test suite).
+std::string shortened(const TempDir& dir, const std::string& name, const std::string& lines) {
+  std::string text = io::read_file(config(name));
+  const size_t data = text.find("[data]\n");
+  text.insert(data + 7, lines);
+  dir.write(name, text);
+  return dir.file(name);
+}
+
+TEST(Recurrent, MnistRowByRowShortRun) {
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  TempDir dir;
+  const Result r = soma("train " + shortened(dir, "mnist_row_lstm.toml", "train_limit = 12800\n") +
+                        " --epochs 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GE(last_value(r.output, "test_accuracy"), 0.7) << r.output;  // 10 % by chance
+}
+
+TEST(Recurrent, CharLstmLearnsShakespeareAndWrites) {
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  TempDir dir;
+  dir.write("lm.toml", R"([model]
+name = "char_lstm"
+hidden = 128
+
+[data]
+dataset = "tiny_shakespeare"
+sequence_length = 64
+batch_size = 32
+train_limit = 1024
+test_limit = 256
+
+[train]
+epochs = 2
+loss = "sparse_categorical_crossentropy"
+optimizer = { type = "adam", lr = 1e-2 }
+)");
+  const Result r = soma("train " + dir.file("lm.toml") + " --save " + dir.file("lm.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  // From ln 65 = 4.17 nats per character (a uniform guess) to well below.
+  EXPECT_LT(last_value(r.output, "test_loss"), 3.2) << r.output;
+
+  const std::string weights = " --weights " + dir.file("lm.safetensors");
+  const Result text = soma("generate" + weights + " --prime ROMEO: --length 200 --seed 7");
+  ASSERT_EQ(text.code, 0) << text.output;
+  EXPECT_EQ(text.output.size(), 6u + 200u + 1u) << text.output;
+  EXPECT_EQ(text.output.substr(0, 6), "ROMEO:");
+  EXPECT_EQ(soma("generate" + weights + " --prime ROMEO: --length 200 --seed 7").output,
+            text.output);
+  EXPECT_NE(soma("generate" + weights + " --prime ROMEO: --length 200 --seed 8").output,
+            text.output);
+  const Result greedy = soma("generate" + weights + " --prime ROMEO: --length 50 --temperature 0");
+  EXPECT_EQ(
+      soma("generate" + weights + " --prime ROMEO: --length 50 --temperature 0 --seed 9").output,
+      greedy.output);
+
+  const Result unknown = soma("generate" + weights + " --prime 'ROMEO~'");
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.output.find("error: --prime: character '~' at position 5 is not in the "
+                                "vocabulary"),
+            std::string::npos)
+      << unknown.output;
+  dir.write("plain.safetensors", io::serialize_safetensors({{"w", Tensor::zeros({2})}}));
+  const Result plain = soma("generate --weights " + dir.file("plain.safetensors"));
+  EXPECT_NE(plain.code, 0);
+  EXPECT_NE(plain.output.find("no \"soma.config\" in the metadata"), std::string::npos)
+      << plain.output;
+}
+
 TEST(ConvNets, LayersFromTheConfigChainTheirShapes) {
   TempDir dir;
   dir.write("cnn.toml", R"([model]

@@ -30,11 +30,17 @@ int run_generate(const GenerateArgs& args) {
     fail(args.weights, ": ", e.what());
   }
   SOMA_CHECK(!args.prime.empty(), "--prime must have at least one character");
+  Tensor prime;
+  try {
+    prime = vocabulary.encode(args.prime);
+  } catch (const Error& e) {
+    fail("--prime: ", e.what());
+  }
   const Autocast autocast(args.precision.empty() ? config.precision
                                                  : parse_precision(args.precision, "--precision"));
   Rng rng(uint64_t(args.seed));
   const std::vector<int64_t> text =
-      language_model->generate(vocabulary.encode(args.prime).to_vector<int64_t>(), args.length,
+      language_model->generate(prime.to_vector<int64_t>(), args.length,
                                {.temperature = args.temperature, .top_k = args.top_k}, rng);
   const std::string written = vocabulary.decode(Tensor::from(text, {int64_t(text.size())}));
   std::printf("%s%s\n", args.prime.c_str(), written.c_str());

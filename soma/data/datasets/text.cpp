@@ -1,5 +1,6 @@
 #include "soma/data/datasets/text.h"
 
+#include <cctype>
 #include <cstring>
 
 #include "soma/data/idx.h"
@@ -29,8 +30,12 @@ Tensor CharVocabulary::encode(std::string_view text) const {
   int64_t* out = ids.data<int64_t>();
   for (size_t i = 0; i < text.size(); ++i) {
     const int16_t id = id_[uint8_t(text[i])];
-    SOMA_CHECK(id >= 0, "character ", int(uint8_t(text[i])), " at position ", i,
-               " is not in the vocabulary of ", size());
+    if (id < 0) {
+      const auto byte = uint8_t(text[i]);
+      std::string shown = "byte " + std::to_string(byte);
+      if (std::isprint(byte)) shown = {'\'', char(byte), '\''};
+      fail("character ", shown, " at position ", i, " is not in the vocabulary of ", size());
+    }
     out[i] = id;
   }
   return ids;
