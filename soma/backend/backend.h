@@ -220,9 +220,10 @@ class Backend {
 };
 
 // Mixed precision, as torch.autocast with bfloat16 on the CPU: while an Autocast of BF16 holds
-// on this thread, the cpu backend's convolutions and matrix products read their f32 operands as
-// bf16 and accumulate and write f32 (weights, gradients and optimizer state stay f32); every other
-// kernel runs in f32 as always. The reference backend ignores it.
+// on this thread, the cpu backend's convolutions, matrix products and recurrent layers read their
+// f32 operands as bf16 and accumulate and write f32 (weights, gradients, optimizer state and an
+// LSTM's cell state stay f32); every other kernel runs in f32 as always. The reference backend
+// ignores it.
 enum class Precision { F32, BF16 };
 Precision autocast_precision();
 
