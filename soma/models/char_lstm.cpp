@@ -35,7 +35,7 @@ int64_t sample_next(const std::vector<float>& logits, const SamplingOptions& opt
 }
 
 CharLstm::CharLstm(int64_t vocabulary, CharLstmOptions options)
-    : vocabulary_(vocabulary), dropout_(options.dropout) {
+    : vocabulary_(vocabulary), dropout_(options.dropout), stateful_(options.stateful) {
   embedding_ = std::make_shared<nn::Embedding>(vocabulary, options.embedding);
   lstm_ = std::make_shared<nn::LSTM>(
       options.embedding, options.hidden,
@@ -47,7 +47,16 @@ CharLstm::CharLstm(int64_t vocabulary, CharLstmOptions options)
   register_module("head", head_);
 }
 
-Tensor CharLstm::forward(const Tensor& x) { return forward(x, {}).first; }
+Tensor CharLstm::forward(const Tensor& x) {
+  if (!stateful_) return forward(x, {}).first;
+  if (carried_.h.defined() &&
+      (carried_.h.size(1) != x.size(0) || carried_training_ != is_training()))
+    reset_state();
+  auto [logits, state] = forward(x, carried_);
+  carried_ = {state.h.detach(), state.c.detach()};
+  carried_training_ = is_training();
+  return logits;
+}
 
 std::vector<int64_t> CharLstm::generate(const std::vector<int64_t>& prime, int64_t length,
                                         const SamplingOptions& options, Rng& rng) {

@@ -27,13 +27,20 @@ struct CharLstmOptions {
   int64_t hidden = 256;
   int64_t layers = 1;
   double dropout = 0;  // between LSTM layers and before the head, while training
+  // Carry the state from one forward(x) into the next, detached: truncated back-propagation
+  // through time over batches whose rows continue each other (data::SequenceStreams).
+  bool stateful = false;
 };
 
 class CharLstm : public nn::Module {
  public:
   explicit CharLstm(int64_t vocabulary, CharLstmOptions options = {});
-  // Character indices [N, T] (i64) → next-character logits [N, T, vocabulary], from zero states.
+  // Character indices [N, T] (i64) → next-character logits [N, T, vocabulary], from zero states;
+  // a stateful model starts from the state the previous call ended in instead, unless the batch
+  // size changed or the model switched between training and evaluation since (a new epoch, an
+  // evaluation) or reset_state() was called.
   Tensor forward(const Tensor& x) override;
+  void reset_state() { carried_ = {}; }
   // The same from `state` (undefined parts zero); also returns the state after the last step,
   // which a stream carries into its next batch (detached) and generation into its next step.
   std::pair<Tensor, nn::RnnState> forward(const Tensor& x, const nn::RnnState& state);
@@ -49,6 +56,9 @@ class CharLstm : public nn::Module {
  private:
   int64_t vocabulary_;
   double dropout_;
+  bool stateful_;
+  nn::RnnState carried_;
+  bool carried_training_ = false;  // the mode carried_ was reached in
   std::shared_ptr<nn::Embedding> embedding_;
   std::shared_ptr<nn::LSTM> lstm_;
   std::shared_ptr<nn::Linear> head_;

@@ -144,6 +144,21 @@ optimizer = { type = "adam", lr = 1e-2 }
   // From ln 65 = 4.17 nats per character (a uniform guess) to well below.
   EXPECT_LT(last_value(r.output, "test_loss"), 3.2) << r.output;
 
+  // Truncated back-propagation through time: streams in order, the state carried across batches.
+  std::string streamed = io::read_file(dir.file("lm.toml"));
+  streamed.replace(streamed.find("hidden = 128"), 12, "hidden = 128\nstateful = true");
+  streamed.replace(streamed.find("batch_size = 32"), 15, "batch_size = 32\nstream = true");
+  dir.write("stream.toml", streamed);
+  const Result stream = soma("train " + dir.file("stream.toml"));
+  ASSERT_EQ(stream.code, 0) << stream.output;
+  EXPECT_LT(last_value(stream.output, "test_loss"), 3.2) << stream.output;
+  streamed.replace(streamed.find("stream = true"), 13, "stream = true\nshuffle = true");
+  dir.write("bad.toml", streamed);
+  const Result shuffled = soma("train " + dir.file("bad.toml"));
+  EXPECT_NE(shuffled.output.find("[data] stream keeps the text in order, so shuffle must be false"),
+            std::string::npos)
+      << shuffled.output;
+
   const std::string weights = " --weights " + dir.file("lm.safetensors");
   const Result text = soma("generate" + weights + " --prime ROMEO: --length 200 --seed 7");
   ASSERT_EQ(text.code, 0) << text.output;

@@ -93,7 +93,7 @@ const std::map<std::string, std::vector<std::string>> kModelKeys{
     {"vgg", {"depth", "batch_norm", "classes"}},
     {"resnet18", {"classes"}},
     {"airbench", {"classes", "widths"}},
-    {"char_lstm", {"vocabulary", "embedding", "hidden", "layers", "dropout"}},
+    {"char_lstm", {"vocabulary", "embedding", "hidden", "layers", "dropout", "stateful"}},
     {"row_lstm", {"hidden", "layers", "classes"}},
 };
 
@@ -400,12 +400,15 @@ Config config_of(const toml::table& root, const std::string& path) {
   const toml::table& data = section_of(config, root, "data");
   check_keys(config, data, "[data]",
              {"dataset", "batch_size", "shuffle", "train_limit", "test_limit", "workers", "augment",
-              "sequence_length"});
+              "sequence_length", "stream"});
   config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
   config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
   SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",
              config.batch_size);
-  config.shuffle = get<bool>(config, data, "[data]", "shuffle", true);
+  config.stream = get<bool>(config, data, "[data]", "stream", false);
+  config.shuffle = get<bool>(config, data, "[data]", "shuffle", !config.stream);
+  SOMA_CHECK(!(config.stream && config.shuffle), path,
+             ": [data] stream keeps the text in order, so shuffle must be false");
   config.train_limit = get<int64_t>(config, data, "[data]", "train_limit", 0);
   config.test_limit = get<int64_t>(config, data, "[data]", "test_limit", 0);
   SOMA_CHECK(config.train_limit >= 0 && config.test_limit >= 0, path,
@@ -512,7 +515,8 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
         size("vocabulary", 65), models::CharLstmOptions{.embedding = size("embedding", 64),
                                                         .hidden = size("hidden", 256),
                                                         .layers = size("layers", 1),
-                                                        .dropout = dropout});
+                                                        .dropout = dropout,
+                                                        .stateful = t.number("stateful", 0) != 0});
   }
   t.check(input_shape.size() == 3,
           "takes images [C, H, W], but the examples have shape " + to_string(input_shape));

@@ -75,6 +75,7 @@ struct Config {
   int64_t train_limit = 0;        // train on the first N samples only, 0 = all
   int64_t test_limit = 0;         // evaluate on the first N test samples only, 0 = all
   int64_t sequence_length = 128;  // text datasets: characters per example
+  bool stream = false;  // text datasets: batch_size streams in order (data::SequenceStreams)
   int64_t epochs = 1;
   std::string loss;
   std::vector<std::string> metrics{"accuracy"};

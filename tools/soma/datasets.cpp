@@ -24,17 +24,20 @@ Splits images(const std::string& data_dir) {
           std::make_shared<Set>(data_dir, data::Split::Test), 10};
 }
 
-// Character windows of input.txt in `folder`: the first 90 % of the text trains, the rest tests.
-Splits text(const std::string& data_dir, const std::string& folder, int64_t length) {
+// Character windows of input.txt in `folder` (streams of them with `config.stream`): the first 90 %
+// of the text trains, the rest tests.
+Splits text(const std::string& data_dir, const std::string& folder, const Config& config) {
   const data::CharCorpus corpus =
       data::read_char_corpus(data::find_file(data::find_dataset(folder, data_dir), "input.txt"));
   const int64_t size = corpus.ids.numel(), train = size * 9 / 10;
-  auto part = [&](int64_t begin, int64_t end) {
-    return corpus.ids.view_at(begin, {end - begin}).clone();
+  auto part = [&](int64_t begin, int64_t end) -> data::DatasetPtr {
+    Tensor ids = corpus.ids.view_at(begin, {end - begin}).clone();
+    if (config.stream)
+      return std::make_shared<data::SequenceStreams>(ids, config.batch_size,
+                                                     config.sequence_length);
+    return std::make_shared<data::SequenceWindows>(ids, config.sequence_length);
   };
-  return {std::make_shared<data::SequenceWindows>(part(0, train), length),
-          std::make_shared<data::SequenceWindows>(part(train, size), length),
-          corpus.vocabulary.size(), corpus.vocabulary.chars()};
+  return {part(0, train), part(train, size), corpus.vocabulary.size(), corpus.vocabulary.chars()};
 }
 
 constexpr const char* kKnown = "and, or, xor, mnist, fashion_mnist, cifar10, tiny_shakespeare";
@@ -85,7 +88,7 @@ Splits load_dataset(const Config& config, const std::string& data_dir) {
   if (name == "mnist") return images<data::MNIST>(data_dir);
   if (name == "fashion_mnist") return images<data::FashionMNIST>(data_dir);
   if (name == "cifar10") return images<data::CIFAR10>(data_dir);
-  if (name == "tiny_shakespeare") return text(data_dir, "tinyshakespeare", config.sequence_length);
+  if (name == "tiny_shakespeare") return text(data_dir, "tinyshakespeare", config);
   fail("unknown dataset \"", name, "\" (known: ", kKnown, ")");
 }
 

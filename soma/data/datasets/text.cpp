@@ -61,11 +61,27 @@ CharCorpus read_char_corpus(const std::string& path) {
   return {std::move(vocabulary), ids};
 }
 
+namespace {
+
+// Tokens start .. start + length as input, the same one token on as target.
+Example window_at(const Tensor& ids, int64_t start, int64_t length) {
+  const int64_t* begin = ids.data<int64_t>() + start;
+  Tensor input = Tensor::empty({length}, DType::I64), target = Tensor::empty({length}, DType::I64);
+  std::memcpy(input.raw_data(), begin, size_t(length) * sizeof(int64_t));
+  std::memcpy(target.raw_data(), begin + 1, size_t(length) * sizeof(int64_t));
+  return {input, target};
+}
+
+void check_ids(const Tensor& ids, const char* what) {
+  SOMA_CHECK(ids.dim() == 1 && ids.dtype() == DType::I64, what, ": expected i64 ids [n], found ",
+             name_of(ids.dtype()), " ", to_string(ids.shape()));
+}
+
+}  // namespace
+
 SequenceWindows::SequenceWindows(Tensor ids, int64_t length, int64_t stride)
     : ids_(std::move(ids)), length_(length), stride_(stride > 0 ? stride : length) {
-  SOMA_CHECK(ids_.dim() == 1 && ids_.dtype() == DType::I64,
-             "SequenceWindows: expected i64 ids [n], found ", name_of(ids_.dtype()), " ",
-             to_string(ids_.shape()));
+  check_ids(ids_, "SequenceWindows");
   SOMA_CHECK(length_ >= 1 && ids_.numel() >= length_ + 1, "SequenceWindows: ", ids_.numel(),
              " tokens are too few for windows of ", length_, " plus the next token");
   size_ = (ids_.numel() - length_ - 1) / stride_ + 1;
@@ -73,12 +89,25 @@ SequenceWindows::SequenceWindows(Tensor ids, int64_t length, int64_t stride)
 
 Example SequenceWindows::get(int64_t index) const {
   SOMA_CHECK(index >= 0 && index < size_, "window ", index, " is outside 0..", size_ - 1);
-  const int64_t* begin = ids_.data<int64_t>() + index * stride_;
-  Tensor input = Tensor::empty({length_}, DType::I64),
-         target = Tensor::empty({length_}, DType::I64);
-  std::memcpy(input.raw_data(), begin, size_t(length_) * sizeof(int64_t));
-  std::memcpy(target.raw_data(), begin + 1, size_t(length_) * sizeof(int64_t));
-  return {input, target};
+  return window_at(ids_, index * stride_, length_);
+}
+
+SequenceStreams::SequenceStreams(Tensor ids, int64_t streams, int64_t length)
+    : ids_(std::move(ids)), streams_(streams), length_(length) {
+  check_ids(ids_, "SequenceStreams");
+  SOMA_CHECK(streams_ >= 1 && length_ >= 1,
+             "SequenceStreams: expected positive streams and length, found ", streams_, " and ",
+             length_);
+  stream_length_ = (ids_.numel() - 1) / streams_;  // one token more for the last target
+  chunks_ = stream_length_ / length_;
+  SOMA_CHECK(chunks_ >= 1, "SequenceStreams: ", ids_.numel(), " tokens are too few for ", streams_,
+             " streams of at least ", length_, " tokens plus the next");
+}
+
+Example SequenceStreams::get(int64_t index) const {
+  SOMA_CHECK(index >= 0 && index < size(), "window ", index, " is outside 0..", size() - 1);
+  return window_at(ids_, (index % streams_) * stream_length_ + (index / streams_) * length_,
+                   length_);
 }
 
 }  // namespace soma::data

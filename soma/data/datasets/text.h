@@ -53,4 +53,21 @@ class SequenceWindows : public Dataset {
   int64_t length_, stride_, size_;
 };
 
+// A token sequence as `streams` parallel streams for truncated back-propagation through time: the
+// sequence is cut into `streams` equal parts, and example i is window i / streams (of `length`
+// tokens, target one token on) of part i % streams. An unshuffled loader with batch size
+// `streams` then gives batches whose row b continues row b of the batch before, so a model can
+// carry its state from one batch into the next.
+class SequenceStreams : public Dataset {
+ public:
+  // Throws soma::Error unless ids is 1-d i64 long enough for one window per stream.
+  SequenceStreams(Tensor ids, int64_t streams, int64_t length);
+  int64_t size() const override { return streams_ * chunks_; }
+  Example get(int64_t index) const override;
+
+ private:
+  Tensor ids_;
+  int64_t streams_, length_, stream_length_ = 0, chunks_ = 0;
+};
+
 }  // namespace soma::data

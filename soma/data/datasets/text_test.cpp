@@ -30,6 +30,19 @@ TEST(SequenceWindows, TargetsAreInputsShiftedByOne) {
   EXPECT_THROW(SequenceWindows(Tensor::arange(4, DType::I64), 4), Error);
 }
 
+TEST(SequenceStreams, BatchRowsContinueTheRowsBefore) {
+  // 23 tokens in 2 streams of 11 (0..10 and 11..21, each with its next token), windows of 4.
+  const SequenceStreams streams(Tensor::arange(23, DType::I64), 2, 4);
+  ASSERT_EQ(streams.size(), 4);  // two windows per stream
+  EXPECT_EQ(streams.get(0).input.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(streams.get(1).input.to_vector<int64_t>(), (std::vector<int64_t>{11, 12, 13, 14}));
+  EXPECT_EQ(streams.get(2).input.to_vector<int64_t>(), (std::vector<int64_t>{4, 5, 6, 7}));
+  EXPECT_EQ(streams.get(3).target.to_vector<int64_t>(), (std::vector<int64_t>{16, 17, 18, 19}));
+  EXPECT_THROW(streams.get(4), Error);
+  testing::expect_error([] { SequenceStreams(Tensor::arange(8, DType::I64), 2, 4); },
+                        "8 tokens are too few for 2 streams of at least 4 tokens");
+}
+
 TEST(CharCorpus, TinyShakespeareFromTheDataRoot) {
   const auto root = testing::data_root();
   if (!root) GTEST_SKIP() << "SOMA_DATA is not set";
