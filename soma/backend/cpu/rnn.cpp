@@ -192,6 +192,33 @@ memory read(const memory::desc& wanted, const memory::desc& plain, const Tensor&
   return cpu::laid_out(wanted, plain, t.raw_data(), cpu::Key(key) << what);
 }
 
+// A layer's weights and bias as oneDNN takes them (see in_onednn_order and onednn_bias).
+struct OnednnWeights {
+  Tensor w_ih, w_hh, bias;
+};
+
+OnednnWeights onednn_weights(const RnnLayer& layer) {
+  return {in_onednn_order(layer.w_ih, layer.cell), in_onednn_order(layer.w_hh, layer.cell),
+          onednn_bias(layer)};
+}
+
+// What every pass reads: the sequence, the initial states, the weights and the bias, as
+// `primitive` wants them.
+std::unordered_map<int, memory> layer_args(const dnnl::primitive& primitive, const RnnDescs& d,
+                                           const RnnLayer& layer, const OnednnWeights& w,
+                                           const cpu::Key& key) {
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, key, "x")},
+      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, key, "h0")},
+      {DNNL_ARG_WEIGHTS_LAYER,
+       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w.w_ih, key, "w_ih")},
+      {DNNL_ARG_WEIGHTS_ITER,
+       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w.w_hh, key, "w_hh")},
+      {DNNL_ARG_BIAS, plain(d.bias, w.bias)}};
+  if (layer.cell == RnnCell::Lstm) args.emplace(DNNL_ARG_SRC_ITER_C, plain(d.state, layer.c0));
+  return args;
+}
+
 bool runs_on_onednn(const RnnLayer& layer) {
   return layer.x.dtype() == DType::F32 && layer.x.numel() > 0;
 }
@@ -205,25 +232,13 @@ Tensor CpuBackend::rnn_forward(const RnnStates& out, const RnnLayer& layer, bool
   // One key per pass: inference and training primitives may want the weights laid out apart.
   const cpu::Key key = cpu::Key(d.key) << (training ? "fwd_training" : "fwd");
   dnnl::primitive& primitive = cpu::cached(key, [&] { return make_forward(d, prop); });
-  const Tensor w_ih = in_onednn_order(layer.w_ih, layer.cell);
-  const Tensor w_hh = in_onednn_order(layer.w_hh, layer.cell);
-  const Tensor bias = onednn_bias(layer);
+  const OnednnWeights weights = onednn_weights(layer);
+  std::unordered_map<int, memory> args = layer_args(primitive, d, layer, weights, key);
   cpu::LaidOutOutput y(d.in_y, d.y, out.y.raw_data(), 0.0f, cpu::Key(key) << "y");
   cpu::LaidOutOutput h_n(d.in_state, d.state, out.h_n.raw_data(), 0.0f, cpu::Key(key) << "h_n");
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, key, "x")},
-      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, key, "h0")},
-      {DNNL_ARG_WEIGHTS_LAYER,
-       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, key, "w_ih")},
-      {DNNL_ARG_WEIGHTS_ITER,
-       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, key, "w_hh")},
-      {DNNL_ARG_BIAS, plain(d.bias, bias)},
-      {DNNL_ARG_DST_LAYER, y.memory()},
-      {DNNL_ARG_DST_ITER, h_n.memory()}};
-  if (layer.cell == RnnCell::Lstm) {
-    args.emplace(DNNL_ARG_SRC_ITER_C, plain(d.state, layer.c0));
-    args.emplace(DNNL_ARG_DST_ITER_C, plain(d.state, out.c_n));
-  }
+  args.emplace(DNNL_ARG_DST_LAYER, y.memory());
+  args.emplace(DNNL_ARG_DST_ITER, h_n.memory());
+  if (layer.cell == RnnCell::Lstm) args.emplace(DNNL_ARG_DST_ITER_C, plain(d.state, out.c_n));
   Tensor workspace;
   if (training) {
     const memory::desc ws_md = cpu::queried(primitive, dnnl::query::workspace_md);
@@ -246,13 +261,11 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
   const RnnDescs d = descs_of(layer);
   const cpu::Key key = cpu::Key(d.key) << "bwd";
   dnnl::primitive& primitive = cpu::cached(key, [&] { return make_backward(d); });
-  const Tensor w_ih = in_onednn_order(layer.w_ih, layer.cell);
-  const Tensor w_hh = in_onednn_order(layer.w_hh, layer.cell);
-  const Tensor bias = onednn_bias(layer);
+  const OnednnWeights weights = onednn_weights(layer);
   const Tensor dx = Tensor::empty(layer.x.shape()), dh0 = Tensor::empty(layer.h0.shape());
   const Tensor dc0 = layer.cell == RnnCell::Lstm ? Tensor::empty(layer.h0.shape()) : Tensor();
   const Tensor dw_ih = Tensor::zeros(layer.w_ih.shape()), dw_hh = Tensor::zeros(layer.w_hh.shape());
-  const Tensor dbias = Tensor::zeros(bias.shape());
+  const Tensor dbias = Tensor::zeros(weights.bias.shape());
   auto& engine = cpu::engine();
   const memory::desc dw_ih_md = cpu::queried(primitive, dnnl::query::diff_weights_md);
   const memory::desc dw_hh_md = cpu::queried(primitive, dnnl::query::diff_weights_md, 1);
@@ -261,27 +274,19 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
   const memory dw_hh_laid = dw_hh_md == d.w_hh ? plain(d.w_hh, dw_hh) : memory(dw_hh_md, engine);
   for (const memory& m : {dw_ih_laid, dw_hh_laid})
     std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, read(d.in_x, d.x, layer.x, key, "x")},
-      {DNNL_ARG_SRC_ITER, read(d.in_state, d.state, layer.h0, key, "h0")},
-      {DNNL_ARG_WEIGHTS_LAYER,
-       read(cpu::queried(primitive, dnnl::query::weights_md), d.w_ih, w_ih, key, "w_ih")},
-      {DNNL_ARG_WEIGHTS_ITER,
-       read(cpu::queried(primitive, dnnl::query::weights_md, 1), d.w_hh, w_hh, key, "w_hh")},
-      {DNNL_ARG_BIAS, plain(d.bias, bias)},
-      {DNNL_ARG_DST_LAYER, read(d.in_y, d.y, out.y, key, "y")},
-      {DNNL_ARG_DST_ITER, read(d.in_state, d.state, out.h_n, key, "h_n")},
-      {DNNL_ARG_DIFF_SRC_LAYER, plain(d.x, dx)},
-      {DNNL_ARG_DIFF_SRC_ITER, plain(d.state, dh0)},
-      {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_ih_laid},
-      {DNNL_ARG_DIFF_WEIGHTS_ITER, dw_hh_laid},
-      {DNNL_ARG_DIFF_BIAS, plain(d.bias, dbias)},
-      {DNNL_ARG_DIFF_DST_LAYER, plain(d.y, d_out.y)},
-      {DNNL_ARG_DIFF_DST_ITER, plain(d.state, d_out.h_n)},
-      {DNNL_ARG_WORKSPACE,
-       memory(cpu::queried(primitive, dnnl::query::workspace_md), engine, workspace.raw_data())}};
+  std::unordered_map<int, memory> args = layer_args(primitive, d, layer, weights, key);
+  args.insert({{DNNL_ARG_DST_LAYER, read(d.in_y, d.y, out.y, key, "y")},
+               {DNNL_ARG_DST_ITER, read(d.in_state, d.state, out.h_n, key, "h_n")},
+               {DNNL_ARG_DIFF_SRC_LAYER, plain(d.x, dx)},
+               {DNNL_ARG_DIFF_SRC_ITER, plain(d.state, dh0)},
+               {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_ih_laid},
+               {DNNL_ARG_DIFF_WEIGHTS_ITER, dw_hh_laid},
+               {DNNL_ARG_DIFF_BIAS, plain(d.bias, dbias)},
+               {DNNL_ARG_DIFF_DST_LAYER, plain(d.y, d_out.y)},
+               {DNNL_ARG_DIFF_DST_ITER, plain(d.state, d_out.h_n)},
+               {DNNL_ARG_WORKSPACE, memory(cpu::queried(primitive, dnnl::query::workspace_md),
+                                           engine, workspace.raw_data())}});
   if (layer.cell == RnnCell::Lstm) {
-    args.emplace(DNNL_ARG_SRC_ITER_C, plain(d.state, layer.c0));
     args.emplace(DNNL_ARG_DST_ITER_C, plain(d.state, out.c_n));
     args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, plain(d.state, dc0));
     args.emplace(DNNL_ARG_DIFF_DST_ITER_C, plain(d.state, d_out.c_n));
