@@ -3,7 +3,7 @@
 
     bench/compare.py --soma build/release/bench/soma_bench_train --python PYTHON \
         [--workloads mlp,lenet5,cnn,resnet18] [--precisions f32,bf16] [--mode train] [--rounds 5]
-        [--steps 20] [--batch 128]
+        [--steps 20] [--batch N]
 
 PYTHON is the interpreter of the peer (a virtual environment with the current PyTorch from
 PyPI). Both get 2 threads. Prints each round, then a markdown table of the medians and the ratio
@@ -30,7 +30,8 @@ def main():
     parser.add_argument("--workloads", default="mlp,lenet5,cnn,resnet18")
     parser.add_argument("--precisions", default="f32,bf16")
     parser.add_argument("--mode", choices=["train", "infer"], default="train")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=None,
+                        help="default: DESIGN.md's (64 for lstm, 128 for the others)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20, help="per timed round")
     parser.add_argument("--threads", type=int, default=2)
@@ -41,7 +42,9 @@ def main():
     for workload in args.workloads.split(","):
         for precision in args.precisions.split(","):
             common = ["--workload", workload, "--mode", args.mode, "--precision", precision,
-                      "--batch", str(args.batch), "--steps", str(args.steps), "--rounds", "3"]
+                      "--steps", str(args.steps), "--rounds", "3"]
+            if args.batch:
+                common += ["--batch", str(args.batch)]
             soma, torch, ratios = [], [], []
             for r in range(args.rounds):
                 soma.append(statistics.median(run([args.soma] + common, env)))
@@ -53,7 +56,8 @@ def main():
                       f"pytorch {torch[-1]:9.1f} samples/s  ratio {ratios[-1]:.2f}", flush=True)
             rows.append((workload, precision, statistics.median(soma), statistics.median(torch),
                          statistics.median(ratios)))
-    print(f"\n| workload ({args.mode}, batch {args.batch}, {args.threads} threads) | precision "
+    batch = args.batch or "128, lstm 64"
+    print(f"\n| workload ({args.mode}, batch {batch}, {args.threads} threads) | precision "
           f"| soma samples/s | PyTorch samples/s | ratio |")
     print("| --- | --- | ---: | ---: | ---: |")
     for workload, precision, soma, torch, ratio in rows:
