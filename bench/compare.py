@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """soma against PyTorch on the reference workloads, interleaved in one run (A B A B ...).
 
-    bench/compare.py --soma build/release/bench/soma_bench_train --python PYTHON \
+    bench/compare.py --soma build/release/soma --python PYTHON \
         [--workloads mlp,lenet5,cnn,resnet18] [--precisions f32,bf16] [--mode train] [--rounds 5]
         [--steps 20] [--batch N]
 
@@ -19,8 +19,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def run(command, env):
-    lines = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
-    return [json.loads(line)["samples_per_s"] for line in lines.splitlines() if line.startswith("{")]
+    """The median samples/s that `soma bench --json` (or the peer) printed."""
+    out = subprocess.run(command + ["--json"], check=True, capture_output=True, text=True,
+                         env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])["samples_per_s"]
 
 
 def main():
@@ -33,7 +35,7 @@ def main():
     parser.add_argument("--batch", type=int, default=None,
                         help="default: DESIGN.md's (64 for lstm, 128 for the others)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=20, help="per timed round")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     env = dict(os.environ, SOMA_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
@@ -41,16 +43,15 @@ def main():
     rows = []
     for workload in args.workloads.split(","):
         for precision in args.precisions.split(","):
-            common = ["--workload", workload, "--mode", args.mode, "--precision", precision,
-                      "--steps", str(args.steps), "--rounds", "3"]
+            common = [workload, "--mode", args.mode, "--precision", precision,
+                      "--iters", str(args.steps)]
             if args.batch:
                 common += ["--batch", str(args.batch)]
             soma, torch, ratios = [], [], []
             for r in range(args.rounds):
-                soma.append(statistics.median(run([args.soma] + common, env)))
-                torch.append(statistics.median(run(
-                    [args.python, os.path.join(HERE, "peer_pytorch.py"), "--threads",
-                     str(args.threads)] + common, env)))
+                soma.append(run([args.soma, "bench"] + common, env))
+                torch.append(run([args.python, os.path.join(HERE, "peer_pytorch.py"), "--threads",
+                                  str(args.threads)] + common, env))
                 ratios.append(soma[-1] / torch[-1])
                 print(f"{workload} {precision} round {r + 1}: soma {soma[-1]:9.1f}  "
                       f"pytorch {torch[-1]:9.1f} samples/s  ratio {ratios[-1]:.2f}", flush=True)

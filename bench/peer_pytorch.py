@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of soma_bench_train: the same workloads, same JSON lines.
+"""The PyTorch peer of `soma bench`: the same workloads, arguments and JSON.
 
 Run with the current PyTorch from PyPI (in a virtual environment) for benchmarks. Two threads and
 PyTorch's best settings on the CPU: channels-last activations for the convolutional workloads,
@@ -9,6 +9,8 @@ eval mode under torch.inference_mode.
 import argparse
 import json
 import os
+import resource
+import statistics
 import sys
 import time
 
@@ -73,18 +75,18 @@ def workload(name):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workload", default="mlp")
+    parser.add_argument("workload")
     parser.add_argument("--mode", choices=["train", "infer"], default="train")
     parser.add_argument("--precision", choices=["f32", "bf16"], default="f32")
-    parser.add_argument("--batch", type=int, default=None)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    if args.batch is None:
+    if not args.batch:
         args.batch = 64 if args.workload == "lstm" else 128  # DESIGN.md's batch sizes
     model, example = workload(args.workload)
     if args.workload == "lstm":
@@ -115,16 +117,26 @@ def main():
 
     for _ in range(args.warmup):
         step()
-    for _ in range(args.rounds):
+    rates = []
+    for _ in range(args.iters):
         start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        seconds = time.perf_counter() - start
+        step()
+        rates.append(args.batch / (time.perf_counter() - start))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    framework = "pytorch " + torch.__version__
+    if args.json:
         print(json.dumps({"workload": args.workload, "mode": args.mode,
-                          "precision": args.precision, "framework": "pytorch " + torch.__version__,
-                          "threads": args.threads, "batch": args.batch,
-                          "samples_per_s": round(args.steps * args.batch / seconds, 1)}),
-              flush=True)
+                          "precision": args.precision, "framework": framework,
+                          "threads": args.threads, "batch": args.batch, "iters": args.iters,
+                          "samples_per_s": round(statistics.median(rates), 1),
+                          "samples_per_s_min": round(min(rates), 1),
+                          "samples_per_s_max": round(max(rates), 1),
+                          "peak_memory_mib": round(peak_mib)}), flush=True)
+    else:
+        print(f"{args.workload} {args.mode} {args.precision}, batch {args.batch}, "
+              f"{args.threads} threads ({framework}): {statistics.median(rates):.1f} samples/s "
+              f"(median of {args.iters} steps; min {min(rates):.1f}, max {max(rates):.1f}), "
+              f"peak memory {peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -186,6 +186,24 @@ optimizer = { type = "adam", lr = 1e-2 }
       << plain.output;
 }
 
+TEST(Bench, TimesReferenceWorkloads) {
+  const Result r = soma("bench mlp --iters 3 --warmup 1 --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto json = nlohmann::json::parse(r.output);
+  EXPECT_EQ(json["workload"], "mlp");
+  EXPECT_EQ(json["batch"], 128);
+  EXPECT_GT(json["samples_per_s_min"].get<double>(), 0);
+  EXPECT_LE(json["samples_per_s_min"].get<double>(), json["samples_per_s"].get<double>());
+  EXPECT_LE(json["samples_per_s"].get<double>(), json["samples_per_s_max"].get<double>());
+  EXPECT_GT(json["peak_memory_mib"].get<double>(), 0);
+  const Result lstm = soma("bench lstm --mode infer --precision bf16 --batch 4 --iters 1");
+  ASSERT_EQ(lstm.code, 0) << lstm.output;
+  EXPECT_NE(lstm.output.find("lstm infer bf16, batch 4"), std::string::npos) << lstm.output;
+  const Result bad = soma("bench lstn");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("error: unknown workload \"lstn\""), std::string::npos) << bad.output;
+}
+
 TEST(ConvNets, LayersFromTheConfigChainTheirShapes) {
   TempDir dir;
   dir.write("cnn.toml", R"([model]

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "bench.h"
 #include "data_command.h"
 #include "generate.h"
 #include "run_report.h"
@@ -75,6 +76,19 @@ int main(int argc, char** argv) {
   generate_command->add_option("--seed", generate.seed, "Random seed (0)");
   generate_command->add_option("--precision", generate.precision, precision_help);
 
+  soma::cli::BenchArgs bench;
+  CLI::App* bench_command = app.add_subcommand(
+      "bench", "Time training or inference of a reference workload on synthetic data");
+  bench_command
+      ->add_option("workload", bench.workload, "mlp, lenet5, cnn, resnet18, airbench, lstm")
+      ->required();
+  bench_command->add_option("--mode", bench.mode, "train (forward, backward, SGD) or infer");
+  bench_command->add_option("--precision", bench.precision, precision_help);
+  bench_command->add_option("--batch", bench.batch, "Batch size (lstm 64, others 128)");
+  bench_command->add_option("--warmup", bench.warmup, "Untimed steps first (5)");
+  bench_command->add_option("--iters", bench.iters, "Timed steps (20)");
+  bench_command->add_flag("--json", bench.json, "Print one JSON object");
+
   soma::cli::DataArgs data;
   CLI::App* data_command = app.add_subcommand("data", "Download, check and preview datasets");
   data_command->require_subcommand(1);
@@ -103,6 +117,7 @@ int main(int argc, char** argv) {
     if (predict_command->parsed()) return soma::cli::run_predict(predict);
     if (summary_command->parsed()) return soma::cli::run_summary(summary);
     if (generate_command->parsed()) return soma::cli::run_generate(generate);
+    if (bench_command->parsed()) return soma::cli::run_bench(bench);
     if (download->parsed()) return soma::cli::run_download(data);
     if (list->parsed()) return soma::cli::run_list(data);
     if (preview->parsed()) return soma::cli::run_preview(data);
