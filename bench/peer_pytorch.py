@@ -20,7 +20,7 @@ import torch.nn.functional as F
 # The PyTorch equivalents of soma's model zoo, as the state-dict fixtures define them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "fixtures"))
-from make_fixtures import airbench, resnet18  # noqa: E402
+from make_fixtures import CharLstm, airbench, resnet18  # noqa: E402
 
 nn = torch.nn
 
@@ -37,19 +37,6 @@ def cifar_cnn():
 
 
 VOCABULARY, SEQUENCE = 65, 64
-
-
-class CharLstm(nn.Module):
-    """soma's models::CharLstm: embedding 64, LSTM 256, linear head, logits at every step."""
-
-    def __init__(self, vocabulary=VOCABULARY, embedding=64, hidden=256):
-        super().__init__()
-        self.embedding = nn.Embedding(vocabulary, embedding)
-        self.lstm = nn.LSTM(embedding, hidden, batch_first=True)
-        self.head = nn.Linear(hidden, vocabulary)
-
-    def forward(self, x):
-        return self.head(self.lstm(self.embedding(x))[0])
 
 
 def workload(name):

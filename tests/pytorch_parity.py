@@ -2,12 +2,13 @@
 """Every training step's loss of soma against PyTorch's, from the same initial weights.
 
 PyTorch initialises the model of tests/parity_DATASET_MODEL.toml (the MNIST MLP, LeNet-5 with
-ReLU and max pooling, or ResNet-18 on CIFAR-10) and saves it as safetensors; soma trains from it
+ReLU and max pooling, ResNet-18 on CIFAR-10, or a two-layer character LSTM on tiny-shakespeare)
+and saves it as safetensors; soma trains from it
 (--init) with the data in file order and SGD, logging each step's loss; PyTorch trains the same
 way; the two loss sequences must agree to 1e-4 relative.
 
     SOMA_DATA=path/to/data /usr/bin/python3 tests/pytorch_parity.py --soma build/release/soma \
-        [--model lenet5|resnet18]
+        [--model lenet5|resnet18|char_lstm]
 
 Needs Debian's python3-torch and the dataset in the data root; exits 77 (skipped) without them.
 """
@@ -30,7 +31,7 @@ except ImportError:
     print("skipped: PyTorch is not installed")
     sys.exit(SKIP)
 sys.path.insert(0, os.path.join(HERE, "fixtures"))
-from make_fixtures import resnet18, save  # noqa: E402
+from make_fixtures import CharLstm, resnet18, save  # noqa: E402
 
 
 def read_idx(path):
@@ -46,12 +47,14 @@ def read_idx(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--soma", required=True, help="the soma executable")
-    parser.add_argument("--model", choices=["mlp", "lenet5", "resnet18"], default="mlp")
+    parser.add_argument("--model", choices=["mlp", "lenet5", "resnet18", "char_lstm"],
+                        default="mlp")
     args = parser.parse_args()
-    dataset = "cifar10" if args.model == "resnet18" else "mnist"
+    dataset = {"resnet18": "cifar10", "char_lstm": "tiny_shakespeare"}.get(args.model, "mnist")
     config = os.path.join(HERE, f"parity_{dataset}_{args.model}.toml")
     root = os.environ.get("SOMA_DATA", "")
-    folder = os.path.join(root, "cifar-10-batches-bin" if dataset == "cifar10" else "mnist")
+    folder = os.path.join(root, {"cifar10": "cifar-10-batches-bin",
+                                 "tiny_shakespeare": "tinyshakespeare"}.get(dataset, "mnist"))
     if not root or not os.path.isdir(folder):
         print(f"skipped: {dataset} not found (set SOMA_DATA)")
         sys.exit(SKIP)
@@ -61,13 +64,23 @@ def main():
         images = read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"))[:samples]
         labels = read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"))[:samples]
         images = images.reshape(samples, 1, 28, 28)
-    else:
+    elif dataset == "cifar10":
         samples, batch, lr = 64, 32, 0.01
         with gzip.open(os.path.join(folder, "data_batch_1.bin.gz"), "rb") as f:
             records = np.frombuffer(f.read(samples * 3073), np.uint8).reshape(samples, 3073)
         images, labels = records[:, 1:].reshape(samples, 3, 32, 32), records[:, 0]
-    x = torch.from_numpy(images.astype(np.float32) * np.float32(1 / 255))
-    y = torch.from_numpy(labels.astype(np.int64))
+    if dataset == "tiny_shakespeare":
+        # soma's text split: characters as ids in byte order, windows of 32 without overlap.
+        samples, batch, lr, length = 256, 16, 1.0, 32
+        with gzip.open(os.path.join(folder, "input.txt.gz"), "rb") as f:
+            text = np.frombuffer(f.read(), np.uint8)
+        ids = np.searchsorted(np.unique(text), text).astype(np.int64)
+        windows = np.arange(samples)[:, None] * length + np.arange(length)[None, :]
+        x, y = torch.from_numpy(ids[windows]), torch.from_numpy(ids[windows + 1])
+        vocabulary = len(np.unique(text))
+    else:
+        x = torch.from_numpy(images.astype(np.float32) * np.float32(1 / 255))
+        y = torch.from_numpy(labels.astype(np.int64))
 
     torch.manual_seed(0)
     torch.set_num_threads(2)
@@ -82,8 +95,10 @@ def main():
                               nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
                               nn.Linear(84, 10))
-    else:
+    elif args.model == "resnet18":
         model = resnet18()
+    else:
+        model = CharLstm(vocabulary, embedding=16, hidden=64, layers=2)
     with tempfile.TemporaryDirectory() as tmp:
         init, log = os.path.join(tmp, "init.safetensors"), os.path.join(tmp, "log.jsonl")
         save(init, dict(model.state_dict()))
@@ -96,7 +111,9 @@ def main():
     torch_losses = []
     for start in range(0, samples, batch):
         opt.zero_grad()
-        loss = F.cross_entropy(model(x[start:start + batch]), y[start:start + batch])
+        logits = model(x[start:start + batch])
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                               y[start:start + batch].reshape(-1))
         loss.backward()
         opt.step()
         torch_losses.append(loss.item())
