@@ -139,7 +139,8 @@ epochs = 2
 loss = "sparse_categorical_crossentropy"
 optimizer = { type = "adam", lr = 1e-2 }
 )");
-  const Result r = soma("train " + dir.file("lm.toml") + " --save " + dir.file("lm.safetensors"));
+  const Result r = soma("train " + dir.file("lm.toml") + " --save " + dir.file("lm.safetensors") +
+                        " --checkpoint-dir " + dir.file("checkpoints"));
   ASSERT_EQ(r.code, 0) << r.output;
   // From ln 65 = 4.17 nats per character (a uniform guess) to well below.
   EXPECT_LT(last_value(r.output, "test_loss"), 3.2) << r.output;
@@ -167,6 +168,11 @@ optimizer = { type = "adam", lr = 1e-2 }
   EXPECT_EQ(soma("generate" + weights + " --prime ROMEO: --length 200 --seed 7").output,
             text.output);
   EXPECT_NE(soma("generate" + weights + " --prime ROMEO: --length 200 --seed 8").output,
+            text.output);
+  // A checkpoint of the same epoch writes the same text.
+  EXPECT_EQ(soma("generate --weights " + dir.file("checkpoints/epoch-0002.safetensors") +
+                 " --prime ROMEO: --length 200 --seed 7")
+                .output,
             text.output);
   const Result greedy = soma("generate" + weights + " --prime ROMEO: --length 50 --temperature 0");
   EXPECT_EQ(

@@ -6,7 +6,7 @@
 namespace soma::cli {
 
 struct GenerateArgs {
-  std::string weights;  // saved by `soma train --save` (or a checkpoint) of a char_lstm config
+  std::string weights;  // saved by `soma train --save`, or a checkpoint, of a char_lstm config
   std::string prime = "\n";
   int64_t length = 500;
   double temperature = 1.0;
