@@ -150,8 +150,10 @@ optimizer = { type = "adam", lr = 1e-2 }
   streamed.replace(streamed.find("hidden = 128"), 12, "hidden = 128\nstateful = true");
   streamed.replace(streamed.find("batch_size = 32"), 15, "batch_size = 32\nstream = true");
   dir.write("stream.toml", streamed);
-  const Result stream = soma("train " + dir.file("stream.toml"));
+  const Result stream =
+      soma("train " + dir.file("stream.toml") + " --report " + dir.file("report.html"));
   ASSERT_EQ(stream.code, 0) << stream.output;
+  EXPECT_TRUE(fs::exists(dir.file("report.html")));
   EXPECT_LT(last_value(stream.output, "test_loss"), 3.2) << stream.output;
   streamed.replace(streamed.find("stream = true"), 13, "stream = true\nshuffle = true");
   dir.write("bad.toml", streamed);

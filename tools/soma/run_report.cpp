@@ -29,8 +29,8 @@ void write_run_report(const std::string& path, const Config& config, const std::
   metrics::ConfusionMatrix confusion(std::max<int64_t>(int64_t(classes.size()), 2));
   for (const data::Batch& batch : loader) {
     const Tensor output = model(batch.input);
-    outputs = output.dim() == 2 ? output.size(1) : 0;  // 0: a sequence model
-    if (outputs != int64_t(classes.size())) break;     // not a classifier over these classes
+    outputs = output.dim() == 2 ? output.size(1) : 0;               // 0: a sequence model
+    if (outputs == 0 || outputs != int64_t(classes.size())) break;  // not a classifier of these
     const Tensor p = softmax(output);
     confusion.update(output, batch.target);
     for (int64_t i = 0; i < p.size(0) && report.misclassified.size() < 24; ++i) {
@@ -44,7 +44,7 @@ void write_run_report(const std::string& path, const Config& config, const std::
     }
   }
   model.train();
-  if (outputs == int64_t(classes.size())) {
+  if (outputs > 0 && outputs == int64_t(classes.size())) {
     report.classes = classes;
     report.confusion = confusion.counts();
   } else {
