@@ -39,6 +39,15 @@ TEST(Slice, GradcheckAndValues) {
   testing::expect_matches_fixture("slice", [](const Tensor& x) { return slice(x, 1, 1, 3); });
 }
 
+TEST(Slice, MatchesReference) {
+  // Every dim of a 3-d tensor, and one long run (a flat tensor's slice, as RNN outputs are).
+  for (int64_t dim : {0, 1, 2})
+    testing::expect_backends_agree([dim](const Tensor& x) { return slice(x, dim, 1, 3); },
+                                   Input({5, 7, 9}));
+  testing::expect_backends_agree([](const Tensor& x) { return slice(x, 0, 1000, 150000); },
+                                 Input({200000}));
+}
+
 TEST(Concat, GradcheckAndValues) {
   expect_gradcheck(
       [](const std::vector<Tensor>& x) {

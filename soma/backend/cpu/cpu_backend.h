@@ -48,6 +48,8 @@ class CpuBackend : public ReferenceBackend {
   void upsample2d_forward(const Tensor& y, const Tensor& x, const Upsample2dGeometry& g) override;
   void upsample2d_backward(const Tensor& dx, const Tensor& dy,
                            const Upsample2dGeometry& g) override;
+  void narrow_forward(const Tensor& y, const Tensor& x, int64_t dim, int64_t start) override;
+  void narrow_backward(const Tensor& dx, const Tensor& dy, int64_t dim, int64_t start) override;
   Tensor rnn_forward(const RnnStates& out, const RnnLayer& layer, bool training) override;
   void rnn_backward(const RnnGrads& grads, const RnnStates& d_out, const RnnLayer& layer,
                     const RnnStates& out, const Tensor& workspace) override;
