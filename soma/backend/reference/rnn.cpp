@@ -43,12 +43,9 @@ Dims dims_of(const RnnLayer& layer) {
           layer.batch_first};
 }
 
+// The tensor's data from `offset` on, or null for an undefined (optional) tensor.
 template <class T>
-const T* data_or_null(const Tensor& t, int64_t offset) {
-  return t.defined() ? t.data<T>() + offset : nullptr;
-}
-template <class T>
-T* mutable_or_null(const Tensor& t, int64_t offset) {
+T* data_or_null(const Tensor& t, int64_t offset) {
   return t.defined() ? t.data<T>() + offset : nullptr;
 }
 
@@ -147,11 +144,11 @@ void ReferenceBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_ou
       const int64_t state = d * k.batch * H;
       const T* w_ih = layer.w_ih.data<T>() + d * GH * C;
       const T* w_hh = layer.w_hh.data<T>() + d * GH * H;
-      T* dx = mutable_or_null<T>(grads.x, 0);
-      T* dw_ih = mutable_or_null<T>(grads.w_ih, d * GH * C);
-      T* dw_hh = mutable_or_null<T>(grads.w_hh, d * GH * H);
-      T* db_ih = mutable_or_null<T>(grads.b_ih, d * GH);
-      T* db_hh = mutable_or_null<T>(grads.b_hh, d * GH);
+      T* dx = data_or_null<T>(grads.x, 0);
+      T* dw_ih = data_or_null<T>(grads.w_ih, d * GH * C);
+      T* dw_hh = data_or_null<T>(grads.w_hh, d * GH * H);
+      T* db_ih = data_or_null<T>(grads.b_ih, d * GH);
+      T* db_hh = data_or_null<T>(grads.b_hh, d * GH);
       std::vector<double> dh(d_out.h_n.data<T>() + state,
                              d_out.h_n.data<T>() + state + k.batch * H);
       std::vector<double> dc(static_cast<size_t>(k.batch * H));
