@@ -50,8 +50,8 @@ Tensor sparse_categorical_crossentropy(const Tensor& logits, const Tensor& targe
     SOMA_CHECK(target.dtype() == DType::I64 && target.shape() == steps,
                "sparse_categorical_crossentropy: expected i64 targets of shape ", to_string(steps),
                ", found ", name_of(target.dtype()), " ", to_string(target.shape()));
-    const Tensor losses = sparse_categorical_crossentropy(
-        logits.reshape({-1, logits.size(-1)}), target.view({target.numel()}), options);
+    const Tensor losses = sparse_categorical_crossentropy(logits.reshape({-1, logits.size(-1)}),
+                                                          target.view({target.numel()}), options);
     return options.reduction == Reduction::None ? losses.reshape(steps) : losses;
   }
   SOMA_CHECK(logits.dim() == 2, "sparse_categorical_crossentropy: expected logits [N, C], found ",

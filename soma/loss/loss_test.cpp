@@ -130,12 +130,14 @@ TEST(SparseCategoricalCrossEntropy, EveryStepOfASequence) {
   const Tensor each =
       sparse_categorical_crossentropy(logits, steps, {.reduction = Reduction::None});
   EXPECT_EQ(to_string(each.shape()), "[2, 3]");
-  EXPECT_EQ(each.to_vector<float>(), sparse_categorical_crossentropy(logits.reshape({6, 4}),
-                                                                     steps.reshape({6}),
-                                                                     {.reduction = Reduction::None})
-                                         .to_vector<float>());
+  EXPECT_EQ(each.to_vector<float>(),
+            sparse_categorical_crossentropy(logits.reshape({6, 4}), steps.reshape({6}),
+                                            {.reduction = Reduction::None})
+                .to_vector<float>());
   soma::testing::expect_error(
-      [&] { sparse_categorical_crossentropy(logits, Tensor::zeros({2, 4}, DType::I64)); },
+      [&] {
+        sparse_categorical_crossentropy(logits, Tensor::zeros({2, 4}, DType::I64));
+      },
       "expected i64 targets of shape [2, 3], found i64 [2, 4]");
 }
 

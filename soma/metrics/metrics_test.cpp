@@ -37,8 +37,7 @@ TEST(Accuracy, StreamsOverBatchesAndResets) {
 
 TEST(TopK, CountsEveryStepOfASequence) {
   // Two sequences of two steps over three classes: the best class is 2, 0 | 1, 1.
-  const Tensor prediction =
-      Tensor::from({0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0.5f}, {2, 2, 3});
+  const Tensor prediction = Tensor::from({0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0.5f}, {2, 2, 3});
   SparseCategoricalAccuracy accuracy;
   accuracy.update(prediction, Tensor::from(std::vector<int64_t>{2, 1, 1, 2}, {2, 2}));
   EXPECT_DOUBLE_EQ(accuracy.result(), 0.5);
