@@ -14,22 +14,16 @@ import time
 START = time.perf_counter()
 
 import argparse  # noqa: E402
-import gzip  # noqa: E402
 import os  # noqa: E402
+import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-
-def read_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    rank = data[3]
-    shape = [int.from_bytes(data[4 + 4 * d:8 + 4 * d], "big") for d in range(rank)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(shape)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "fixtures"))
+from make_fixtures import read_idx  # noqa: E402
 
 
 def mnist(root, split):

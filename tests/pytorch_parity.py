@@ -31,17 +31,7 @@ except ImportError:
     print("skipped: PyTorch is not installed")
     sys.exit(SKIP)
 sys.path.insert(0, os.path.join(HERE, "fixtures"))
-from make_fixtures import CharLstm, resnet18, save  # noqa: E402
-
-
-def read_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    rank = data[3]
-    shape = [int.from_bytes(data[4 + 4 * d:8 + 4 * d], "big") for d in range(rank)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(shape)
+from make_fixtures import CharLstm, read_idx, resnet18, save  # noqa: E402
 
 
 def main():
