@@ -264,23 +264,23 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
   const OnednnWeights weights = onednn_weights(layer);
   const Tensor dx = Tensor::empty(layer.x.shape()), dh0 = Tensor::empty(layer.h0.shape());
   const Tensor dc0 = layer.cell == RnnCell::Lstm ? Tensor::empty(layer.h0.shape()) : Tensor();
-  const Tensor dw_ih = Tensor::zeros(layer.w_ih.shape()), dw_hh = Tensor::zeros(layer.w_hh.shape());
+  const Tensor dw_ih = Tensor::empty(layer.w_ih.shape()), dw_hh = Tensor::empty(layer.w_hh.shape());
   const Tensor dbias = Tensor::zeros(weights.bias.shape());
   auto& engine = cpu::engine();
-  const memory::desc dw_ih_md = cpu::queried(primitive, dnnl::query::diff_weights_md);
-  const memory::desc dw_hh_md = cpu::queried(primitive, dnnl::query::diff_weights_md, 1);
   // The weight gradients in the primitive's layouts start at zero: it adds into them.
-  const memory dw_ih_laid = dw_ih_md == d.w_ih ? plain(d.w_ih, dw_ih) : memory(dw_ih_md, engine);
-  const memory dw_hh_laid = dw_hh_md == d.w_hh ? plain(d.w_hh, dw_hh) : memory(dw_hh_md, engine);
-  for (const memory& m : {dw_ih_laid, dw_hh_laid})
-    std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
+  cpu::LaidOutOutput dw_ih_out(cpu::queried(primitive, dnnl::query::diff_weights_md), d.w_ih,
+                               dw_ih.raw_data(), 0.0f, cpu::Key(key) << "dw_ih");
+  cpu::LaidOutOutput dw_hh_out(cpu::queried(primitive, dnnl::query::diff_weights_md, 1), d.w_hh,
+                               dw_hh.raw_data(), 0.0f, cpu::Key(key) << "dw_hh");
+  for (cpu::LaidOutOutput* out : {&dw_ih_out, &dw_hh_out})
+    std::memset(out->memory().get_data_handle(), 0, out->memory().get_desc().get_size());
   std::unordered_map<int, memory> args = layer_args(primitive, d, layer, weights, key);
   args.insert({{DNNL_ARG_DST_LAYER, read(d.in_y, d.y, out.y, key, "y")},
                {DNNL_ARG_DST_ITER, read(d.in_state, d.state, out.h_n, key, "h_n")},
                {DNNL_ARG_DIFF_SRC_LAYER, plain(d.x, dx)},
                {DNNL_ARG_DIFF_SRC_ITER, plain(d.state, dh0)},
-               {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_ih_laid},
-               {DNNL_ARG_DIFF_WEIGHTS_ITER, dw_hh_laid},
+               {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_ih_out.memory()},
+               {DNNL_ARG_DIFF_WEIGHTS_ITER, dw_hh_out.memory()},
                {DNNL_ARG_DIFF_BIAS, plain(d.bias, dbias)},
                {DNNL_ARG_DIFF_DST_LAYER, plain(d.y, d_out.y)},
                {DNNL_ARG_DIFF_DST_ITER, plain(d.state, d_out.h_n)},
@@ -292,12 +292,8 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
     args.emplace(DNNL_ARG_DIFF_DST_ITER_C, plain(d.state, d_out.c_n));
   }
   primitive.execute(cpu::stream(), args);
-  for (auto [laid, into, md] :
-       {std::tuple{dw_ih_laid, dw_ih, d.w_ih}, std::tuple{dw_hh_laid, dw_hh, d.w_hh}}) {
-    if (laid.get_data_handle() == into.raw_data()) continue;
-    memory to = plain(md, into), from = laid;
-    dnnl::reorder(from, to).execute(cpu::stream(), from, to);
-  }
+  dw_ih_out.finish();
+  dw_hh_out.finish();
   cpu::stream().wait();
   if (grads.x.defined()) add_into(grads.x.data<float>(), dx.data<float>(), dx.numel());
   if (grads.h0.defined()) add_into(grads.h0.data<float>(), dh0.data<float>(), dh0.numel());
