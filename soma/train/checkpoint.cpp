@@ -55,6 +55,13 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
   io::save_safetensors(path, tensors, metadata);
 }
 
+std::map<std::string, Tensor> model_weights(const io::Safetensors& file) {
+  std::map<std::string, Tensor> weights;
+  for (const auto& [name, tensor] : file.tensors)
+    if (name.starts_with(kModel)) weights[name.substr(std::string(kModel).size())] = tensor;
+  return weights.empty() ? file.tensors : weights;
+}
+
 TrainingState load_checkpoint(const std::string& path, nn::Module& model,
                               optim::Optimizer& optimizer) {
   const io::Safetensors file = io::load_safetensors(path);

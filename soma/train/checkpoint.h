@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "soma/io/safetensors.h"
 #include "soma/nn/module.h"
 #include "soma/optim/optimizer.h"
 #include "soma/train/callback.h"
@@ -28,6 +29,10 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
 // checkpoint; then neither the model nor the optimizer has changed.
 TrainingState load_checkpoint(const std::string& path, nn::Module& model,
                               optim::Optimizer& optimizer);
+
+// The model's tensors by name in a weights file: a checkpoint's model part, or every tensor of a
+// file `soma train --save` (or PyTorch) wrote.
+std::map<std::string, Tensor> model_weights(const io::Safetensors& file);
 
 // The training state of the running process: the trainer's progress and default_rng().
 TrainingState current_state(const Trainer& trainer);

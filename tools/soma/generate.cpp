@@ -6,6 +6,7 @@
 #include "soma/data/datasets/text.h"
 #include "soma/io/safetensors.h"
 #include "soma/models/char_lstm.h"
+#include "soma/train/checkpoint.h"
 
 namespace soma::cli {
 
@@ -24,13 +25,8 @@ int run_generate(const GenerateArgs& args) {
   auto* language_model = dynamic_cast<models::CharLstm*>(model.get());
   SOMA_CHECK(language_model, args.weights, ": generate needs a char_lstm model, found \"",
              model->kind(), "\"");
-  // Weights as --save writes them, or the model part of a checkpoint ("model.<name>").
-  std::map<std::string, Tensor> weights;
-  for (const auto& [name, tensor] : file.tensors)
-    if (name.rfind("model.", 0) == 0) weights[name.substr(6)] = tensor;
-  if (weights.empty()) weights = file.tensors;
   try {
-    model->load_state_dict(weights);
+    model->load_state_dict(train::model_weights(file));
   } catch (const Error& e) {
     fail(args.weights, ": ", e.what());
   }
