@@ -31,7 +31,8 @@ class BinaryAccuracy : public FractionCorrect {
 };
 
 // Fraction of rows whose true class is among the k highest predictions [N, C]. The target is class
-// indices [N] (i64) or one-hot / probability rows [N, C] (their argmax is the class).
+// indices [N] (i64) or one-hot / probability rows [N, C] (their argmax is the class). Predictions
+// [N, T, C] with class indices [N, T] (a sequence) count every step as a row.
 class TopKAccuracy : public FractionCorrect {
  public:
   explicit TopKAccuracy(int64_t k = 5, std::string name = "");
