@@ -60,6 +60,39 @@ def workload(name):
     raise SystemExit(f"unknown workload {name}")
 
 
+def lstm_flops(module, inputs):
+    """An LSTM's forward FLOPs (its matrix products), which the FLOP counter does not see."""
+    x = inputs[0]
+    steps_by_batch = x.numel() // x.shape[-1]
+    directions = 2 if module.bidirectional else 1
+    flops, size = 0, module.input_size
+    for _ in range(module.num_layers):
+        flops += directions * steps_by_batch * 2 * 4 * module.hidden_size * (size + module.hidden_size)
+        size = directions * module.hidden_size
+    return flops
+
+
+def flops_per_sample(model, x, loss_of, train):
+    """One sample's FLOPs in a step (forward; forward and backward when training), as
+    torch.utils.flop_counter counts them, plus the LSTM layers' products; None before PyTorch 2.1."""
+    try:
+        from torch.utils.flop_counter import FlopCounterMode
+    except ImportError:
+        return None
+    lstm = []
+    hooks = [m.register_forward_hook(lambda m, i, o: lstm.append(lstm_flops(m, i)))
+             for m in model.modules() if isinstance(m, nn.LSTM)]
+    with FlopCounterMode(display=False) as counter:
+        loss = loss_of(model(x))
+        if train:
+            loss.backward()
+    for hook in hooks:
+        hook.remove()
+    model.zero_grad(set_to_none=True)
+    # Backward costs two forwards in the products: the input's gradient and the weights'.
+    return (counter.get_total_flops() + sum(lstm) * (3 if train else 1)) / x.shape[0]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("workload")
@@ -90,6 +123,11 @@ def main():
     if args.mode == "infer":
         model.eval()
 
+    def loss_of(logits):
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+    flops = flops_per_sample(model, x, loss_of, args.mode == "train")
+
     def step():
         if args.mode == "infer":
             with torch.inference_mode(), autocast:
@@ -97,8 +135,7 @@ def main():
             return
         opt.zero_grad(set_to_none=True)
         with autocast:
-            logits = model(x)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            loss = loss_of(model(x))
         loss.backward()
         opt.step()
 
@@ -118,7 +155,8 @@ def main():
                           "samples_per_s": round(statistics.median(rates), 1),
                           "samples_per_s_min": round(min(rates), 1),
                           "samples_per_s_max": round(max(rates), 1),
-                          "peak_memory_mib": round(peak_mib)}), flush=True)
+                          "peak_memory_mib": round(peak_mib),
+                          "flops_per_sample": flops}), flush=True)
     else:
         print(f"{args.workload} {args.mode} {args.precision}, batch {args.batch}, "
               f"{args.threads} threads ({framework}): {statistics.median(rates):.1f} samples/s "
