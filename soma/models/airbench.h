@@ -3,8 +3,10 @@
 // convolution (24 filters, bias) and GELU, three conv groups of widths 64, 256, 256 (3×3
 // convolution, 2×2 max pooling, batch norm, GELU, 3×3 convolution, batch norm, GELU), a 3×3 max
 // pooling, and a linear classifier without bias whose logits are scaled by 1/9. Its batch norms
-// learn only their bias (the weight stays 1), with eps 1e-12 and momentum 0.4. A Sequential with
-// airbench's PyTorch names ("0.weight", "2.conv1.weight", "2.norm1.bias", "7.weight").
+// learn only their bias (the weight stays 1), with eps 1e-12 and momentum 0.4. As airbench's, the
+// first filters of each 3×3 convolution start as the identity (one per input channel; the others
+// at PyTorch's default), so the fresh network passes its input on. A Sequential with airbench's
+// PyTorch names ("0.weight", "2.conv1.weight", "2.norm1.bias", "7.weight").
 #include "soma/nn/batch_norm.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/pooling.h"
@@ -31,5 +33,13 @@ class ConvGroup : public nn::Module {
 };
 
 std::shared_ptr<nn::Sequential> airbench(AirbenchOptions options = {});
+
+// airbench's whitening initialisation of a 2×2 "whitening" convolution with twice as many filters
+// as a patch has values (24 for RGB): from the patches of `images` [N, C, H, W] (the normalised
+// training images), the second-moment matrix Σ = E[p pᵀ] and its eigenvectors v_i with eigenvalues
+// λ_i give the filters v_i / √(λ_i + eps) and their negations, so the outputs' second moments
+// are (nearly) the identity. The weight is then frozen (requires_grad false); the bias is left
+// as it is. Throws soma::Error when the shapes do not fit.
+void init_whitening(nn::Conv2d& conv, const Tensor& images, double eps = 5e-4);
 
 }  // namespace soma::models

@@ -7,6 +7,7 @@
 
 #include "testing.h"
 
+#include "soma/io/safetensors.h"
 #include "soma/models/airbench.h"
 #include "soma/models/alexnet.h"
 #include "soma/models/lenet5.h"
@@ -18,6 +19,11 @@
 #include "soma/nn/flatten.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/pooling.h"
+#include "soma/ops/conv.h"
+#include "soma/ops/elementwise.h"
+#include "soma/ops/linalg.h"
+#include "soma/ops/reduce.h"
+#include "soma/ops/shape.h"
 
 namespace soma::models {
 namespace {
@@ -131,6 +137,67 @@ TEST(Airbench, EqualsAirbench94sNetwork) {
         name.find("norm") != std::string::npos && name.find(".weight") != std::string::npos;
     EXPECT_EQ(parameter.grad().defined(), !frozen) << name;
   }
+}
+
+TEST(Airbench, ConvolutionsStartAsTheIdentity) {
+  // airbench's dirac_ initialisation: each 3×3 convolution's first filters copy their input.
+  auto model = airbench();
+  std::map<std::string, Tensor> parameters;
+  for (const auto& [name, parameter] : model->named_parameters()) parameters[name] = parameter;
+  for (const char* name :
+       {"2.conv1.weight", "2.conv2.weight", "3.conv1.weight", "4.conv2.weight"}) {
+    const Tensor& w = parameters.at(name);
+    const int64_t in = w.size(1), out = w.size(0);
+    const Tensor x = Tensor::randn({2, in, 5, 5});
+    const Tensor y = conv2d(x, w, Tensor(), {.padding = {1, 1}});
+    testing::expect_close(slice(y, 1, 0, in), x, 0, 1e-6, name);
+    if (out > in) {
+      EXPECT_GT(sum(abs(slice(y, 1, in, out - in))).item(), 1.0) << name;
+    }
+  }
+}
+
+TEST(Airbench, WhiteningInitialisationEqualsAirbenchsAndWhitensPatches) {
+  const auto fixture =
+      io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/whitening.safetensors").tensors;
+  const Tensor& images = fixture.at("images");    // [6, 3, 8, 8]
+  const Tensor& expected = fixture.at("weight");  // [24, 3, 2, 2]
+  nn::Conv2d whiten(3, 24, {.kernel = 2});
+  init_whitening(whiten, images);
+  EXPECT_FALSE(whiten.weight.needs_grad());
+  // An eigenvector's sign is arbitrary: filter f matches airbench's or its negation, and filter
+  // f + 12 is its negation either way.
+  const Tensor w = whiten.weight.reshape({24, 12}), e = expected.reshape({24, 12});
+  for (int64_t f = 0; f < 12; ++f) {
+    const Tensor mine = slice(w, 0, f, 1), theirs = slice(e, 0, f, 1);
+    const double sign = sum(mine * theirs).item() > 0 ? 1 : -1;
+    testing::expect_close(mine, theirs * sign, 1e-3, 1e-3, "filter " + std::to_string(f));
+    testing::expect_close(slice(w, 0, f + 12, 1), mine * -1.0, 0, 0, "negated filter");
+  }
+  // Whitened: the first 12 outputs' second moments over every patch are the identity, less the
+  // eps share of each eigenvalue.
+  const Tensor y = conv2d(images, slice(whiten.weight, 0, 0, 12));  // [6, 12, 7, 7]
+  const Tensor rows = permute(y, {0, 2, 3, 1}).reshape({6 * 7 * 7, 12});
+  const Tensor moments = matmul(transpose(rows), rows) * (1.0 / (6 * 7 * 7));
+  for (int64_t i = 0; i < 12; ++i)
+    for (int64_t j = 0; j < 12; ++j) {
+      const double m = moments.at({i, j});
+      if (i == j) {
+        EXPECT_GT(m, 0.5) << i;
+        EXPECT_LT(m, 1.0 + 1e-4) << i;
+      } else {
+        EXPECT_NEAR(m, 0.0, 1e-4) << i << "," << j;
+      }
+    }
+
+  nn::Conv2d narrow(3, 12, {.kernel = 2});
+  testing::expect_error([&] { init_whitening(narrow, images); },
+                        "expected a convolution of 3 channels with 24 filters");
+  testing::expect_error(
+      [&] {
+        init_whitening(whiten, images.reshape({18, 8, 8}));
+      },
+      "expected f32 images [N, C, H, W]");
 }
 
 }  // namespace

@@ -118,6 +118,20 @@ double OneCycle::rate(double, int64_t t) const {
   return cosine(max_lr_, minimum, (s - peak) / (end - peak));
 }
 
+Triangular::Triangular(Optimizer& optimizer, int64_t total, int64_t peak, double start_factor,
+                       double end_factor)
+    : Schedule(optimizer), total_(total), peak_(peak), start_(start_factor), end_(end_factor) {
+  SOMA_CHECK(peak >= 1 && peak < total, "triangular: needs 1 <= peak < total, found peak ", peak,
+             " of ", total, " steps");
+  apply();
+}
+
+double Triangular::rate(double base, int64_t t) const {
+  if (t <= peak_) return base * (start_ + (1 - start_) * double(t) / double(peak_));
+  const double down = double(std::min(t, total_) - peak_) / double(total_ - peak_);
+  return base * (1 + (end_ - 1) * down);
+}
+
 ReduceOnPlateau::ReduceOnPlateau(Optimizer& optimizer, PlateauOptions options)
     : optimizer_(optimizer),
       options_(options),

@@ -103,6 +103,21 @@ class OneCycle : public Schedule {
   int64_t total_;
 };
 
+// Linear up, then linear down (airbench's "triangle"; PyTorch's SequentialLR of two LinearLR):
+// base · start_factor rising to base at step `peak`, then falling to base · end_factor at step
+// `total`, held after. Unlike OneCycle, it keeps the groups' ratios (e.g. a faster rate for
+// biases).
+class Triangular : public Schedule {
+ public:
+  Triangular(Optimizer& optimizer, int64_t total, int64_t peak, double start_factor = 0.2,
+             double end_factor = 0);
+  double rate(double base, int64_t t) const override;
+
+ private:
+  int64_t total_, peak_;
+  double start_, end_;
+};
+
 // ReduceLROnPlateau: multiplies every rate by `factor` once the watched metric has not improved
 // (by more than threshold, relative) for more than `patience` steps; then waits `cooldown`
 // steps. Rates never go below min_lr.

@@ -39,6 +39,8 @@ TEST(Schedules, MatchPyTorch) {
   expect_matches_pytorch("cosine_warmup",
                          [](Optimizer& o) { return CosineDecay(o, 20, 0.0, 5, 0.1); });
   expect_matches_pytorch("one_cycle", [](Optimizer& o) { return OneCycle(o, 0.5, 30); });
+  expect_matches_pytorch("triangular",
+                         [](Optimizer& o) { return Triangular(o, 20, 6, 0.2, 0.05); });
 }
 
 TEST(ReduceOnPlateau, MatchesPyTorch) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "soma/autograd/node.h"
+#include "soma/data/transforms/image_ops.h"
 #include "soma/ops/elementwise.h"
 #include "soma/optim/regularization.h"
 
@@ -45,6 +46,8 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
   stop_ = false;
   model_.train();
   for (auto& c : callbacks_) c->on_train_begin(*this);
+  SOMA_CHECK(options_.validation_freq >= 1, "fit: validation_freq must be at least 1, found ",
+             options_.validation_freq);
   const int64_t last = epoch_ + options_.epochs;
   const std::vector<Tensor> parameters = model_.parameters();
   while (epoch_ < last && !stop_) {
@@ -87,7 +90,7 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
               {"seconds", seconds},
               {"samples_per_s", double(samples) / std::max(seconds, 1e-9)}};
     for (auto& m : list) logs["train_" + m->name()] = m->result();
-    if (validation)
+    if (validation && (epoch_ % options_.validation_freq == 0 || epoch_ == last))
       for (const auto& [name, value] : evaluate(*validation))
         logs[options_.validation_prefix + name] = value;
     history.epochs.push_back(logs);
@@ -104,7 +107,7 @@ Logs Trainer::evaluate(data::DataLoader& data) {
   double total = 0;
   int64_t samples = 0;
   for (const data::Batch& batch : data) {
-    const Tensor prediction = model_(batch.input);
+    const Tensor prediction = predict_batch(batch.input);
     const Tensor target = target_for(batch.target, prediction);
     total += loss_(prediction, target).item() * double(batch.input.size(0));
     samples += batch.input.size(0);
@@ -116,11 +119,31 @@ Logs Trainer::evaluate(data::DataLoader& data) {
   return logs;
 }
 
+Tensor Trainer::predict_batch(const Tensor& input) {
+  const TestTimeAugmentation tta = options_.test_time_augmentation;
+  if (tta == TestTimeAugmentation::None) return model_(input);
+  SOMA_CHECK(input.dim() == 4,
+             "test-time augmentation: expected image batches [N, C, H, W], found ",
+             to_string(input.shape()));
+  const Shape shape = input.shape();
+  // The batch as one image of N·C channels, for the image kernels.
+  const Tensor planes = input.reshape({shape[0] * shape[1], shape[2], shape[3]});
+  auto view = [&](const Tensor& p) { return p.reshape(shape); };
+  // ½ (model(x) + model(mirrored x)), weighted.
+  auto mirrored = [&](const Tensor& p, double weight) {
+    return (model_(view(p)) + model_(view(data::flip_horizontal(p)))) * weight;
+  };
+  if (tta == TestTimeAugmentation::Flip) return mirrored(planes, 0.5);
+  const int64_t h = shape[2], w = shape[3];
+  return mirrored(planes, 0.25) + mirrored(data::crop_reflect(planes, -1, -1, h, w), 0.125) +
+         mirrored(data::crop_reflect(planes, 1, 1, h, w), 0.125);
+}
+
 Tensor Trainer::predict(data::DataLoader& data) {
   autograd::NoGradGuard no_grad;
   model_.eval();
   std::vector<Tensor> outputs;
-  for (const data::Batch& batch : data) outputs.push_back(model_(batch.input));
+  for (const data::Batch& batch : data) outputs.push_back(predict_batch(batch.input));
   model_.train();
   SOMA_CHECK(!outputs.empty(), "predict: the loader gave no batches");
   Shape shape = outputs[0].shape();

@@ -15,6 +15,12 @@
 
 namespace soma::train {
 
+// Test-time augmentation: evaluate() and predict() average the model's outputs over views of each
+// image batch [N, C, H, W] (airbench's TTA levels 1 and 2). Flip: the images and their mirror
+// images, ½ each. FlipTranslate: those two at ¼ each, and both shifted by one pixel up-left and
+// down-right (edges reflected) at ⅛ each.
+enum class TestTimeAugmentation { None, Flip, FlipTranslate };
+
 struct TrainerOptions {
   int64_t epochs = 1;
   std::vector<std::string> metrics = {};  // by name, e.g. "accuracy", "top5"
@@ -28,6 +34,10 @@ struct TrainerOptions {
   double clip_grad_norm = 0;               // 0: no clipping
   double clip_grad_value = 0;              // 0: no clipping
   std::string validation_prefix = "val_";  // the CLI validates on the test split: "test_"
+  TestTimeAugmentation test_time_augmentation = TestTimeAugmentation::None;
+  // fit() evaluates on the validation loader after every Nth epoch and after the last (Keras'
+  // validation_freq): a speedrun validates once, at the end.
+  int64_t validation_freq = 1;
 };
 
 class Trainer {
@@ -63,6 +73,8 @@ class Trainer {
 
  private:
   Tensor target_for(const Tensor& target, const Tensor& prediction) const;
+  // The model's output for an evaluation batch, averaged over the test-time views.
+  Tensor predict_batch(const Tensor& input);
   std::vector<metrics::MetricPtr> make_metrics() const;
 
   nn::Module& model_;

@@ -2,8 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include "soma/autograd/node.h"
+#include "soma/data/transforms/image_ops.h"
 #include "soma/loss/regression.h"
+#include "soma/nn/conv.h"
+#include "soma/nn/flatten.h"
 #include "soma/nn/linear.h"
+#include "soma/nn/sequential.h"
+#include "soma/ops/elementwise.h"
+#include "soma/ops/reduce.h"
+#include "soma/ops/shape.h"
 #include "soma/optim/sgd.h"
 #include "soma/train/callbacks.h"
 #include "testing.h"
@@ -67,6 +75,70 @@ TEST(Trainer, FitsAndCallsBackInOrder) {
   // A second fit continues from where the first ended.
   trainer.fit(train);
   EXPECT_EQ(trainer.epoch(), 60);
+}
+
+TEST(Trainer, ValidatesEveryNthEpochAndTheLast) {
+  manual_seed(1);
+  nn::Linear unit(1, 1);
+  optim::SGD sgd(unit.parameters(), {.lr = 0.1});
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = 5, .validation_freq = 2});
+  data::DataLoader train(line(), {.batch_size = 32});
+  const History history = trainer.fit(train, &train);
+  std::vector<bool> validated;
+  for (const Logs& logs : history.epochs) validated.push_back(logs.count("val_loss") > 0);
+  EXPECT_EQ(validated, (std::vector<bool>{false, true, false, true, true}));
+  Trainer never(unit, sgd, loss::MeanSquaredError(), {.validation_freq = 0});
+  EXPECT_THROW(never.fit(train, &train), Error);
+}
+
+// A model that sees left from right and top from bottom: a 2×2 convolution, then a linear map of
+// every position.
+std::shared_ptr<nn::Sequential> position_sensitive_model() {
+  return std::make_shared<nn::Sequential>(nn::Conv2d(3, 2, {.kernel = 2}), nn::Flatten(),
+                                          nn::Linear(2 * 4 * 4, 3));
+}
+
+TEST(Trainer, TestTimeAugmentationAveragesMirroredAndShiftedViews) {
+  manual_seed(2);
+  auto model = position_sensitive_model();
+  const Tensor images = Tensor::randn({6, 3, 5, 5});
+  auto dataset = std::make_shared<data::TensorDataset>(images, Tensor::zeros({6, 3}));
+  data::DataLoader loader(dataset, {.batch_size = 4});  // two batches, the last of 2
+  optim::SGD sgd(model->parameters(), {.lr = 0.1});
+  auto predict = [&](TestTimeAugmentation tta) {
+    Trainer trainer(*model, sgd, loss::MeanSquaredError(), {.test_time_augmentation = tta});
+    return trainer.predict(loader);
+  };
+  // The views, image by image through the image kernels, and the model on each.
+  const autograd::NoGradGuard no_grad;
+  model->eval();
+  std::vector<Tensor> flip_rows, translate_rows;
+  for (int64_t i = 0; i < 6; ++i) {
+    const Tensor image = slice(images, 0, i, 1).reshape({3, 5, 5});
+    auto out = [&](const Tensor& view) { return (*model)(view.reshape({1, 3, 5, 5})); };
+    auto mirrored = [&](const Tensor& view) {
+      return (out(view) + out(data::flip_horizontal(view))) * 0.5;
+    };
+    flip_rows.push_back(mirrored(image));
+    translate_rows.push_back(mirrored(image) * 0.5 +
+                             mirrored(data::crop_reflect(image, -1, -1, 5, 5)) * 0.25 +
+                             mirrored(data::crop_reflect(image, 1, 1, 5, 5)) * 0.25);
+  }
+  model->train();
+  const Tensor plain = predict(TestTimeAugmentation::None);
+  const Tensor flip = predict(TestTimeAugmentation::Flip);
+  testing::expect_close(flip, concat(flip_rows), 1e-5, 1e-6, "flip");
+  testing::expect_close(predict(TestTimeAugmentation::FlipTranslate), concat(translate_rows), 1e-5,
+                        1e-6, "flip_translate");
+  EXPECT_GT(sum(abs(flip - plain)).item(), 1e-2);  // the views do differ
+  EXPECT_TRUE(model->is_training());
+
+  // Only image batches have mirror images.
+  nn::Linear unit(1, 1);
+  Trainer flat(unit, sgd, loss::MeanSquaredError(),
+               {.test_time_augmentation = TestTimeAugmentation::Flip});
+  data::DataLoader points(line(), {.batch_size = 64});
+  testing::expect_error([&] { flat.evaluate(points); }, "expected image batches [N, C, H, W]");
 }
 
 TEST(Trainer, NonFiniteLossStopsWithEpochAndStep) {

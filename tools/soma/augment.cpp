@@ -48,7 +48,9 @@ data::TransformPtr make(const TypedTable& r, const data::Dataset* train) {
   if (type == "horizontal_flip") return std::make_shared<t::HorizontalFlip>(probability());
   if (type == "vertical_flip") return std::make_shared<t::VerticalFlip>(probability());
   if (type == "random_crop")
-    return std::make_shared<t::RandomCrop>(size_of(r), int64_t(r.amount("padding", 0)));
+    return std::make_shared<t::RandomCrop>(
+        size_of(r), int64_t(r.amount("padding", 0)), 0,
+        r.number("reflect", 0) ? t::PaddingMode::Reflect : t::PaddingMode::Constant);
   if (type == "random_resized_crop")
     return std::make_shared<t::RandomResizedCrop>(size_of(r), r.pair("scale", {0.08, 1.0}),
                                                   r.pair("ratio", {3.0 / 4, 4.0 / 3}));

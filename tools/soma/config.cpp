@@ -7,6 +7,7 @@
 
 #include "soma/autograd/node.h"
 #include "soma/core/error.h"
+#include "soma/loss/crossentropy.h"
 #include "soma/models/airbench.h"
 #include "soma/models/alexnet.h"
 #include "soma/models/char_lstm.h"
@@ -67,7 +68,7 @@ const std::map<std::string, std::vector<std::string>> kAugmentKeys{
     {"shift", {"max"}},
     {"horizontal_flip", {"p"}},
     {"vertical_flip", {"p"}},
-    {"random_crop", {"size", "padding"}},
+    {"random_crop", {"size", "padding", "reflect"}},
     {"random_resized_crop", {"size", "scale", "ratio"}},
     {"center_crop", {"size"}},
     {"resize", {"size"}},
@@ -77,14 +78,19 @@ const std::map<std::string, std::vector<std::string>> kAugmentKeys{
     {"pca_lighting", {"std"}},
 };
 
-// The keys each optimizer takes besides "type" (torch.optim's names).
-const std::map<std::string, std::vector<std::string>> kOptimizerKeys{
-    {"sgd", {"lr", "momentum", "dampening", "nesterov", "weight_decay"}},
-    {"adam", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
-    {"adamw", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
-    {"rmsprop", {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"}},
-    {"adagrad", {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"}},
-};
+// The keys each optimizer takes besides "type" (torch.optim's names), and the two every one takes
+// for the bias group (see build_optimizer).
+const std::map<std::string, std::vector<std::string>> kOptimizerKeys = [] {
+  std::map<std::string, std::vector<std::string>> keys{
+      {"sgd", {"lr", "momentum", "dampening", "nesterov", "weight_decay"}},
+      {"adam", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
+      {"adamw", {"lr", "betas", "eps", "weight_decay", "amsgrad"}},
+      {"rmsprop", {"lr", "alpha", "eps", "weight_decay", "momentum", "centered"}},
+      {"adagrad", {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"}},
+  };
+  for (auto& [type, list] : keys) list.insert(list.end(), {"bias_lr_factor", "bias_weight_decay"});
+  return keys;
+}();
 
 // The models of the zoo a config names ([model] name = "lenet5") and the keys each takes.
 const std::map<std::string, std::vector<std::string>> kModelKeys{
@@ -92,7 +98,7 @@ const std::map<std::string, std::vector<std::string>> kModelKeys{
     {"alexnet", {"classes", "dropout"}},
     {"vgg", {"depth", "batch_norm", "classes"}},
     {"resnet18", {"classes"}},
-    {"airbench", {"classes", "widths"}},
+    {"airbench", {"classes", "widths", "whiten"}},
     {"char_lstm", {"vocabulary", "embedding", "hidden", "layers", "dropout", "stateful"}},
     {"row_lstm", {"hidden", "layers", "classes"}},
 };
@@ -105,6 +111,7 @@ const std::map<std::string, std::vector<std::string>> kScheduleKeys{
     {"linear_warmup", {"epochs", "start_factor"}},
     {"cosine", {"warmup", "minimum", "start_factor"}},
     {"one_cycle", {"max_lr", "pct_start", "div_factor", "final_div_factor"}},
+    {"triangular", {"pct_start", "start_factor", "end_factor"}},
     {"plateau", {"factor", "patience", "threshold", "cooldown", "min_lr"}},
 };
 
@@ -428,11 +435,33 @@ Config config_of(const toml::table& root, const std::string& path) {
 
   const toml::table& train = section_of(config, root, "train");
   check_keys(config, train, "[train]",
-             {"epochs", "loss", "metrics", "optimizer", "schedule", "early_stopping", "checkpoints",
-              "clip_grad_norm", "clip_grad_value", "l1", "seed", "precision"});
+             {"epochs", "loss", "label_smoothing", "metrics", "optimizer", "schedule",
+              "early_stopping", "checkpoints", "clip_grad_norm", "clip_grad_value", "l1", "seed",
+              "precision", "test_time_augmentation", "validation_freq"});
   config.epochs = get<int64_t>(config, train, "[train]", "epochs", 1);
   SOMA_CHECK(config.epochs >= 0, path, ": [train] epochs must be non-negative");
   config.loss = get<std::string>(config, train, "[train]", "loss", "", true);
+  config.validation_freq = get<int64_t>(config, train, "[train]", "validation_freq", 1);
+  SOMA_CHECK(config.validation_freq >= 1, path,
+             ": [train] validation_freq must be at least 1, found ", config.validation_freq);
+  config.label_smoothing = get<double>(config, train, "[train]", "label_smoothing", 0.0);
+  SOMA_CHECK(config.label_smoothing >= 0 && config.label_smoothing < 1, path,
+             ": [train] label_smoothing must lie in [0, 1), found ", config.label_smoothing);
+  SOMA_CHECK(config.label_smoothing == 0 || config.loss == "sparse_categorical_crossentropy", path,
+             ": [train] label_smoothing needs loss = \"sparse_categorical_crossentropy\", found \"",
+             config.loss, "\"");
+  if (const toml::node* tta = train.get("test_time_augmentation")) {
+    const auto name = get<std::string>(config, train, "[train]", "test_time_augmentation", "");
+    const std::map<std::string, train::TestTimeAugmentation> known{
+        {"none", train::TestTimeAugmentation::None},
+        {"flip", train::TestTimeAugmentation::Flip},
+        {"flip_translate", train::TestTimeAugmentation::FlipTranslate}};
+    const auto found = known.find(name);
+    SOMA_CHECK(found != known.end(), where(config, *tta),
+               ": [train] test_time_augmentation must be \"none\", \"flip\" or ",
+               "\"flip_translate\", found \"", name, "\"");
+    config.test_time_augmentation = found->second;
+  }
   config.l1 = get<double>(config, train, "[train]", "l1", 0.0);
   config.seed = uint64_t(get<int64_t>(config, train, "[train]", "seed", 0));
   if (const toml::node* precision = train.get("precision"))
@@ -475,6 +504,11 @@ Config config_of(const toml::table& root, const std::string& path) {
     config.best_by = get<std::string>(config, k, of, "best_by", "test_loss");
     config.best_maximize = get<bool>(config, k, of, "maximize", false);
   }
+  SOMA_CHECK(
+      config.validation_freq == 1 ||
+          (!config.early_stopping && !(config.schedule && config.schedule->type == "plateau")),
+      path, ": [train] early_stopping and the plateau schedule watch the test score every ",
+      "epoch; validation_freq = ", config.validation_freq, " leaves epochs without it");
   config.clip_grad_norm = get<double>(config, train, "[train]", "clip_grad_norm", 0.0);
   config.clip_grad_value = get<double>(config, train, "[train]", "clip_grad_value", 0.0);
   SOMA_CHECK(config.clip_grad_norm >= 0 && config.clip_grad_value >= 0, path,
@@ -669,6 +703,12 @@ nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
   return model;
 }
 
+loss::Loss build_loss(const Config& config) {
+  if (config.label_smoothing > 0)
+    return loss::SparseCategoricalCrossEntropy({.label_smoothing = config.label_smoothing});
+  return loss::by_name(config.loss);
+}
+
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model) {
   const TypedTable& t = config.optimizer;
   // Sets `field` from the config when the key was given (torch.optim's default otherwise).
@@ -677,13 +717,18 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn
     field = Field(t.number(key, double(field)));
   };
   // Weight decay applies to weights only: biases (and other 1-d parameters) form a second group
-  // without it, as the usual recipes (and Keras' kernel_regularizer) have it.
+  // without it, as the usual recipes (and Keras' kernel_regularizer) have it. `bias_lr_factor`
+  // and `bias_weight_decay` set that group's rate (a multiple of lr) and decay, as airbench's
+  // fast-learning batch-norm biases.
   const optim::DecaySplit split = optim::split_for_weight_decay(model.parameters());
+  const double bias_lr_factor = t.amount("bias_lr_factor", 1, true);
+  const double bias_weight_decay = t.amount("bias_weight_decay", 0);
   auto groups = [&](auto options) {
     using Options = decltype(options);
     std::vector<optim::ParamGroup<Options>> out{{split.decay, options}};
     if (!split.no_decay.empty()) {
-      options.weight_decay = 0;
+      options.lr *= bias_lr_factor;
+      options.weight_decay = bias_weight_decay;
       out.push_back({split.no_decay, options});
     }
     return out;
@@ -752,6 +797,14 @@ std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Opt
     t.check(warmup < epochs, "\"warmup\" must be fewer epochs than [train] epochs");
     schedule = std::make_unique<optim::CosineDecay>(
         optimizer, epochs, t.amount("minimum", 0), warmup, t.amount("start_factor", 1.0 / 3, true));
+  } else if (t.type == "triangular") {  // stepped per batch over the whole run
+    per_batch = true;
+    const int64_t total = std::max<int64_t>(epochs * batches, 2);
+    const double pct_start = t.amount("pct_start", 0.25, true);
+    t.check(pct_start < 1, "\"pct_start\" must be below 1");
+    schedule = std::make_unique<optim::Triangular>(
+        optimizer, total, std::clamp<int64_t>(int64_t(pct_start * double(total)), 1, total - 1),
+        t.amount("start_factor", 0.2), t.amount("end_factor", 0));
   } else {  // one_cycle, stepped per batch over the whole run
     per_batch = true;
     schedule = std::make_unique<optim::OneCycle>(

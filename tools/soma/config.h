@@ -11,9 +11,11 @@
 
 #include "soma/backend/backend.h"
 #include "soma/core/shape.h"
+#include "soma/loss/loss.h"
 #include "soma/nn/sequential.h"
 #include "soma/optim/optimizer.h"
 #include "soma/train/callbacks.h"
+#include "soma/train/trainer.h"
 
 namespace soma::cli {
 
@@ -78,6 +80,9 @@ struct Config {
   bool stream = false;  // text datasets: batch_size streams in order (data::SequenceStreams)
   int64_t epochs = 1;
   std::string loss;
+  double label_smoothing = 0;  // sparse_categorical_crossentropy only
+  train::TestTimeAugmentation test_time_augmentation = train::TestTimeAugmentation::None;
+  int64_t validation_freq = 1;  // test after every Nth epoch and the last
   std::vector<std::string> metrics{"accuracy"};
   TypedTable optimizer{"optimizer", "sgd", {}, "", 0};
   std::optional<TypedTable> schedule;  // per epoch (one_cycle: per batch)
@@ -103,6 +108,9 @@ Config parse_config(const std::string& text, const std::string& path);
 // size (a linear layer's features, a conv2d's or batch norm's channels) is what the layers before
 // it make of an example.
 nn::ModulePtr build_model(const Config& config, const Shape& input_shape);
+
+// The config's loss (with its label smoothing).
+loss::Loss build_loss(const Config& config);
 
 // The optimizer the config describes, over the model's parameters.
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model);

@@ -20,11 +20,14 @@
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
 #include "soma/metrics/accuracy.h"
+#include "soma/models/airbench.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/linear.h"
+#include "soma/nn/sequential.h"
 #include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
 #include "soma/ops/indexing.h"
+#include "soma/ops/shape.h"
 #include "soma/optim/regularization.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/checkpoint.h"
@@ -102,12 +105,28 @@ int64_t output_width(nn::Module& model, const Tensor& input) {
 // The Trainer's options for a config: targets in the form the loss expects (class indices for
 // sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
 // and thresholded accuracy for a single output unit, as Keras chooses it.
+// airbench's whitening layer starts from the patch statistics of the first 5000 training images as
+// the model sees them (normalised, not augmented), unless the config says `whiten = false`.
+void init_whitening(const Config& config, nn::Module& model, const data::DatasetPtr& train) {
+  if (!config.zoo_model || config.zoo_model->type != "airbench" ||
+      !config.zoo_model->number("whiten", 1))
+    return;
+  auto& whiten = dynamic_cast<nn::Conv2d&>(dynamic_cast<nn::Sequential&>(model)[0]);
+  std::vector<Tensor> images;
+  for (const data::Batch& batch :
+       make_loader(config, first(train, 5000), eval_transform(config), false))
+    images.push_back(batch.input);
+  models::init_whitening(whiten, concat(images));
+}
+
 train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
   train::TrainerOptions options{.epochs = config.epochs,
                                 .metrics = config.metrics,
                                 .clip_grad_norm = config.clip_grad_norm,
                                 .clip_grad_value = config.clip_grad_value,
-                                .validation_prefix = "test_"};
+                                .validation_prefix = "test_",
+                                .test_time_augmentation = config.test_time_augmentation,
+                                .validation_freq = config.validation_freq};
   options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs](
                                const Tensor& classes, const Tensor&) {
     if (sparse) return classes;
@@ -167,7 +186,7 @@ int run_train(const TrainArgs& given) {
   if (args.epochs >= 0) config.epochs = args.epochs;
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
   const Autocast autocast(chosen_precision(config, args.precision));
-  const loss::Loss loss = loss::by_name(config.loss);
+  const loss::Loss loss = build_loss(config);
   Splits data = load_dataset(config, args.data_dir);
   data::TransformPtr augment = train_transform(config, *data.train);
   if (config.train_limit > 0) data.train = first(data.train, config.train_limit);
@@ -176,7 +195,10 @@ int run_train(const TrainArgs& given) {
   manual_seed(config.seed);
   const Tensor input = model_input(config, *data.train);
   nn::ModulePtr model = build_model(config, input.shape());
-  if (!args.init.empty()) load_weights(*model, args.init);
+  if (args.init.empty())
+    init_whitening(config, *model, data.train);
+  else
+    load_weights(*model, args.init);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   const int64_t outputs = output_width(*model, input);
   SOMA_CHECK(data.vocabulary.empty() || outputs == data.classes, args.config,
@@ -234,7 +256,8 @@ int run_train(const TrainArgs& given) {
     trainer.add_callback(std::make_shared<train::Checkpointer>(
         args.checkpoint_dir,
         train::CheckpointOptions{.keep_last = config.keep_checkpoints,
-                                 .monitor = config.best_by,
+                                 // best.safetensors needs a test score every epoch
+                                 .monitor = config.validation_freq == 1 ? config.best_by : "",
                                  .maximize = config.best_maximize,
                                  .extra = [config_text, scheduler, plateau, stopping, saved] {
                                    std::map<std::string, std::string> extra = saved;
@@ -270,7 +293,7 @@ int run_train(const TrainArgs& given) {
 int run_eval(const EvalArgs& args) {
   const Config config = load_config(args.config);
   const Autocast autocast(chosen_precision(config, args.precision));
-  const loss::Loss loss = loss::by_name(config.loss);
+  const loss::Loss loss = build_loss(config);
   const Splits data = load_dataset(config, args.data_dir);
   const Tensor input = model_input(config, *data.test);
   nn::ModulePtr model = build_model(config, input.shape());

@@ -50,7 +50,8 @@ void RandomCrop::apply(Example& example, Rng& rng) const {
   const int64_t top = integer(rng, 0, h - size_.height) - padding_;
   const int64_t left = integer(rng, 0, w - size_.width) - padding_;
   move_both(example, [&](const Tensor& t, Interpolation) {
-    return crop(t, top, left, size_.height, size_.width, fill_);
+    return mode_ == PaddingMode::Reflect ? crop_reflect(t, top, left, size_.height, size_.width)
+                                         : crop(t, top, left, size_.height, size_.width, fill_);
   });
 }
 

@@ -45,12 +45,17 @@ class Shift : public Transform {
   double fill_;
 };
 
+// How a crop fills what lies outside the image: with a constant, or with the image mirrored at
+// its edges (PyTorch's padding_mode "constant" and "reflect").
+enum class PaddingMode { Constant, Reflect };
+
 // A random size.height × size.width window of the image padded by `padding` on every side (the
-// CIFAR recipe: 32×32 from 40×40).
+// CIFAR recipe: 32×32 from 40×40; airbench's "translate": 32×32 from 36×36 reflected).
 class RandomCrop : public Transform {
  public:
-  explicit RandomCrop(Size size, int64_t padding = 0, double fill = 0)
-      : size_(size), padding_(padding), fill_(fill) {}
+  explicit RandomCrop(Size size, int64_t padding = 0, double fill = 0,
+                      PaddingMode mode = PaddingMode::Constant)
+      : size_(size), padding_(padding), fill_(fill), mode_(mode) {}
   void apply(Example& example, Rng& rng) const override;
   std::string name() const override { return "random_crop"; }
 
@@ -58,6 +63,7 @@ class RandomCrop : public Transform {
   Size size_;
   int64_t padding_;
   double fill_;
+  PaddingMode mode_;
 };
 
 // A random window of `scale` of the image's area and `ratio` width/height, resized to `size`

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "soma/ops/elementwise.h"
 #include "testing.h"
@@ -94,6 +95,27 @@ TEST(RandomCrop, PaddingShowsAsFill) {
     for (uint8_t v : e.input.to_vector<uint8_t>()) black |= v == 0;
   }
   EXPECT_TRUE(black);
+}
+
+TEST(RandomCrop, ReflectPaddingIsAWindowOfTheMirroredImage) {
+  // airbench's translate: every draw is one of the 5×5 windows of the image reflected by 2.
+  const Tensor image = Tensor::rand({3, 8, 8});
+  const Tensor padded = crop_reflect(image, -2, -2, 12, 12);
+  std::set<std::pair<int64_t, int64_t>> seen;
+  for (int seed = 0; seed < 60; ++seed) {
+    Example e{image, {}};
+    Rng rng{uint64_t(seed)};
+    RandomCrop(Size{8, 8}, 2, 0, PaddingMode::Reflect).apply(e, rng);
+    bool found = false;
+    for (int64_t top = 0; top <= 4 && !found; ++top)
+      for (int64_t left = 0; left <= 4 && !found; ++left)
+        if (e.input.to_vector<float>() == crop(padded, top, left, 8, 8).to_vector<float>()) {
+          found = true;
+          seen.insert({top, left});
+        }
+    EXPECT_TRUE(found) << "seed " << seed;
+  }
+  EXPECT_GT(seen.size(), 10u);  // the offsets vary
 }
 
 TEST(ElasticDistortion, ZeroStrengthIsIdentity) {

@@ -78,6 +78,40 @@ Tensor crop(const Tensor& image, int64_t top, int64_t left, int64_t height, int6
   return out;
 }
 
+Tensor crop_reflect(const Tensor& image, int64_t top, int64_t left, int64_t height, int64_t width) {
+  check_image(image, "crop_reflect");
+  SOMA_CHECK(height > 0 && width > 0, "crop_reflect: size ", height, "×", width,
+             " must be positive");
+  const int64_t channels = image.size(0), h = image.size(1), w = image.size(2);
+  // The source of each window row (column): i mirrored into [0, n).
+  auto sources = [](int64_t start, int64_t count, int64_t n, const char* axis) {
+    SOMA_CHECK(start >= -(n - 1) && start + count - 1 <= 2 * (n - 1), "crop_reflect: ", axis, " ",
+               start, "..", start + count - 1, " reach past one reflection of an image ", n,
+               " long");
+    std::vector<int64_t> out(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t s = start + i;
+      out[size_t(i)] = s < 0 ? -s : s >= n ? 2 * (n - 1) - s : s;
+    }
+    return out;
+  };
+  const std::vector<int64_t> rows = sources(top, height, h, "rows"),
+                             cols = sources(left, width, w, "columns");
+  Tensor out = Tensor::empty({channels, height, width}, image.dtype());
+  by_dtype(image, [&](auto zero) {
+    using T = decltype(zero);
+    const T* in = image.data<T>();
+    T* o = out.data<T>();
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t y = 0; y < height; ++y) {
+        const T* row = in + (c * h + rows[size_t(y)]) * w;
+        for (int64_t x = 0; x < width; ++x) *o++ = row[cols[size_t(x)]];
+      }
+    return 0;
+  });
+  return out;
+}
+
 Tensor flip_horizontal(const Tensor& image) {
   check_image(image, "flip_horizontal");
   Tensor out = Tensor::empty_like(image);

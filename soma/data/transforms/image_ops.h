@@ -12,6 +12,11 @@ enum class Interpolation { Nearest, Bilinear };
 Tensor crop(const Tensor& image, int64_t top, int64_t left, int64_t height, int64_t width,
             double fill = 0);
 
+// The same window with the parts outside the image mirrored across its edges, as PyTorch's
+// "reflect" padding (row -1 is row 1, row H is row H - 2). Throws soma::Error when the window
+// reaches H or more rows (columns) past an edge, beyond what one reflection covers.
+Tensor crop_reflect(const Tensor& image, int64_t top, int64_t left, int64_t height, int64_t width);
+
 Tensor flip_horizontal(const Tensor& image);
 Tensor flip_vertical(const Tensor& image);
 

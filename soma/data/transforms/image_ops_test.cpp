@@ -23,6 +23,23 @@ TEST(Crop, PadsOutsideWithFill) {
   EXPECT_THROW(crop(Tensor::zeros({3, 3}), 0, 0, 1, 1), Error);
 }
 
+TEST(Crop, ReflectsAtTheEdgesAsPyTorchsPad) {
+  const auto fixture =
+      io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/reflect_pad.safetensors").tensors;
+  const Tensor& image =
+      fixture.at("image");  // [2, 5, 6], padded by (left 1, right 3, top 2, bottom 4)
+  testing::expect_close(crop_reflect(image, -2, -1, 5 + 6, 6 + 4), fixture.at("padded"), 0, 0,
+                        "reflect");
+  EXPECT_EQ(crop_reflect(image, 0, 0, 5, 6).to_vector<float>(), image.to_vector<float>());
+  const Tensor bytes = ramp(1, 3, 3);  // 0..8: row -1 is row 1, column 3 is column 1
+  EXPECT_EQ(crop_reflect(bytes, -1, 1, 2, 3).to_vector<uint8_t>(),
+            (std::vector<uint8_t>{4, 5, 4, 1, 2, 1}));
+  // One reflection reaches H - 1 rows past an edge, no further.
+  testing::expect_error([&] { crop_reflect(image, -5, 0, 5, 6); },
+                        "crop_reflect: rows -5..-1 reach past one reflection of an image 5 long");
+  testing::expect_error([&] { crop_reflect(image, 0, 2, 5, 10); }, "columns 2..11");
+}
+
 TEST(ToBytes, ClipsAndRoundsFloats) {
   const Tensor f = Tensor::from({-0.5f, 0.0f, 0.5f, 0.999f, 2.0f}, {1, 1, 5});
   EXPECT_EQ(to_bytes(f).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 0, 128, 255, 255}));
