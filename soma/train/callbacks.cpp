@@ -193,6 +193,31 @@ void EarlyStopping::on_train_end(Trainer& trainer, const History&) {
     trainer.model().load_state_dict(best_weights_);
 }
 
+Lookahead::Lookahead(LookaheadOptions options) : options_(options) {
+  SOMA_CHECK(options.total_steps >= 1 && options.period >= 1,
+             "lookahead: total_steps and period must be at least 1, found ", options.total_steps,
+             " and ", options.period);
+}
+
+void Lookahead::on_train_begin(Trainer& trainer) {
+  fast_slow_.clear();
+  for (const auto& [name, tensor] : trainer.model().state_dict())
+    if (tensor.dtype() == DType::F32) fast_slow_.emplace_back(tensor, tensor.clone());
+}
+
+void Lookahead::on_batch_end(Trainer&, const BatchEnd& batch) {
+  const int64_t step = batch.global_step;
+  const bool last = step >= options_.total_steps;
+  if (step % options_.period != 0 && !last) return;
+  const double progress = std::min(1.0, double(step) / double(options_.total_steps));
+  const auto d = float(options_.decay * std::pow(progress, options_.power));
+  for (const auto& [fast, slow] : fast_slow_) {
+    float* f = fast.data<float>();
+    float* s = slow.data<float>();
+    for (int64_t i = 0; i < fast.numel(); ++i) f[i] = s[i] += (1 - d) * (f[i] - s[i]);
+  }
+}
+
 void ReduceLROnPlateau::on_epoch_end(Trainer&, int64_t, const Logs& logs) {
   const auto found = logs.find(monitor_);
   SOMA_CHECK(found != logs.end(), "reduce on plateau: no \"", monitor_, "\" in the epoch's logs");

@@ -113,6 +113,30 @@ class LearningRateScheduler : public Callback {
   bool per_batch_;
 };
 
+struct LookaheadOptions {
+  int64_t total_steps = 0;                          // of the whole run (epochs × batches)
+  int64_t period = 5;                               // steps between synchronisations
+  double decay = 0.95 * 0.95 * 0.95 * 0.95 * 0.95;  // the slow weights' share at the last step
+  double power = 3;  // how late the averaging sets in: decay · (step / total_steps)^power
+};
+
+// Lookahead (Zhang et al., 2019) as airbench runs it: a slow copy of the weights and batch-norm
+// statistics, which every `period` steps takes a share of the fast ones, slow ← slow + (1 - d)·
+// (fast - slow), and which the fast ones then restart from; d = decay · (step / total)^power, so
+// early training runs freely and late training averages. The last step synchronises too, so the
+// model ends on the slow weights and the last epoch's evaluation sees them. Throws soma::Error
+// when total_steps or period is below 1.
+class Lookahead : public Callback {
+ public:
+  explicit Lookahead(LookaheadOptions options);
+  void on_train_begin(Trainer& trainer) override;
+  void on_batch_end(Trainer& trainer, const BatchEnd& batch) override;
+
+ private:
+  LookaheadOptions options_;
+  std::vector<std::pair<Tensor, Tensor>> fast_slow_;  // the model's f32 tensors and their copies
+};
+
 // Lowers the learning rates when `monitor` stops improving (optim::ReduceOnPlateau). Throws
 // soma::Error when the logs lack `monitor`.
 class ReduceLROnPlateau : public Callback {

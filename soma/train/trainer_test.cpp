@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "soma/autograd/node.h"
 #include "soma/data/transforms/image_ops.h"
 #include "soma/loss/regression.h"
@@ -180,6 +182,51 @@ TEST(EarlyStopping, StopsAfterPatienceAndRestoresTheBest) {
   Trainer missing(unit, sgd, loss::MeanSquaredError(), {.epochs = 1});
   missing.add_callback(std::make_shared<EarlyStopping>());
   testing::expect_error([&] { missing.fit(train); }, "no \"val_loss\" in the epoch's logs");
+}
+
+// The weights of a unit fitted for `epochs` of 2 batches from `start`, with a lookahead when given.
+Tensor fitted_weights(const std::map<std::string, Tensor>& start, int64_t epochs,
+                      std::optional<LookaheadOptions> lookahead) {
+  nn::Linear unit(1, 1);
+  unit.load_state_dict(start);
+  optim::SGD sgd(unit.parameters(), {.lr = 0.3});
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = epochs});
+  if (lookahead) trainer.add_callback(std::make_shared<Lookahead>(*lookahead));
+  data::DataLoader train(line(), {.batch_size = 32});
+  trainer.fit(train);
+  return concat({unit.weight.reshape({1}), unit.bias});
+}
+
+TEST(Lookahead, AveragesTowardTheSlowWeightsAndEndsOnThem) {
+  manual_seed(3);
+  const auto start = nn::Linear(1, 1).state_dict();
+  std::map<std::string, Tensor> initial;
+  for (const auto& [name, t] : start) initial[name] = t.clone();
+  const Tensor w0 = concat({initial.at("weight").reshape({1}), initial.at("bias")});
+  const Tensor w1 = fitted_weights(initial, 1, std::nullopt);  // 2 plain SGD steps
+  // No decay: the slow weights follow the fast ones, as without a lookahead.
+  testing::expect_close(
+      fitted_weights(initial, 1, LookaheadOptions{.total_steps = 2, .period = 1, .decay = 0}), w1,
+      0, 0, "decay 0");
+  // Full decay: the slow weights never move, and the model ends on them.
+  testing::expect_close(
+      fitted_weights(initial, 3,
+                     LookaheadOptions{.total_steps = 6, .period = 2, .decay = 1, .power = 0}),
+      w0, 0, 0, "decay 1");
+  // Half, synchronised after both steps: halfway between the start and two plain steps on.
+  testing::expect_close(
+      fitted_weights(initial, 1,
+                     LookaheadOptions{.total_steps = 2, .period = 2, .decay = 0.5, .power = 0}),
+      (w0 + w1) * 0.5, 1e-6, 1e-7, "decay 0.5");
+  // Rising with the cube of progress: at step 2 of 4 the slow weights keep (2/4)³ of themselves
+  // and take 7/8 of the fast ones; at step 4 they keep all, so steps 3 and 4 are undone.
+  testing::expect_close(
+      fitted_weights(initial, 2,
+                     LookaheadOptions{.total_steps = 4, .period = 2, .decay = 1, .power = 3}),
+      w0 + (w1 - w0) * 0.875, 1e-6, 1e-7, "cubic");
+  EXPECT_GT(sum(abs(w1 - w0)).item(), 0.1);  // training did move the weights
+  testing::expect_error([] { Lookahead(LookaheadOptions{.total_steps = 0}); },
+                        "lookahead: total_steps and period must be at least 1");
 }
 
 }  // namespace

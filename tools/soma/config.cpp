@@ -437,7 +437,7 @@ Config config_of(const toml::table& root, const std::string& path) {
   check_keys(config, train, "[train]",
              {"epochs", "loss", "label_smoothing", "metrics", "optimizer", "schedule",
               "early_stopping", "checkpoints", "clip_grad_norm", "clip_grad_value", "l1", "seed",
-              "precision", "test_time_augmentation", "validation_freq"});
+              "precision", "test_time_augmentation", "validation_freq", "lookahead"});
   config.epochs = get<int64_t>(config, train, "[train]", "epochs", 1);
   SOMA_CHECK(config.epochs >= 0, path, ": [train] epochs must be non-negative");
   config.loss = get<std::string>(config, train, "[train]", "loss", "", true);
@@ -491,6 +491,21 @@ Config config_of(const toml::table& root, const std::string& path) {
         .min_delta = get<double>(config, e, of, "min_delta", 0.0),
         .patience = get<int64_t>(config, e, of, "patience", 0),
         .restore_best = get<bool>(config, e, of, "restore_best", false)};
+  }
+  if (const toml::node* lookahead = train.get("lookahead")) {
+    SOMA_CHECK(lookahead->is_table(), where(config, *lookahead),
+               ": [train] lookahead must be a table such as { period = 5 }");
+    const toml::table& l = *lookahead->as_table();
+    const std::string of = "lookahead";
+    check_keys(config, l, of, {"period", "decay", "power"});
+    train::LookaheadOptions o;
+    o.period = get<int64_t>(config, l, of, "period", o.period);
+    o.decay = get<double>(config, l, of, "decay", o.decay);
+    o.power = get<double>(config, l, of, "power", o.power);
+    SOMA_CHECK(o.period >= 1 && o.decay >= 0 && o.decay <= 1 && o.power >= 0,
+               where(config, *lookahead),
+               ": lookahead needs period >= 1, decay in [0, 1] and power >= 0");
+    config.lookahead = o;
   }
   if (const toml::node* checkpoints = train.get("checkpoints")) {
     SOMA_CHECK(checkpoints->is_table(), where(config, *checkpoints),

@@ -87,8 +87,9 @@ struct Config {
   TypedTable optimizer{"optimizer", "sgd", {}, "", 0};
   std::optional<TypedTable> schedule;  // per epoch (one_cycle: per batch)
   std::optional<train::EarlyStoppingOptions> early_stopping;
-  int64_t keep_checkpoints = 3;       // epoch checkpoints kept (0: all)
-  std::string best_by = "test_loss";  // best.safetensors by this log key
+  std::optional<train::LookaheadOptions> lookahead;  // its total_steps set when training
+  int64_t keep_checkpoints = 3;                      // epoch checkpoints kept (0: all)
+  std::string best_by = "test_loss";                 // best.safetensors by this log key
   bool best_maximize = false;
   double clip_grad_norm = 0, clip_grad_value = 0;  // 0: off
   double l1 = 0;                                   // L1 penalty on the weights (not biases)

@@ -22,6 +22,7 @@
 #include "soma/metrics/accuracy.h"
 #include "soma/models/airbench.h"
 #include "soma/nn/conv.h"
+#include "soma/nn/init.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/sequential.h"
 #include "soma/nn/summary.h"
@@ -106,7 +107,9 @@ int64_t output_width(nn::Module& model, const Tensor& input) {
 // sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
 // and thresholded accuracy for a single output unit, as Keras chooses it.
 // airbench's whitening layer starts from the patch statistics of the first 5000 training images as
-// the model sees them (normalised, not augmented), unless the config says `whiten = false`.
+// the model sees them (normalised, not augmented), unless the config says `whiten = false`. Its
+// bias stays at zero too: airbench trains it for three epochs at the weights' rate, which the
+// bias group's rate (bias_lr_factor) would not keep.
 void init_whitening(const Config& config, nn::Module& model, const data::DatasetPtr& train) {
   if (!config.zoo_model || config.zoo_model->type != "airbench" ||
       !config.zoo_model->number("whiten", 1))
@@ -117,6 +120,8 @@ void init_whitening(const Config& config, nn::Module& model, const data::Dataset
        make_loader(config, first(train, 5000), eval_transform(config), false))
     images.push_back(batch.input);
   models::init_whitening(whiten, concat(images));
+  nn::init::zeros(whiten.bias);
+  whiten.bias.requires_grad(false);
 }
 
 train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
@@ -250,6 +255,11 @@ int run_train(const TrainArgs& given) {
   if (!args.resume.empty()) train::restore_state(trainer, resumed);
   trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
   if (schedule) trainer.add_callback(schedule);
+  if (config.lookahead) {
+    train::LookaheadOptions lookahead = *config.lookahead;
+    lookahead.total_steps = std::max<int64_t>(config.epochs * train_loader.size(), 1);
+    trainer.add_callback(std::make_shared<train::Lookahead>(lookahead));
+  }
   if (stopping) trainer.add_callback(stopping);
   // After the schedule and early stopping, so a checkpoint holds their state after the epoch.
   if (!args.checkpoint_dir.empty()) {

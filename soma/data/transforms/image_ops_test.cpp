@@ -26,8 +26,8 @@ TEST(Crop, PadsOutsideWithFill) {
 TEST(Crop, ReflectsAtTheEdgesAsPyTorchsPad) {
   const auto fixture =
       io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/reflect_pad.safetensors").tensors;
-  const Tensor& image =
-      fixture.at("image");  // [2, 5, 6], padded by (left 1, right 3, top 2, bottom 4)
+  // [2, 5, 6], padded by PyTorch by 1 left, 3 right, 2 on top and 4 below
+  const Tensor& image = fixture.at("image");
   testing::expect_close(crop_reflect(image, -2, -1, 5 + 6, 6 + 4), fixture.at("padded"), 0, 0,
                         "reflect");
   EXPECT_EQ(crop_reflect(image, 0, 0, 5, 6).to_vector<float>(), image.to_vector<float>());
