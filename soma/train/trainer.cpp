@@ -45,9 +45,9 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
   History history;
   stop_ = false;
   model_.train();
-  for (auto& c : callbacks_) c->on_train_begin(*this);
   SOMA_CHECK(options_.validation_freq >= 1, "fit: validation_freq must be at least 1, found ",
              options_.validation_freq);
+  for (auto& c : callbacks_) c->on_train_begin(*this);
   const int64_t last = epoch_ + options_.epochs;
   const std::vector<Tensor> parameters = model_.parameters();
   while (epoch_ < last && !stop_) {

@@ -103,9 +103,6 @@ int64_t output_width(nn::Module& model, const Tensor& input) {
   return output.back();
 }
 
-// The Trainer's options for a config: targets in the form the loss expects (class indices for
-// sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
-// and thresholded accuracy for a single output unit, as Keras chooses it.
 // airbench's whitening layer starts from the patch statistics of the first 5000 training images as
 // the model sees them (normalised, not augmented), unless the config says `whiten = false`. Its
 // bias stays at zero too: airbench trains it for three epochs at the weights' rate, which the
@@ -124,6 +121,9 @@ void init_whitening(const Config& config, nn::Module& model, const data::Dataset
   whiten.bias.requires_grad(false);
 }
 
+// The Trainer's options for a config: targets in the form the loss expects (class indices for
+// sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
+// and thresholded accuracy for a single output unit, as Keras chooses it.
 train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
   train::TrainerOptions options{.epochs = config.epochs,
                                 .metrics = config.metrics,
