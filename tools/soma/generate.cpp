@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "build.h"
 #include "config.h"
 #include "soma/data/datasets/text.h"
 #include "soma/io/safetensors.h"

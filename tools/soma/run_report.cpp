@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "augment.h"
+#include "build.h"
 #include "soma/autograd/node.h"
 #include "soma/io/file.h"
 #include "soma/metrics/confusion_matrix.h"

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "augment.h"
+#include "build.h"
 #include "config.h"
 #include "datasets.h"
 #include "run_report.h"

@@ -1,0 +1,333 @@
+#include "build.h"
+
+#include <algorithm>
+
+#include "soma/autograd/node.h"
+#include "soma/core/error.h"
+#include "soma/loss/crossentropy.h"
+#include "soma/models/airbench.h"
+#include "soma/models/alexnet.h"
+#include "soma/models/char_lstm.h"
+#include "soma/models/lenet5.h"
+#include "soma/models/resnet.h"
+#include "soma/models/row_lstm.h"
+#include "soma/models/vgg.h"
+#include "soma/nn/activation.h"
+#include "soma/nn/batch_norm.h"
+#include "soma/nn/conv.h"
+#include "soma/nn/dropout.h"
+#include "soma/nn/flatten.h"
+#include "soma/nn/linear.h"
+#include "soma/nn/local_response_norm.h"
+#include "soma/nn/pooling.h"
+#include "soma/nn/upsample.h"
+#include "soma/optim/adagrad.h"
+#include "soma/optim/adam.h"
+#include "soma/optim/regularization.h"
+#include "soma/optim/rmsprop.h"
+#include "soma/optim/schedule.h"
+#include "soma/optim/sgd.h"
+
+namespace soma::cli {
+namespace {
+
+// What `module` makes of one example of `shape`, found by running it on a batch of one: every
+// layer knows its arithmetic, so the config does not repeat it. Errors name `where`.
+Shape output_shape(nn::Module& module, const Shape& shape, const std::string& where) {
+  autograd::NoGradGuard no_grad;
+  Shape batch = shape;
+  batch.insert(batch.begin(), 1);
+  module.eval();  // batch norm cannot train on one example
+  Tensor y;
+  try {
+    y = module(Tensor::zeros(batch));
+  } catch (const Error& e) {
+    fail(where, ": ", e.what());
+  }
+  module.train();
+  Shape out = y.shape();
+  out.erase(out.begin());
+  return out;
+}
+
+// A model of the zoo, for examples of `input_shape` ([C, H, W]; [T] for char_lstm).
+nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
+  auto size = [&](const char* key, double fallback) {
+    return int64_t(t.amount(key, fallback, true));
+  };
+  if (t.type == "char_lstm") {
+    t.check(input_shape.size() == 1,
+            "takes character sequences [T], but the examples have shape " + to_string(input_shape));
+    const double dropout = t.number("dropout", 0);
+    t.check(dropout >= 0 && dropout < 1, "\"dropout\" must lie in [0, 1)");
+    return std::make_shared<models::CharLstm>(
+        size("vocabulary", 65), models::CharLstmOptions{.embedding = size("embedding", 64),
+                                                        .hidden = size("hidden", 256),
+                                                        .layers = size("layers", 1),
+                                                        .dropout = dropout,
+                                                        .stateful = t.number("stateful", 0) != 0});
+  }
+  t.check(input_shape.size() == 3,
+          "takes images [C, H, W], but the examples have shape " + to_string(input_shape));
+  const auto classes = size("classes", 10);
+  if (t.type == "row_lstm")
+    return std::make_shared<models::RowLstm>(
+        input_shape[0], input_shape[2],
+        models::RowLstmOptions{
+            .hidden = size("hidden", 128), .layers = size("layers", 1), .classes = classes});
+  auto expect_images = [&](int64_t channels, std::vector<int64_t> sides) {
+    bool fits = input_shape[0] == channels && input_shape[1] == input_shape[2];
+    fits = fits && std::find(sides.begin(), sides.end(), input_shape[1]) != sides.end();
+    std::string wanted;
+    for (int64_t side : sides)
+      wanted += (wanted.empty() ? "" : " or ") + std::to_string(channels) + "×" +
+                std::to_string(side) + "×" + std::to_string(side);
+    t.check(fits, "takes images of " + wanted + ", but the examples are " + to_string(input_shape));
+  };
+  if (t.type == "lenet5") {
+    t.check(input_shape[1] == 28 && input_shape[2] == 28,
+            "takes 28×28 images, but the examples are " + to_string(input_shape));
+    return models::lenet5(
+        {.modern = t.number("modern", 0) != 0, .in_channels = input_shape[0], .classes = classes});
+  }
+  if (t.type == "alexnet") {  // the paper's network for 224×224 images, the CIFAR one for 32×32
+    expect_images(3, {224, 32});
+    const double dropout = t.number("dropout", 0.5);
+    t.check(dropout >= 0 && dropout < 1, "\"dropout\" must lie in [0, 1)");
+    return std::make_shared<models::AlexNet>(models::AlexNetOptions{
+        .cifar = input_shape[1] == 32, .classes = classes, .dropout = dropout});
+  }
+  expect_images(3, {32});
+  if (t.type == "vgg") {
+    const auto depth = int64_t(t.number("depth", 11));
+    t.check(depth == 11 || depth == 16, "\"depth\" must be 11 or 16");
+    return std::make_shared<models::Vgg>(models::VggOptions{
+        .depth = depth, .batch_norm = t.number("batch_norm", 1) != 0, .classes = classes});
+  }
+  if (t.type == "resnet18")
+    return std::make_shared<models::ResNet18>(models::ResNetOptions{.classes = classes});
+  if (t.type == "airbench") {
+    const std::vector<double> widths = t.numbers("widths", {64, 256, 256});
+    t.check(widths.size() == 3 && *std::min_element(widths.begin(), widths.end()) >= 1,
+            "\"widths\" must be three positive numbers");
+    return models::airbench({.widths = {int64_t(widths[0]), int64_t(widths[1]), int64_t(widths[2])},
+                             .classes = classes});
+  }
+  fail(t.path, ":", t.line, ": unknown model \"", t.type, "\"");
+}
+
+}  // namespace
+
+nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
+  if (config.zoo_model) return build_zoo_model(*config.zoo_model, input_shape);
+  auto model = std::make_shared<nn::Sequential>();
+  Shape shape = input_shape;
+  for (const LayerConfig& layer : config.layers) {
+    nn::ModulePtr module;
+    if (layer.type == "linear") {
+      SOMA_CHECK(shape.size() == 1, config.path, ":", layer.line,
+                 ": a linear layer takes vectors, but its inputs have shape ", to_string(shape),
+                 " (put { type = \"flatten\" } before it)");
+      module =
+          std::make_shared<nn::Linear>(shape[0], layer.out, nn::LinearOptions{.bias = layer.bias});
+    } else if (layer.type == "conv2d" || layer.type == "conv_transpose2d") {
+      SOMA_CHECK(shape.size() == 3, config.path, ":", layer.line, ": ", layer.type,
+                 " takes images [C, H, W], but its inputs have shape ", to_string(shape));
+      SOMA_CHECK(shape[0] % layer.groups == 0 && layer.out % layer.groups == 0, config.path, ":",
+                 layer.line, ": ", layer.type, " groups = ", layer.groups, " must divide ",
+                 shape[0], " input and ", layer.out, " output channels");
+      if (layer.type == "conv_transpose2d")
+        module = std::make_shared<nn::ConvTranspose2d>(
+            shape[0], layer.out,
+            nn::ConvTranspose2dOptions{.kernel = layer.kernel,
+                                       .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
+                                       .padding = layer.padding,
+                                       .output_padding = layer.output_padding,
+                                       .dilation = layer.dilation,
+                                       .groups = layer.groups,
+                                       .bias = layer.bias});
+      else
+        module = std::make_shared<nn::Conv2d>(
+            shape[0], layer.out,
+            nn::Conv2dOptions{.kernel = layer.kernel,
+                              .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
+                              .padding = layer.padding,
+                              .dilation = layer.dilation,
+                              .groups = layer.groups,
+                              .bias = layer.bias});
+    } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
+      const nn::Pool2dOptions options{.kernel = layer.kernel,
+                                      .stride = nn::Size2d(layer.stride.value_or(layer.kernel)),
+                                      .padding = layer.padding};
+      if (layer.type == "maxpool2d")
+        module = std::make_shared<nn::MaxPool2d>(options);
+      else
+        module = std::make_shared<nn::AvgPool2d>(options, layer.count_include_pad);
+    } else if (layer.type == "adaptive_avgpool2d") {
+      module = std::make_shared<nn::AdaptiveAvgPool2d>(layer.output_size);
+    } else if (layer.type == "local_response_norm") {
+      module = std::make_shared<nn::LocalResponseNorm>(layer.lrn.size, layer.lrn.alpha,
+                                                       layer.lrn.beta, layer.lrn.k);
+    } else if (layer.type == "upsample") {
+      nn::UpsampleOptions options{.scale_factor = layer.scale_factor,
+                                  .mode = layer.upsample_mode,
+                                  .align_corners = layer.align_corners};
+      if (layer.scale_factor == 0) options.size = nn::Size2d(layer.upsample_size);
+      module = std::make_shared<nn::Upsample>(options);
+    } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
+      const bool images = layer.type == "batchnorm2d";
+      SOMA_CHECK(shape.size() == (images ? 3u : 1u), config.path, ":", layer.line, ": ", layer.type,
+                 " takes ", images ? "images [C, H, W]" : "vectors [C]",
+                 ", but its inputs have shape ", to_string(shape));
+      const nn::BatchNormOptions options{.eps = layer.eps, .momentum = layer.momentum};
+      if (images)
+        module = std::make_shared<nn::BatchNorm2d>(shape[0], options);
+      else
+        module = std::make_shared<nn::BatchNorm1d>(shape[0], options);
+    } else if (layer.type == "identity")
+      module = std::make_shared<nn::Identity>();
+    else if (layer.type == "sigmoid")
+      module = std::make_shared<nn::Sigmoid>();
+    else if (layer.type == "tanh")
+      module = std::make_shared<nn::Tanh>();
+    else if (layer.type == "relu")
+      module = std::make_shared<nn::ReLU>();
+    else if (layer.type == "leaky_relu")
+      module = std::make_shared<nn::LeakyReLU>(layer.slope);
+    else if (layer.type == "elu")
+      module = std::make_shared<nn::ELU>(layer.alpha);
+    else if (layer.type == "gelu")
+      module = std::make_shared<nn::GELU>();
+    else if (layer.type == "silu")
+      module = std::make_shared<nn::SiLU>();
+    else if (layer.type == "softmax")
+      module = std::make_shared<nn::Softmax>();
+    else if (layer.type == "log_softmax")
+      module = std::make_shared<nn::LogSoftmax>();
+    else if (layer.type == "dropout")
+      module = std::make_shared<nn::Dropout>(layer.p);
+    else if (layer.type == "dropout2d")
+      module = std::make_shared<nn::Dropout2d>(layer.p);
+    else if (layer.type == "flatten")
+      module = std::make_shared<nn::Flatten>();
+    else
+      fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
+    model->push_back(module);
+    shape = output_shape(*module, shape, config.path + ":" + std::to_string(layer.line));
+  }
+  return model;
+}
+
+loss::Loss build_loss(const Config& config) {
+  if (config.label_smoothing > 0)
+    return loss::SparseCategoricalCrossEntropy({.label_smoothing = config.label_smoothing});
+  return loss::by_name(config.loss);
+}
+
+std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model) {
+  const TypedTable& t = config.optimizer;
+  // Sets `field` from the config when the key was given (torch.optim's default otherwise).
+  auto set = [&](const char* key, auto& field) {
+    using Field = std::decay_t<decltype(field)>;
+    field = Field(t.number(key, double(field)));
+  };
+  // Weight decay applies to weights only: biases (and other 1-d parameters) form a second group
+  // without it, as the usual recipes (and Keras' kernel_regularizer) have it. `bias_lr_factor`
+  // and `bias_weight_decay` set that group's rate (a multiple of lr) and decay, as airbench's
+  // fast-learning batch-norm biases.
+  const optim::DecaySplit split = optim::split_for_weight_decay(model.parameters());
+  const double bias_lr_factor = t.amount("bias_lr_factor", 1, true);
+  const double bias_weight_decay = t.amount("bias_weight_decay", 0);
+  auto groups = [&](auto options) {
+    using Options = decltype(options);
+    std::vector<optim::ParamGroup<Options>> out{{split.decay, options}};
+    if (!split.no_decay.empty()) {
+      options.lr *= bias_lr_factor;
+      options.weight_decay = bias_weight_decay;
+      out.push_back({split.no_decay, options});
+    }
+    return out;
+  };
+  if (t.type == "adam" || t.type == "adamw") {
+    optim::AdamWOptions o;
+    if (t.type == "adam") o.weight_decay = 0;
+    const std::vector<double> betas = t.numbers("betas", {o.beta1, o.beta2});
+    t.check(betas.size() == 2, "\"betas\" takes 2 numbers");
+    o.beta1 = betas[0], o.beta2 = betas[1];
+    set("lr", o.lr), set("eps", o.eps), set("weight_decay", o.weight_decay);
+    set("amsgrad", o.amsgrad);
+    if (t.type == "adamw") return std::make_unique<optim::AdamW>(groups(o));
+    return std::make_unique<optim::Adam>(
+        groups(optim::AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad}));
+  }
+  if (t.type == "rmsprop") {
+    optim::RMSpropOptions o;
+    set("lr", o.lr), set("alpha", o.alpha), set("eps", o.eps), set("weight_decay", o.weight_decay);
+    set("momentum", o.momentum), set("centered", o.centered);
+    return std::make_unique<optim::RMSprop>(groups(o));
+  }
+  if (t.type == "adagrad") {
+    optim::AdagradOptions o;
+    set("lr", o.lr), set("lr_decay", o.lr_decay), set("weight_decay", o.weight_decay);
+    set("initial_accumulator_value", o.initial_accumulator_value), set("eps", o.eps);
+    return std::make_unique<optim::Adagrad>(groups(o));
+  }
+  optim::SGDOptions o;
+  set("lr", o.lr), set("momentum", o.momentum), set("dampening", o.dampening);
+  set("nesterov", o.nesterov), set("weight_decay", o.weight_decay);
+  return std::make_unique<optim::SGD>(groups(o));
+}
+
+std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Optimizer& optimizer,
+                                                int64_t batches) {
+  if (!config.schedule) return nullptr;
+  const TypedTable& t = *config.schedule;
+  const int64_t epochs = std::max<int64_t>(config.epochs, 1);
+  if (t.type == "plateau")
+    return std::make_shared<train::ReduceLROnPlateau>(
+        optimizer, "test_loss",
+        optim::PlateauOptions{.factor = t.amount("factor", 0.1, true),
+                              .patience = int64_t(t.amount("patience", 10)),
+                              .threshold = t.amount("threshold", 1e-4),
+                              .cooldown = int64_t(t.amount("cooldown", 0)),
+                              .min_lr = t.amount("min_lr", 0)});
+  std::unique_ptr<optim::Schedule> schedule;
+  bool per_batch = false;
+  if (t.type == "step") {
+    schedule = std::make_unique<optim::StepDecay>(
+        optimizer, int64_t(t.amount("step_size", 1, true)), t.amount("gamma", 0.1));
+  } else if (t.type == "multi_step") {
+    std::vector<int64_t> milestones;
+    for (double m : t.numbers("milestones", {})) milestones.push_back(int64_t(m));
+    t.check(!milestones.empty(), "needs \"milestones\"");
+    schedule =
+        std::make_unique<optim::MultiStepDecay>(optimizer, milestones, t.amount("gamma", 0.1));
+  } else if (t.type == "exponential") {
+    schedule = std::make_unique<optim::ExponentialDecay>(optimizer, t.amount("gamma", 0.9));
+  } else if (t.type == "linear_warmup") {
+    schedule = std::make_unique<optim::LinearWarmup>(
+        optimizer, int64_t(t.amount("epochs", 5, true)), t.amount("start_factor", 1.0 / 3, true));
+  } else if (t.type == "cosine") {
+    const auto warmup = int64_t(t.amount("warmup", 0));
+    t.check(warmup < epochs, "\"warmup\" must be fewer epochs than [train] epochs");
+    schedule = std::make_unique<optim::CosineDecay>(
+        optimizer, epochs, t.amount("minimum", 0), warmup, t.amount("start_factor", 1.0 / 3, true));
+  } else if (t.type == "triangular") {  // stepped per batch over the whole run
+    per_batch = true;
+    const int64_t total = std::max<int64_t>(epochs * batches, 2);
+    const double pct_start = t.amount("pct_start", 0.25, true);
+    t.check(pct_start < 1, "\"pct_start\" must be below 1");
+    schedule = std::make_unique<optim::Triangular>(
+        optimizer, total, std::clamp<int64_t>(int64_t(pct_start * double(total)), 1, total - 1),
+        t.amount("start_factor", 0.2), t.amount("end_factor", 0));
+  } else {  // one_cycle, stepped per batch over the whole run
+    per_batch = true;
+    schedule = std::make_unique<optim::OneCycle>(
+        optimizer, t.amount("max_lr", optimizer.learning_rate(0), true),
+        std::max<int64_t>(epochs * batches, 2), t.amount("pct_start", 0.3, true),
+        t.amount("div_factor", 25, true), t.amount("final_div_factor", 1e4, true));
+  }
+  return std::make_shared<train::LearningRateScheduler>(std::move(schedule), per_batch);
+}
+
+}  // namespace soma::cli
