@@ -276,9 +276,9 @@ loss = "sparse_categorical_crossentropy"
 
 TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
   TempDir dir;
-  const Result r =
-      soma("train " + config("xor_mlp.toml") + " --epochs 3 --log-jsonl " + dir.file("log.jsonl") +
-           " --log-csv " + dir.file("log.csv") + " --save " + dir.file("w.safetensors"));
+  const Result r = soma("train " + config("xor_mlp.toml") + " --epochs 3 --log-jsonl " +
+                        dir.file("log.jsonl") + " --log-csv " + dir.file("log.csv") + " --save " +
+                        dir.file("w.safetensors") + " --checkpoint-dir " + dir.file("ck"));
   ASSERT_EQ(r.code, 0) << r.output;
   std::ifstream csv(dir.file("log.csv"));
   std::vector<std::string> rows;
@@ -311,6 +311,11 @@ TEST(Cli, LogsJsonLinesAndRoundTripsWeights) {
       soma("eval " + config("xor_mlp.toml") + " --weights " + dir.file("w.safetensors"));
   ASSERT_EQ(eval.code, 0) << eval.output;
   EXPECT_NEAR(last_value(eval.output, "test_loss"), last_value(r.output, "test_loss"), 1e-4);
+  // A checkpoint serves as weights too: its model part.
+  const Result from_checkpoint = soma("eval " + config("xor_mlp.toml") + " --weights " +
+                                      dir.file("ck/epoch-0003.safetensors"));
+  ASSERT_EQ(from_checkpoint.code, 0) << from_checkpoint.output;
+  EXPECT_EQ(last_value(from_checkpoint.output, "test_loss"), last_value(eval.output, "test_loss"));
   // --init continues from saved weights: zero epochs reproduce the same evaluation.
   const Result again =
       soma("train " + config("xor_mlp.toml") + " --epochs 0 --init " + dir.file("w.safetensors"));

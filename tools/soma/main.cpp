@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   train_command->add_option("--seed", train.seed, "Override the config's seed");
   const char* precision_help = "Override the config's precision: f32 or bf16 (mixed precision)";
   train_command->add_option("--precision", train.precision, precision_help);
-  train_command->add_option("--init", train.init, "Initial weights (safetensors)");
+  train_command->add_option("--init", train.init, "Initial weights (safetensors, or a checkpoint)");
   train_command->add_option("--save", train.save, "Write the trained weights (safetensors)");
   train_command->add_option("--log-jsonl", train.log_jsonl,
                             "Write step and epoch events as JSON lines");
@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   soma::cli::EvalArgs eval;
   CLI::App* eval_command = app.add_subcommand("eval", "Evaluate saved weights on the test split");
   eval_command->add_option("config", eval.config, "TOML config")->required();
-  eval_command->add_option("--weights", eval.weights, "Weights (safetensors)")->required();
+  eval_command->add_option("--weights", eval.weights, "Weights (safetensors, or a checkpoint)")
+      ->required();
   eval_command->add_option("--data-dir", eval.data_dir, "Data root (else $SOMA_DATA)");
   eval_command->add_option("--precision", eval.precision, precision_help);
 
@@ -53,7 +54,9 @@ int main(int argc, char** argv) {
   CLI::App* predict_command =
       app.add_subcommand("predict", "Classify image files: the top classes and probabilities");
   predict_command->add_option("config", predict.config, "TOML config")->required();
-  predict_command->add_option("--weights", predict.weights, "Weights (safetensors)")->required();
+  predict_command
+      ->add_option("--weights", predict.weights, "Weights (safetensors, or a checkpoint)")
+      ->required();
   predict_command->add_option("images", predict.images, "PNG or JPEG files")->required();
   predict_command->add_option("--top", predict.top, "How many classes to show (3)");
   predict_command->add_option("--precision", predict.precision, precision_help);
@@ -66,7 +69,9 @@ int main(int argc, char** argv) {
   soma::cli::GenerateArgs generate;
   CLI::App* generate_command =
       app.add_subcommand("generate", "Write text with a trained character-level language model");
-  generate_command->add_option("--weights", generate.weights, "Weights (safetensors)")->required();
+  generate_command
+      ->add_option("--weights", generate.weights, "Weights (safetensors, or a checkpoint)")
+      ->required();
   generate_command->add_option("--prime", generate.prime, "Text to start from (a newline)");
   generate_command->add_option("--length", generate.length, "Characters to write (500)");
   generate_command->add_option("--temperature", generate.temperature,

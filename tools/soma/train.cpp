@@ -84,10 +84,11 @@ Precision chosen_precision(const Config& config, const std::string& flag) {
   return flag.empty() ? config.precision : parse_precision(flag, "--precision");
 }
 
+// Weights from a file `soma train --save` or PyTorch wrote, or a checkpoint's model part.
 void load_weights(nn::Module& model, const std::string& path) {
   const io::Safetensors file = io::load_safetensors(path);
   try {
-    model.load_state_dict(file.tensors);
+    model.load_state_dict(train::model_weights(file));
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }
