@@ -200,10 +200,32 @@ Lookahead::Lookahead(LookaheadOptions options) : options_(options) {
 }
 
 void Lookahead::on_train_begin(Trainer& trainer) {
-  fast_slow_.clear();
-  for (const auto& [name, tensor] : trainer.model().state_dict())
-    if (tensor.dtype() == DType::F32) fast_slow_.emplace_back(tensor, tensor.clone());
+  copies_.clear();
+  for (const auto& [name, tensor] : trainer.model().state_dict()) {
+    if (tensor.dtype() != DType::F32) continue;
+    if (restored_.empty()) {
+      copies_.push_back({name, tensor, tensor.clone()});
+      continue;
+    }
+    const auto found = restored_.find(name);
+    SOMA_CHECK(found != restored_.end() && found->second.shape() == tensor.shape() &&
+                   found->second.dtype() == DType::F32,
+               "lookahead: the restored slow weights lack an f32 \"", name, "\" of shape ",
+               to_string(tensor.shape()));
+    copies_.push_back({name, tensor, found->second.clone()});
+  }
+  SOMA_CHECK(restored_.empty() || restored_.size() == copies_.size(), "lookahead: the restored ",
+             "slow weights hold ", restored_.size(), " tensors, the model ", copies_.size());
+  restored_.clear();
 }
+
+std::map<std::string, Tensor> Lookahead::state() const {
+  std::map<std::string, Tensor> slow;
+  for (const Copy& copy : copies_) slow[copy.name] = copy.slow;
+  return slow;
+}
+
+void Lookahead::restore(std::map<std::string, Tensor> slow) { restored_ = std::move(slow); }
 
 void Lookahead::on_batch_end(Trainer&, const BatchEnd& batch) {
   const int64_t step = batch.global_step;
@@ -211,10 +233,10 @@ void Lookahead::on_batch_end(Trainer&, const BatchEnd& batch) {
   if (step % options_.period != 0 && !last) return;
   const double progress = std::min(1.0, double(step) / double(options_.total_steps));
   const auto d = float(options_.decay * std::pow(progress, options_.power));
-  for (const auto& [fast, slow] : fast_slow_) {
-    float* f = fast.data<float>();
-    float* s = slow.data<float>();
-    for (int64_t i = 0; i < fast.numel(); ++i) f[i] = s[i] += (1 - d) * (f[i] - s[i]);
+  for (const Copy& copy : copies_) {
+    float* f = copy.fast.data<float>();
+    float* s = copy.slow.data<float>();
+    for (int64_t i = 0; i < copy.fast.numel(); ++i) f[i] = s[i] += (1 - d) * (f[i] - s[i]);
   }
 }
 

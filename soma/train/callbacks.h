@@ -132,9 +132,20 @@ class Lookahead : public Callback {
   void on_train_begin(Trainer& trainer) override;
   void on_batch_end(Trainer& trainer, const BatchEnd& batch) override;
 
+  // The slow copy by the model's state-dict names, for checkpoints, and back: restore() before
+  // training continues (on_train_begin then starts from it rather than from the model). Throws
+  // soma::Error there when the names or shapes do not fit the model.
+  std::map<std::string, Tensor> state() const;
+  void restore(std::map<std::string, Tensor> slow);
+
  private:
+  struct Copy {
+    std::string name;
+    Tensor fast, slow;  // a tensor of the model (f32) and its slow copy
+  };
   LookaheadOptions options_;
-  std::vector<std::pair<Tensor, Tensor>> fast_slow_;  // the model's f32 tensors and their copies
+  std::vector<Copy> copies_;
+  std::map<std::string, Tensor> restored_;
 };
 
 // Lowers the learning rates when `monitor` stops improving (optim::ReduceOnPlateau). Throws

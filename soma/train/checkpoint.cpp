@@ -15,6 +15,7 @@ namespace {
 
 constexpr const char* kModel = "model.";
 constexpr const char* kOptimizer = "optimizer.";
+constexpr const char* kState = "state.";
 
 template <class T>
 T parse_number(const std::map<std::string, std::string>& metadata, const std::string& key,
@@ -46,6 +47,7 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
   std::map<std::string, Tensor> tensors;
   for (const auto& [name, tensor] : model.state_dict()) tensors[kModel + name] = tensor;
   for (const auto& [name, tensor] : optimizer.state_dict()) tensors[kOptimizer + name] = tensor;
+  for (const auto& [name, tensor] : state.tensors) tensors[kState + name] = tensor;
   std::map<std::string, std::string> metadata = state.extra;
   metadata["format"] = "pt";
   metadata["soma.epoch"] = std::to_string(state.epoch);
@@ -77,11 +79,13 @@ TrainingState load_checkpoint(const std::string& path, nn::Module& model,
   std::map<std::string, Tensor> model_state, optimizer_state;
   for (const auto& [name, tensor] : file.tensors) {
     if (name.starts_with(kModel))
-      model_state[name.substr(6)] = tensor;
+      model_state[name.substr(std::string(kModel).size())] = tensor;
     else if (name.starts_with(kOptimizer))
-      optimizer_state[name.substr(10)] = tensor;
+      optimizer_state[name.substr(std::string(kOptimizer).size())] = tensor;
+    else if (name.starts_with(kState))
+      state.tensors[name.substr(std::string(kState).size())] = tensor;
     else
-      fail(path, ": tensor \"", name, "\" is neither model.* nor optimizer.*");
+      fail(path, ": tensor \"", name, "\" is none of model.*, optimizer.* and state.*");
   }
   // Both or neither: the model is put back if the optimizer's state does not fit.
   std::map<std::string, Tensor> before;
@@ -97,7 +101,8 @@ TrainingState load_checkpoint(const std::string& path, nn::Module& model,
 }
 
 TrainingState current_state(const Trainer& trainer) {
-  return {trainer.epoch(), trainer.global_step(), default_rng().seed(), default_rng().offset(), {}};
+  return {
+      trainer.epoch(), trainer.global_step(), default_rng().seed(), default_rng().offset(), {}, {}};
 }
 
 void restore_state(Trainer& trainer, const TrainingState& state) {
@@ -118,6 +123,7 @@ Checkpointer::Checkpointer(std::string folder, CheckpointOptions options)
 void Checkpointer::on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) {
   TrainingState state = current_state(trainer);
   if (options_.extra) state.extra = options_.extra();
+  if (options_.tensors) state.tensors = options_.tensors();
   char name[32];
   std::snprintf(name, sizeof name, "epoch-%04lld.safetensors", (long long)epoch);
   const std::string path = folder_ + "/" + name;

@@ -1,8 +1,8 @@
 #pragma once
 // Checkpoints: one safetensors file with the model's parameters and buffers ("model.NAME"), the
-// optimizer's state ("optimizer.KEY") and the training state in its metadata, so a run resumes
-// exactly where it stopped. Files are written atomically (temporary file, fsync, rename): a crash
-// at any moment leaves the previous checkpoint intact.
+// optimizer's state ("optimizer.KEY"), the callbacks' tensors ("state.NAME") and the training state
+// in its metadata, so a run resumes exactly where it stopped. Files are written atomically
+// (temporary file, fsync, rename): a crash at any moment leaves the previous checkpoint intact.
 #include <functional>
 #include <map>
 #include <string>
@@ -19,6 +19,7 @@ struct TrainingState {
   int64_t global_step = 0;                   // optimizer steps taken
   uint64_t rng_seed = 0, rng_offset = 0;     // soma::default_rng() (dropout, initialisers)
   std::map<std::string, std::string> extra;  // e.g. the config, a schedule's step count
+  std::map<std::string, Tensor> tensors;     // e.g. lookahead's slow weights
 };
 
 void save_checkpoint(const std::string& path, const nn::Module& model,
@@ -43,8 +44,9 @@ struct CheckpointOptions {
   int64_t keep_last = 3;     // older epoch checkpoints are deleted; 0 keeps all
   std::string monitor = "";  // also keep best.safetensors by this log key ("" for none)
   bool maximize = false;
-  // Extra metadata to store with each checkpoint (called at save time).
+  // Extra metadata and tensors to store with each checkpoint (called at save time).
   std::function<std::map<std::string, std::string>()> extra = nullptr;
+  std::function<std::map<std::string, Tensor>()> tensors = nullptr;
 };
 
 // Saves folder/epoch-NNNN.safetensors after every epoch, keeps the last N, and best.safetensors.

@@ -19,7 +19,9 @@ TEST(Checkpoint, RoundTripsModelOptimizerAndState) {
   optim::Adam adam(a.parameters(), {.lr = 0.1});
   a.weight.set_grad(Tensor::ones({2, 3}));
   adam.step();
-  save_checkpoint(dir.file("c.safetensors"), a, adam, {7, 70, 11, 12, {{"note", "hello"}}});
+  const Tensor slow = Tensor::from({1.5f, -2.0f}, {2});
+  save_checkpoint(dir.file("c.safetensors"), a, adam,
+                  {7, 70, 11, 12, {{"note", "hello"}}, {{"lookahead.bias", slow}}});
 
   nn::Linear b(3, 2);
   optim::Adam other(b.parameters(), {.lr = 0.5});
@@ -29,6 +31,8 @@ TEST(Checkpoint, RoundTripsModelOptimizerAndState) {
   EXPECT_EQ(state.rng_seed, 11u);
   EXPECT_EQ(state.rng_offset, 12u);
   EXPECT_EQ(state.extra.at("note"), "hello");
+  ASSERT_EQ(state.tensors.size(), 1u);
+  testing::expect_close(state.tensors.at("lookahead.bias"), slow, 0, 0, "callback tensor");
   testing::expect_close(b.weight, a.weight, 0, 0, "weight");
   EXPECT_EQ(other.learning_rate(0), 0.1);
   ASSERT_NE(other.state_of(b.weight), nullptr);

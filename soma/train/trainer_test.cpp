@@ -229,5 +229,29 @@ TEST(Lookahead, AveragesTowardTheSlowWeightsAndEndsOnThem) {
                         "lookahead: total_steps and period must be at least 1");
 }
 
+TEST(Lookahead, ContinuesFromARestoredSlowCopy) {
+  // Under full decay the slow weights never move and the model ends on them: on the restored
+  // ones, not on the weights training started from.
+  manual_seed(4);
+  nn::Linear unit(1, 1);
+  optim::SGD sgd(unit.parameters(), {.lr = 0.3});
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = 1});
+  const auto lookahead = std::make_shared<Lookahead>(
+      LookaheadOptions{.total_steps = 2, .period = 2, .decay = 1, .power = 0});
+  trainer.add_callback(lookahead);
+  const std::map<std::string, Tensor> slow{{"weight", Tensor::from({0.25f}, {1, 1})},
+                                           {"bias", Tensor::from({-0.5f}, {1})}};
+  lookahead->restore(slow);
+  data::DataLoader train(line(), {.batch_size = 32});
+  trainer.fit(train);
+  testing::expect_close(unit.weight, slow.at("weight"), 0, 0, "weight");
+  testing::expect_close(unit.bias, slow.at("bias"), 0, 0, "bias");
+  testing::expect_close(lookahead->state().at("bias"), slow.at("bias"), 0, 0, "state");
+  // A slow copy of another model is refused.
+  lookahead->restore({{"weight", Tensor::zeros({2, 1})}, {"bias", Tensor::zeros({1})}});
+  testing::expect_error([&] { trainer.fit(train); },
+                        "lookahead: the restored slow weights lack an f32 \"weight\" of shape");
+}
+
 }  // namespace
 }  // namespace soma::train

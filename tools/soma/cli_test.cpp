@@ -729,6 +729,23 @@ TEST(Resume, KeepsEarlyStoppingAndPlateauState) {
   EXPECT_EQ(last_value(resumed.output, "test_loss"), last_value(whole.output, "test_loss"));
 }
 
+TEST(Resume, KeepsLookaheadSlowWeights) {
+  // One step per epoch, synchronised every second: after epoch 5 the slow weights lag the model.
+  TempDir dir;
+  std::string text = io::read_file(config("xor_mlp.toml"));
+  text.replace(text.find("epochs = 2000"), 13, "epochs = 6\nlookahead = { period = 2 }");
+  dir.write("l.toml", text);
+  const std::string run = "train " + dir.file("l.toml") + " --checkpoint-dir ";
+  const Result whole = soma(run + dir.file("a"));
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  const Result resumed =
+      soma(run + dir.file("b") + " --resume " + dir.file("a/epoch-0005.safetensors"));
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_EQ(last_value(resumed.output, "test_loss"), last_value(whole.output, "test_loss"));
+  const io::Safetensors checkpoint = io::load_safetensors(dir.file("a/epoch-0005.safetensors"));
+  EXPECT_EQ(checkpoint.tensors.count("state.lookahead.0.weight"), 1u);
+}
+
 TEST(DataPreview, WritesAGridOfOriginalAndAugmentedSamples) {
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
   TempDir dir;

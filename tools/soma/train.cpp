@@ -38,6 +38,18 @@
 namespace soma::cli {
 namespace {
 
+// A checkpoint keeps lookahead's slow weights as "state.lookahead.NAME".
+const std::string kSlow = "lookahead.";
+
+// The tensors whose names start with `prefix`, by their names without it.
+std::map<std::string, Tensor> prefixed(const std::map<std::string, Tensor>& tensors,
+                                       const std::string& prefix) {
+  std::map<std::string, Tensor> found;
+  for (const auto& [name, tensor] : tensors)
+    if (name.starts_with(prefix)) found[name.substr(prefix.size())] = tensor;
+  return found;
+}
+
 // Appends the weights of every linear and convolution layer in `module` and below it to
 // `weights`, each with its max-norm limit: the one of its entry in the config's layer list for
 // the top-level layers of a model built from that list, otherwise 0 (none).
@@ -228,6 +240,12 @@ int run_train(const TrainArgs& given) {
   const auto stopping = config.early_stopping
                             ? std::make_shared<train::EarlyStopping>(*config.early_stopping)
                             : nullptr;
+  std::shared_ptr<train::Lookahead> lookahead;
+  if (config.lookahead) {
+    train::LookaheadOptions options = *config.lookahead;
+    options.total_steps = std::max<int64_t>(config.epochs * train_loader.size(), 1);
+    lookahead = std::make_shared<train::Lookahead>(options);
+  }
   train::TrainingState resumed;
   if (!args.resume.empty()) {
     std::string path = args.resume;
@@ -246,6 +264,7 @@ int run_train(const TrainArgs& given) {
       scheduler->schedule().set_steps(std::stoll(*steps));
     if (auto state = saved("soma.plateau"); state && plateau) plateau->plateau().restore(*state);
     if (auto state = saved("soma.early_stopping"); state && stopping) stopping->restore(*state);
+    if (lookahead && !resumed.tensors.empty()) lookahead->restore(prefixed(resumed.tensors, kSlow));
   }
 
   // What saved weights carry besides tensors: the config (which `soma generate` rebuilds the model
@@ -257,29 +276,31 @@ int run_train(const TrainArgs& given) {
   if (!args.resume.empty()) train::restore_state(trainer, resumed);
   trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
   if (schedule) trainer.add_callback(schedule);
-  if (config.lookahead) {
-    train::LookaheadOptions lookahead = *config.lookahead;
-    lookahead.total_steps = std::max<int64_t>(config.epochs * train_loader.size(), 1);
-    trainer.add_callback(std::make_shared<train::Lookahead>(lookahead));
-  }
+  if (lookahead) trainer.add_callback(lookahead);
   if (stopping) trainer.add_callback(stopping);
   // After the schedule and early stopping, so a checkpoint holds their state after the epoch.
   if (!args.checkpoint_dir.empty()) {
+    auto metadata = [scheduler, plateau, stopping, saved] {
+      std::map<std::string, std::string> extra = saved;
+      if (scheduler) extra["soma.schedule_steps"] = std::to_string(scheduler->schedule().steps());
+      if (plateau) extra["soma.plateau"] = plateau->plateau().state();
+      if (stopping) extra["soma.early_stopping"] = stopping->state();
+      return extra;
+    };
+    auto tensors = [lookahead] {
+      std::map<std::string, Tensor> slow;
+      if (lookahead)
+        for (const auto& [name, tensor] : lookahead->state()) slow[kSlow + name] = tensor;
+      return slow;
+    };
     trainer.add_callback(std::make_shared<train::Checkpointer>(
         args.checkpoint_dir,
         train::CheckpointOptions{.keep_last = config.keep_checkpoints,
                                  // best.safetensors needs a test score every epoch
                                  .monitor = config.validation_freq == 1 ? config.best_by : "",
                                  .maximize = config.best_maximize,
-                                 .extra = [config_text, scheduler, plateau, stopping, saved] {
-                                   std::map<std::string, std::string> extra = saved;
-                                   if (scheduler)
-                                     extra["soma.schedule_steps"] =
-                                         std::to_string(scheduler->schedule().steps());
-                                   if (plateau) extra["soma.plateau"] = plateau->plateau().state();
-                                   if (stopping) extra["soma.early_stopping"] = stopping->state();
-                                   return extra;
-                                 }}));
+                                 .extra = metadata,
+                                 .tensors = tensors}));
   }
   if (!args.log_jsonl.empty())
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
