@@ -61,7 +61,12 @@ Tensor CharLstm::forward(const Tensor& x) {
 std::vector<int64_t> CharLstm::generate(const std::vector<int64_t>& prime, int64_t length,
                                         const SamplingOptions& options, Rng& rng) {
   SOMA_CHECK(!prime.empty(), "char_lstm: generation needs at least one character to start from");
-  const bool training = is_training();
+  // Eval mode while generating, and the caller's mode back however generation ends.
+  struct RestoreMode {
+    CharLstm& model;
+    bool training;
+    ~RestoreMode() { model.train(training); }
+  } restore{*this, is_training()};
   eval();
   autograd::NoGradGuard no_grad;
   // The prime in one pass; then one step per character, carrying the state.
@@ -74,7 +79,6 @@ std::vector<int64_t> CharLstm::generate(const std::vector<int64_t>& prime, int64
       std::tie(logits, state) =
           forward(Tensor::from(std::vector<int64_t>{text.back()}, {1, 1}), state);
   }
-  train(training);
   return text;
 }
 

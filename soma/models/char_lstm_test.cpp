@@ -75,6 +75,9 @@ TEST(CharLstm, GeneratesFromThePrime) {
   EXPECT_EQ(model.generate({4}, 20, {.temperature = 0}, a),
             model.generate({4}, 20, {.temperature = 0.7, .top_k = 1}, c));
   EXPECT_TRUE(model.is_training());  // generation restores the mode
+  testing::expect_error([&] { model.generate({4}, 5, {.temperature = -1}, a); },
+                        "expected temperature >= 0");
+  EXPECT_TRUE(model.is_training());  // also when it fails
 }
 
 TEST(SampleNext, DrawsInProportionToSoftmax) {
