@@ -4,6 +4,7 @@
 // batch 128, against 5 ms blocked). oneDNN's window for an even size is one channel short of
 // PyTorch's (it sums c - (size-1)/2 .. c + (size-1)/2), so even sizes run soma's reference loops;
 // AlexNet's is 5.
+#include "soma/backend/channel_split.h"
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
 
@@ -18,7 +19,8 @@ bool runs_on_onednn(const Tensor& x, const LrnParams& p) {
 
 // x [N, C, ...] as the 4-d [N, C, inner, 1] the primitive takes: the same bytes.
 memory::desc data_md(const Tensor& x) {
-  return cpu::plain_f32({x.size(0), x.size(1), x.numel() / (x.size(0) * x.size(1)), 1});
+  const ChannelSplit s = split_channels(x);
+  return cpu::plain_f32({s.n, s.c, s.inner, 1});
 }
 
 // The layout the primitives run in, forward and backward alike (the workspace is laid out as the

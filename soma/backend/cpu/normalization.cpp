@@ -5,26 +5,16 @@
 // gradients in the same pass that computes them.
 #include <cmath>
 
+#include "soma/backend/channel_split.h"
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/core/parallel.h"
 
 namespace soma {
 namespace {
 
-// x [N, C, ...] as N blocks of C planes of `inner` values each.
-struct Planes {
-  int64_t n, c, inner;
-  int64_t count() const { return n * inner; }
-  int64_t at(int64_t b, int64_t channel) const { return (b * c + channel) * inner; }
-};
-
-Planes planes_of(const Tensor& x) {
-  return {x.size(0), x.size(1), x.numel() / (x.size(0) * x.size(1))};
-}
-
 // Calls body(c) for every channel, channels shared among the threads.
 template <class Body>
-void for_each_channel(const Planes& p, Body&& body) {
+void for_each_channel(const ChannelSplit& p, Body&& body) {
   parallel_for(p.c, std::max<int64_t>(1, 65536 / std::max<int64_t>(p.count(), 1)),
                [&](int64_t begin, int64_t end) {
                  for (int64_t c = begin; c < end; ++c) body(c);
@@ -32,7 +22,7 @@ void for_each_channel(const Planes& p, Body&& body) {
 }
 
 // Σ x and Σ (x - shift)² over channel c's planes (one pass each, in double across planes).
-double plane_sum(const float* x, const Planes& p, int64_t c) {
+double plane_sum(const float* x, const ChannelSplit& p, int64_t c) {
   double total = 0;
   for (int64_t b = 0; b < p.n; ++b) {
     const float* v = x + p.at(b, c);
@@ -44,7 +34,7 @@ double plane_sum(const float* x, const Planes& p, int64_t c) {
   return total;
 }
 
-double plane_squares(const float* x, const Planes& p, int64_t c, float shift) {
+double plane_squares(const float* x, const ChannelSplit& p, int64_t c, float shift) {
   double total = 0;
   for (int64_t b = 0; b < p.n; ++b) {
     const float* v = x + p.at(b, c);
@@ -63,7 +53,7 @@ void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tens
                                     double eps, bool training) {
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training);
-  const Planes p = planes_of(x);
+  const ChannelSplit p = split_channels(x);
   const float* in = x.data<float>();
   float* out = y.data<float>();
   float* m = mean.data<float>();
@@ -97,7 +87,7 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_backward(dx, dgamma, dbeta, dy, x, mean, var, gamma, eps,
                                                  training);
-  const Planes p = planes_of(x);
+  const ChannelSplit p = split_channels(x);
   const float* in = x.data<float>();
   const float* up = dy.data<float>();
   for_each_channel(p, [&](int64_t c) {

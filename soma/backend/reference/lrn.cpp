@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "soma/backend/channel_split.h"
 #include "soma/backend/reference/reference_backend.h"
 
 namespace soma {
@@ -22,9 +23,9 @@ ChannelWindow window_of(int64_t c, int64_t channels, int64_t size) {
 // column sits at offset + c·stride.
 template <class Visit>
 void for_each_column(const Tensor& x, Visit&& visit) {
-  const int64_t n = x.size(0), c = x.size(1), inner = x.numel() / std::max<int64_t>(n * c, 1);
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t i = 0; i < inner; ++i) visit(b * c * inner + i, inner);
+  const ChannelSplit s = split_channels(x);
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t i = 0; i < s.inner; ++i) visit(s.at(b, 0, i), s.inner);
 }
 
 // k + alpha / size · Σ x² over each channel's window, for one column.

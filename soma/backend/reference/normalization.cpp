@@ -1,21 +1,11 @@
 // Batch normalisation, per channel, in the textbook's two passes.
 #include <cmath>
 
+#include "soma/backend/channel_split.h"
 #include "soma/backend/reference/reference_backend.h"
 
 namespace soma {
 namespace {
-
-// x [N, C, ...] seen as N blocks of C channels of `inner` values.
-struct ChannelSplit {
-  int64_t n, c, inner;
-  int64_t count() const { return n * inner; }
-  int64_t at(int64_t b, int64_t ch, int64_t i) const { return (b * c + ch) * inner + i; }
-};
-
-ChannelSplit split_channels(const Tensor& x) {
-  return {x.size(0), x.size(1), x.numel() / (x.size(0) * x.size(1))};
-}
 
 template <class T>
 T value_or(const Tensor& t, int64_t i, T fallback) {
