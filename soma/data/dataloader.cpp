@@ -88,7 +88,8 @@ Batch DataLoader::load(int64_t epoch, const std::vector<int64_t>& order, int64_t
     examples.push_back(dataset_->get(order[size_t(i)]));
     if (options_.transform) {
       Rng rng = stream(options_.seed, epoch, 1 + i);
-      options_.transform->apply(examples.back(), rng);
+      const Draw draw{epoch, splitmix64(splitmix64(options_.seed) ^ ~uint64_t(order[size_t(i)]))};
+      options_.transform->apply_drawn(examples.back(), rng, draw);
     }
   }
   Batch batch = options_.collate(examples);

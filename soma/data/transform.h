@@ -11,12 +11,22 @@
 
 namespace soma::data {
 
+// Where a loader drew an example: the epoch, and a random number fixed for the example across
+// epochs (from the loader's seed and the example's index), for transforms that vary an example's
+// treatment by epoch rather than drawing it afresh.
+struct Draw {
+  int64_t epoch = 0;
+  uint64_t example_key = 0;
+};
+
 class Transform {
  public:
   virtual ~Transform() = default;
   // Transforms `example` in place. Geometric transforms move an image-shaped target (a
   // segmentation mask) with the input; photometric ones leave the target alone.
   virtual void apply(Example& example, Rng& rng) const = 0;
+  // The same, knowing where the example was drawn (the data loader calls this one).
+  virtual void apply_drawn(Example& example, Rng& rng, const Draw&) const { apply(example, rng); }
   virtual std::string name() const = 0;
 };
 
@@ -40,6 +50,9 @@ class Compose : public Transform {
   explicit Compose(std::vector<TransformPtr> transforms) : transforms_(std::move(transforms)) {}
   void apply(Example& example, Rng& rng) const override {
     for (const TransformPtr& transform : transforms_) transform->apply(example, rng);
+  }
+  void apply_drawn(Example& example, Rng& rng, const Draw& draw) const override {
+    for (const TransformPtr& transform : transforms_) transform->apply_drawn(example, rng, draw);
   }
   std::string name() const override { return "compose"; }
   const std::vector<TransformPtr>& transforms() const { return transforms_; }

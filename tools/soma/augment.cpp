@@ -45,7 +45,11 @@ data::TransformPtr make(const TypedTable& r, const data::Dataset* train) {
     return std::make_shared<t::Gamma>(low, high);
   }
   if (type == "shift") return std::make_shared<t::Shift>(int64_t(r.amount("max", 2)));
-  if (type == "horizontal_flip") return std::make_shared<t::HorizontalFlip>(probability());
+  if (type == "horizontal_flip") {
+    const bool alternate = r.number("alternate", 0) != 0;
+    r.check(!alternate || !r.values.count("p"), "alternates its flips: \"p\" does not apply");
+    return std::make_shared<t::HorizontalFlip>(probability(), alternate);
+  }
   if (type == "vertical_flip") return std::make_shared<t::VerticalFlip>(probability());
   if (type == "random_crop")
     return std::make_shared<t::RandomCrop>(

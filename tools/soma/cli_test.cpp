@@ -532,6 +532,9 @@ TEST(BadInput, Augmentations) {
                "augmentation \"random_crop\" \"size\" must be a number or [height, width]");
   expect_error(with("{ type = \"horizontal_flip\" }", "{ type = \"horizontal_flip\", p = 2 }"),
                "\"p\" must lie in [0, 1]");
+  expect_error(with("{ type = \"horizontal_flip\" }",
+                    "{ type = \"horizontal_flip\", alternate = true, p = 0.3 }"),
+               "alternates its flips: \"p\" does not apply");
 }
 
 TEST(BadInput, CifarFiles) {

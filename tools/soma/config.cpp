@@ -42,7 +42,7 @@ const std::map<std::string, std::vector<std::string>> kAugmentKeys{
     {"color_jitter", {"brightness", "contrast", "saturation"}},
     {"gamma", {"range"}},
     {"shift", {"max"}},
-    {"horizontal_flip", {"p"}},
+    {"horizontal_flip", {"p", "alternate"}},
     {"vertical_flip", {"p"}},
     {"random_crop", {"size", "padding", "reflect"}},
     {"random_resized_crop", {"size", "scale", "ratio"}},

@@ -25,7 +25,13 @@ void check_size(Size size, const char* what) {
 }  // namespace
 
 void HorizontalFlip::apply(Example& example, Rng& rng) const {
-  if (chance(rng, p_))
+  if (chance(rng, alternate_ ? 0.5 : p_))
+    move_both(example, [](const Tensor& t, Interpolation) { return flip_horizontal(t); });
+}
+
+void HorizontalFlip::apply_drawn(Example& example, Rng& rng, const Draw& draw) const {
+  if (!alternate_) return apply(example, rng);
+  if (((draw.example_key & 1) != 0) != (draw.epoch % 2 == 1))
     move_both(example, [](const Tensor& t, Interpolation) { return flip_horizontal(t); });
 }
 

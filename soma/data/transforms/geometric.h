@@ -13,14 +13,20 @@ struct Size {
   int64_t height = 0, width = 0;
 };
 
-class HorizontalFlip : public Transform {  // mirror left ↔ right with probability p
+// Mirrors left ↔ right with probability p. Alternating (airbench's scheme), each example's flip is
+// drawn once and then reversed every epoch: a loader shows every example both ways round in any
+// two consecutive epochs, which random flips leave to chance. Outside a loader (no Draw) it flips
+// at random with probability 0.5.
+class HorizontalFlip : public Transform {
  public:
-  explicit HorizontalFlip(double p = 0.5) : p_(p) {}
+  explicit HorizontalFlip(double p = 0.5, bool alternate = false) : p_(p), alternate_(alternate) {}
   void apply(Example& example, Rng& rng) const override;
+  void apply_drawn(Example& example, Rng& rng, const Draw& draw) const override;
   std::string name() const override { return "horizontal_flip"; }
 
  private:
   double p_;
+  bool alternate_;
 };
 
 class VerticalFlip : public Transform {  // mirror top ↔ bottom with probability p

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <set>
 
+#include "soma/data/dataloader.h"
 #include "soma/ops/elementwise.h"
+#include "soma/ops/shape.h"
 #include "testing.h"
 
 namespace soma::data::transforms {
@@ -116,6 +118,44 @@ TEST(RandomCrop, ReflectPaddingIsAWindowOfTheMirroredImage) {
     EXPECT_TRUE(found) << "seed " << seed;
   }
   EXPECT_GT(seen.size(), 10u);  // the offsets vary
+}
+
+TEST(HorizontalFlip, AlternatingFlipsReverseEveryEpoch) {
+  // Images told apart by their first pixel; each batch says which images it holds.
+  const int64_t n = 64;
+  const Tensor images = Tensor::rand({n, 1, 2, 3});
+  auto flips = [&](uint64_t seed) {
+    DataLoader loader(std::make_shared<TensorDataset>(images, Tensor::arange(n, DType::I64)),
+                      {.batch_size = 16,
+                       .shuffle = true,
+                       .seed = seed,
+                       .transform = std::make_shared<HorizontalFlip>(0.5, true)});
+    std::vector<std::vector<bool>> flipped;  // by epoch and image
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      flipped.emplace_back(size_t(n));
+      for (const Batch& batch : loader)
+        for (size_t b = 0; b < batch.indices.size(); ++b) {
+          const int64_t i = batch.indices[b];
+          const Tensor drawn = slice(batch.input, 0, int64_t(b), 1).reshape({1, 2, 3});
+          const Tensor image = slice(images, 0, i, 1).reshape({1, 2, 3});
+          const bool mirrored =
+              drawn.to_vector<float>() == flip_horizontal(image).to_vector<float>();
+          EXPECT_TRUE(mirrored || drawn.to_vector<float>() == image.to_vector<float>());
+          flipped.back()[size_t(i)] = mirrored;
+        }
+    }
+    return flipped;
+  };
+  const auto flipped = flips(1);
+  int64_t first = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_NE(flipped[0][size_t(i)], flipped[1][size_t(i)]) << "image " << i;
+    EXPECT_EQ(flipped[0][size_t(i)], flipped[2][size_t(i)]) << "image " << i;
+    first += flipped[0][size_t(i)];
+  }
+  EXPECT_GT(first, n / 4);  // the first epoch's flips are drawn
+  EXPECT_LT(first, 3 * n / 4);
+  EXPECT_NE(flips(2)[0], flipped[0]);  // from the loader's seed
 }
 
 TEST(ElasticDistortion, ZeroStrengthIsIdentity) {
