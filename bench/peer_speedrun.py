@@ -95,8 +95,8 @@ class Lookahead:
                 fast.copy_(slow)
 
 
-def translate_and_flip(padded, index):
-    """A random 32x32 window of each (reflect-padded) image, mirrored with probability 1/2."""
+def translate_and_flip(padded, index, flip):
+    """A random 32x32 window of each (reflect-padded) image, mirrored where `flip` says."""
     n, pad = len(index), (padded.shape[-1] - 32) // 2
     dy, dx = torch.randint(0, 2 * pad + 1, (n,)), torch.randint(0, 2 * pad + 1, (n,))
     source = padded[index]
@@ -105,7 +105,6 @@ def translate_and_flip(padded, index):
         for x in range(2 * pad + 1):
             mask = (dy == y) & (dx == x)
             out[mask] = source[mask, :, y:y + 32, x:x + 32]
-    flip = torch.rand(n) < 0.5
     out[flip] = out[flip].flip(-1)
     return out
 
@@ -143,12 +142,19 @@ def run_cifar10(args, root):
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
     padded = F.pad(x, (2, 2, 2, 2), mode="reflect")
     lookahead, step = Lookahead(model), 0
-    for _ in range(epochs):
+    # airbench's alternating flips (--alternate-flip): one draw per image, reversed every epoch.
+    first_flips = torch.rand(len(x)) < 0.5 if args.alternate_flip else None
+    for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(x))
         for start in range(0, len(x), batch):
             index = order[start:start + batch]
-            inputs = translate_and_flip(padded, index).contiguous(memory_format=CHANNELS_LAST)
+            if args.alternate_flip:
+                flip = first_flips[index] ^ (epoch % 2 == 1)
+            else:
+                flip = torch.rand(len(index)) < 0.5
+            inputs = translate_and_flip(padded, index, flip).contiguous(
+                memory_format=CHANNELS_LAST)
             opt.zero_grad(set_to_none=True)
             with autocast:
                 loss = F.cross_entropy(model(inputs), y[index], label_smoothing=0.2)
@@ -210,6 +216,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--precision", choices=["f32", "bf16"], default="bf16")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--alternate-flip", action="store_true",
+                        help="CIFAR-10: flips drawn once per image and reversed every epoch")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
