@@ -1,5 +1,6 @@
 #include "soma/ops/normalization.h"
 
+#include "soma/autograd/node.h"
 #include "testing.h"
 
 namespace soma {
@@ -97,6 +98,15 @@ TEST(LocalResponseNorm, MatchesReference) {
   expect_backends_agree(lrn_with({.size = 5, .alpha = 0.2}), Input({3, 7, 5, 5}), 1e-4, 1e-5);
   expect_backends_agree(lrn_with({.size = 2, .alpha = 0.2}), Input({3, 7, 5, 5}), 1e-4, 1e-5);
   expect_backends_agree(lrn_with({.size = 3, .alpha = 0.2}), Input({1, 16, 1, 1}), 1e-4, 1e-5);
+}
+
+TEST(LocalResponseNorm, InferenceEqualsTraining) {
+  // The two run in different layouts on the CPU backend (NCHW, channel-blocked).
+  const LrnParams p{.size = 5, .alpha = 0.5, .beta = 0.75, .k = 2};
+  const Tensor x = Tensor::randn({2, 24, 5, 3});
+  const Tensor trained = local_response_norm(x.requires_grad(), p);
+  autograd::NoGradGuard no_grad;
+  testing::expect_close(local_response_norm(x, p), trained.detach(), 1e-6, 1e-7, "inference");
 }
 
 TEST(LocalResponseNorm, MatchesPyTorch) {

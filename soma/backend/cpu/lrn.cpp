@@ -1,9 +1,10 @@
 // Local response normalisation on oneDNN's LRN primitive, in the channel-blocked layout (nChw16c)
 // with soma's NCHW tensors reordered in and out: oneDNN has no jit backward kernel for NCHW, and
 // its reference loops took 57% of an AlexNet-CIFAR training step (250 ms for one LRN backward at
-// batch 128, against 5 ms blocked). oneDNN's window for an even size is one channel short of
-// PyTorch's (it sums c - (size-1)/2 .. c + (size-1)/2), so even sizes run soma's reference loops;
-// AlexNet's is 5.
+// batch 128, against 5 ms blocked). Inference, which needs no backward, runs on NCHW directly
+// (oneDNN's NCHW forward kernel is jit) and saves the two reorders. oneDNN's window for an even
+// size is one channel short of PyTorch's (it sums c - (size-1)/2 .. c + (size-1)/2), so even sizes
+// run soma's reference loops; AlexNet's is 5.
 #include "soma/backend/channel_split.h"
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
@@ -51,7 +52,7 @@ dnnl::lrn_forward::primitive_desc forward_desc(const memory::desc& md, const Lrn
 Tensor CpuBackend::lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p,
                                bool training) {
   if (!runs_on_onednn(x, p)) return ReferenceBackend::lrn_forward(y, x, p, training);
-  const memory::desc plain = data_md(x), md = blocked_md(x);
+  const memory::desc plain = data_md(x), md = training ? blocked_md(x) : plain;
   const cpu::Key key = key_of(training ? "lrn_fwd_training" : "lrn_fwd", x, p);
   dnnl::primitive& primitive =
       cpu::cached(key, [&] { return dnnl::lrn_forward(forward_desc(md, p, training)); });
