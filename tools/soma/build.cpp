@@ -1,6 +1,7 @@
 #include "build.h"
 
 #include <algorithm>
+#include <map>
 
 #include "soma/autograd/node.h"
 #include "soma/core/error.h"
@@ -30,6 +31,18 @@
 
 namespace soma::cli {
 namespace {
+
+// The layers that take no options, by their config type.
+template <class Layer>
+nn::ModulePtr make_layer() {
+  return std::make_shared<Layer>();
+}
+const std::map<std::string, nn::ModulePtr (*)()> kPlainLayers{
+    {"identity", make_layer<nn::Identity>}, {"sigmoid", make_layer<nn::Sigmoid>},
+    {"tanh", make_layer<nn::Tanh>},         {"relu", make_layer<nn::ReLU>},
+    {"gelu", make_layer<nn::GELU>},         {"silu", make_layer<nn::SiLU>},
+    {"softmax", make_layer<nn::Softmax>},   {"log_softmax", make_layer<nn::LogSoftmax>},
+    {"flatten", make_layer<nn::Flatten>}};
 
 // What `module` makes of one example of `shape`, found by running it on a batch of one: every
 // layer knows its arithmetic, so the config does not repeat it. Errors name `where`.
@@ -184,32 +197,16 @@ nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
         module = std::make_shared<nn::BatchNorm2d>(shape[0], options);
       else
         module = std::make_shared<nn::BatchNorm1d>(shape[0], options);
-    } else if (layer.type == "identity")
-      module = std::make_shared<nn::Identity>();
-    else if (layer.type == "sigmoid")
-      module = std::make_shared<nn::Sigmoid>();
-    else if (layer.type == "tanh")
-      module = std::make_shared<nn::Tanh>();
-    else if (layer.type == "relu")
-      module = std::make_shared<nn::ReLU>();
-    else if (layer.type == "leaky_relu")
+    } else if (layer.type == "leaky_relu")
       module = std::make_shared<nn::LeakyReLU>(layer.slope);
     else if (layer.type == "elu")
       module = std::make_shared<nn::ELU>(layer.alpha);
-    else if (layer.type == "gelu")
-      module = std::make_shared<nn::GELU>();
-    else if (layer.type == "silu")
-      module = std::make_shared<nn::SiLU>();
-    else if (layer.type == "softmax")
-      module = std::make_shared<nn::Softmax>();
-    else if (layer.type == "log_softmax")
-      module = std::make_shared<nn::LogSoftmax>();
     else if (layer.type == "dropout")
       module = std::make_shared<nn::Dropout>(layer.p);
     else if (layer.type == "dropout2d")
       module = std::make_shared<nn::Dropout2d>(layer.p);
-    else if (layer.type == "flatten")
-      module = std::make_shared<nn::Flatten>();
+    else if (const auto plain = kPlainLayers.find(layer.type); plain != kPlainLayers.end())
+      module = plain->second();
     else
       fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
     model->push_back(module);

@@ -622,6 +622,12 @@ TEST(Schedules, StepTheLearningRateAndStopEarlyFromTheConfig) {
                "schedule \"step\" \"step_size\" must be positive");
   expect_error(with("early_stopping = { patiense = 2 }"),
                "unknown key \"patiense\" in early_stopping (did you mean \"patience\"?)");
+  expect_error(with("checkpoints = 3"),
+               "[train] checkpoints must be a table such as { keep_last = 3 }");
+  expect_error(with("lookahead = { perod = 5 }"),
+               "unknown key \"perod\" in lookahead (did you mean \"period\"?)");
+  expect_error(with("lookahead = { decay = 2 }"),
+               "lookahead needs period >= 1, decay in [0, 1] and power >= 0");
 
   // Triangular keeps each group's rate: the bias group's is bias_lr_factor times the weights'.
   std::string sgd = good;

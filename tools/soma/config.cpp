@@ -111,6 +111,19 @@ void check_keys(const Config& config, const toml::table& table, const std::strin
   }
 }
 
+// The [train] sub-table `name` ({ key = value, ... }) with only `known` keys, or nullptr when the
+// config has none; `example` shows the form in the error for anything else.
+const toml::table* train_table(const Config& config, const toml::table& train,
+                               const std::string& name, const std::vector<std::string>& known,
+                               const std::string& example) {
+  const toml::node* node = train.get(name);
+  if (!node) return nullptr;
+  SOMA_CHECK(node->is_table(), where(config, *node), ": [train] ", name,
+             " must be a table such as ", example);
+  check_keys(config, *node->as_table(), name, known);
+  return node->as_table();
+}
+
 template <class T>
 T get(const Config& config, const toml::table& table, const std::string& section,
       const std::string& key, T fallback, bool required = false) {
@@ -455,45 +468,37 @@ Config config_of(const toml::table& root, const std::string& path) {
     config.optimizer = parse_typed(config, *optimizer, "optimizer", kOptimizerKeys, "sgd");
   if (const toml::node* schedule = train.get("schedule"))
     config.schedule = parse_typed(config, *schedule, "schedule", kScheduleKeys);
-  if (const toml::node* stopping = train.get("early_stopping")) {
-    SOMA_CHECK(stopping->is_table(), where(config, *stopping),
-               ": [train] early_stopping must be a table such as { patience = 3 }");
-    const toml::table& e = *stopping->as_table();
+  if (const toml::table* e = train_table(
+          config, train, "early_stopping",
+          {"monitor", "maximize", "min_delta", "patience", "restore_best"}, "{ patience = 3 }")) {
     const std::string of = "early_stopping";
-    check_keys(config, e, of, {"monitor", "maximize", "min_delta", "patience", "restore_best"});
     config.early_stopping = train::EarlyStoppingOptions{
-        .monitor = get<std::string>(config, e, of, "monitor", "test_loss"),
-        .maximize = get<bool>(config, e, of, "maximize", false),
-        .min_delta = get<double>(config, e, of, "min_delta", 0.0),
-        .patience = get<int64_t>(config, e, of, "patience", 0),
-        .restore_best = get<bool>(config, e, of, "restore_best", false)};
+        .monitor = get<std::string>(config, *e, of, "monitor", "test_loss"),
+        .maximize = get<bool>(config, *e, of, "maximize", false),
+        .min_delta = get<double>(config, *e, of, "min_delta", 0.0),
+        .patience = get<int64_t>(config, *e, of, "patience", 0),
+        .restore_best = get<bool>(config, *e, of, "restore_best", false)};
   }
-  if (const toml::node* lookahead = train.get("lookahead")) {
-    SOMA_CHECK(lookahead->is_table(), where(config, *lookahead),
-               ": [train] lookahead must be a table such as { period = 5 }");
-    const toml::table& l = *lookahead->as_table();
+  if (const toml::table* l =
+          train_table(config, train, "lookahead", {"period", "decay", "power"}, "{ period = 5 }")) {
     const std::string of = "lookahead";
-    check_keys(config, l, of, {"period", "decay", "power"});
     train::LookaheadOptions o;
-    o.period = get<int64_t>(config, l, of, "period", o.period);
-    o.decay = get<double>(config, l, of, "decay", o.decay);
-    o.power = get<double>(config, l, of, "power", o.power);
-    SOMA_CHECK(o.period >= 1 && o.decay >= 0 && o.decay <= 1 && o.power >= 0,
-               where(config, *lookahead),
+    o.period = get<int64_t>(config, *l, of, "period", o.period);
+    o.decay = get<double>(config, *l, of, "decay", o.decay);
+    o.power = get<double>(config, *l, of, "power", o.power);
+    SOMA_CHECK(o.period >= 1 && o.decay >= 0 && o.decay <= 1 && o.power >= 0, where(config, *l),
                ": lookahead needs period >= 1, decay in [0, 1] and power >= 0");
     config.lookahead = o;
   }
-  if (const toml::node* checkpoints = train.get("checkpoints")) {
-    SOMA_CHECK(checkpoints->is_table(), where(config, *checkpoints),
-               ": [train] checkpoints must be a table such as { keep_last = 3 }");
-    const toml::table& k = *checkpoints->as_table();
+  if (const toml::table* k =
+          train_table(config, train, "checkpoints", {"keep_last", "best_by", "maximize"},
+                      "{ keep_last = 3 }")) {
     const std::string of = "checkpoints";
-    check_keys(config, k, of, {"keep_last", "best_by", "maximize"});
-    config.keep_checkpoints = get<int64_t>(config, k, of, "keep_last", 3);
-    SOMA_CHECK(config.keep_checkpoints >= 0, where(config, *checkpoints),
+    config.keep_checkpoints = get<int64_t>(config, *k, of, "keep_last", 3);
+    SOMA_CHECK(config.keep_checkpoints >= 0, where(config, *k),
                ": checkpoints keep_last must be 0 (all) or more");
-    config.best_by = get<std::string>(config, k, of, "best_by", "test_loss");
-    config.best_maximize = get<bool>(config, k, of, "maximize", false);
+    config.best_by = get<std::string>(config, *k, of, "best_by", "test_loss");
+    config.best_maximize = get<bool>(config, *k, of, "maximize", false);
   }
   SOMA_CHECK(
       config.validation_freq == 1 ||
