@@ -25,6 +25,8 @@ TEST(Matmul, MatchesReference) {
     expect_backends_agree(matmul_of, {Input({m, 33}), Input({33, 17})}, 1e-4, 1e-4);
   expect_backends_agree(matmul_of, {Input({3, 7, 33}), Input({3, 33, 5})}, 1e-4, 1e-4);
   expect_backends_agree(matmul_of, {Input({3, 7, 33}), Input({33, 5})}, 1e-4, 1e-4);
+  // Enough work for oneDNN's whole thread team (the products above run on one thread).
+  expect_backends_agree(matmul_of, {Input({257, 130}), Input({130, 33})}, 1e-4, 1e-4);
 }
 
 TEST(Matmul, MatchesPyTorch) { testing::expect_matches_fixture("matmul", matmul_of); }

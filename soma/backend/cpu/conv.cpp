@@ -60,6 +60,11 @@ dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
 
 cpu::Key with(cpu::Key key, const char* part) { return key << part; }
 
+// Every pass of a convolution does one multiply-add per output element and weight of a group.
+int64_t multiply_adds(const Tensor& y, const Tensor& w) {
+  return y.numel() * (w.numel() / w.size(0));
+}
+
 // One pass of a convolution (forward, data or weight gradient): its descriptors and primitive,
 // made by make(descs) under `kind` in the cache. Under Autocast the pass runs in bf16 where
 // oneDNN has a jit kernel for it; where it would fall back to gemm or reference code (the weight
@@ -89,6 +94,7 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
                                 const Tensor& bias, const Conv2dGeometry& g) {
   if (x.dtype() != DType::F32 || y.numel() == 0)
     return ReferenceBackend::conv2d_forward(y, x, w, bias, g);
+  const cpu::SerialWhenSmall serial(multiply_adds(y, w), cpu::kSmallMultiplyAdds);
   const auto [d, pass] =
       pass_of("conv_fwd", x.shape(), w.shape(), y.shape(), bias.defined(), g,
               [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
@@ -112,6 +118,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
                                       const Conv2dGeometry& g, float beta) {
   if (dx.dtype() != DType::F32 || dx.numel() == 0)
     return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
+  const cpu::SerialWhenSmall serial(multiply_adds(dy, w), cpu::kSmallMultiplyAdds);
   const auto [d, pass] =
       pass_of("conv_bwd_data", dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
         return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
@@ -139,6 +146,7 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
                                          const Tensor& x, const Conv2dGeometry& g, float beta) {
   if (dw.dtype() != DType::F32 || dy.numel() == 0)
     return ReferenceBackend::conv2d_backward_weights(dw, dbias, dy, x, g, beta);
+  const cpu::SerialWhenSmall serial(multiply_adds(dy, dw), cpu::kSmallMultiplyAdds);
   const auto [d, pass] = pass_of(
       "conv_bwd_weights", x.shape(), dw.shape(), dy.shape(), dbias.defined(), g,
       [](const ConvDescs& d) {

@@ -1,5 +1,7 @@
 #include "soma/backend/cpu/dnnl_context.h"
 
+#include <omp.h>
+
 #include "soma/core/parallel.h"
 
 namespace soma::cpu {
@@ -13,6 +15,18 @@ dnnl::stream& stream() {
   num_threads();  // apply SOMA_NUM_THREADS before oneDNN starts its OpenMP team
   static dnnl::stream instance(engine());
   return instance;
+}
+
+Key::Key() { *this << int64_t(omp_get_max_threads()); }
+
+SerialWhenSmall::SerialWhenSmall(int64_t work, int64_t small) {
+  // num_threads() first: it applies SOMA_NUM_THREADS on its first call, from the count it finds.
+  serial_ = num_threads() > 1 && work < small;
+  if (serial_) omp_set_num_threads(1);
+}
+
+SerialWhenSmall::~SerialWhenSmall() {
+  if (serial_) omp_set_num_threads(num_threads());
 }
 
 dnnl::primitive& cached(const Key& key, const std::function<dnnl::primitive()>& make) {

@@ -17,8 +17,11 @@ dnnl::engine& engine();
 dnnl::stream& stream();
 
 // A cache key assembled from the parts that decide a primitive: key << "matmul" << shape << ...
+// It starts with the thread count the primitive runs on: oneDNN fixes a kernel's partition of
+// the work among threads when the primitive is made (see SerialWhenSmall).
 class Key {
  public:
+  Key();
   Key& operator<<(const std::string& text) { return text_ += text, text_ += '|', *this; }
   Key& operator<<(const char* text) { return *this << std::string(text); }
   Key& operator<<(int64_t value) { return *this << std::to_string(value); }
@@ -30,6 +33,24 @@ class Key {
 
  private:
   std::string text_;
+};
+
+// Forking and joining oneDNN's OpenMP team costs a few microseconds per primitive, more than the
+// second core gains on small work: LeNet-5 inference at batch 1 runs twice as fast on one thread.
+// While one of these lives, the primitives a backend call makes and runs are single-threaded if
+// its `work` is below `small`: multiply-adds for convolutions and products (kSmallMultiplyAdds),
+// elements for passes that only move data (kSmallElements).
+inline constexpr int64_t kSmallMultiplyAdds = int64_t(1) << 18, kSmallElements = int64_t(1) << 14;
+
+class SerialWhenSmall {
+ public:
+  SerialWhenSmall(int64_t work, int64_t small);
+  ~SerialWhenSmall();
+  SerialWhenSmall(const SerialWhenSmall&) = delete;
+  SerialWhenSmall& operator=(const SerialWhenSmall&) = delete;
+
+ private:
+  bool serial_ = false;
 };
 
 // The primitive for `key`, made by `make` the first time the key is seen.

@@ -97,6 +97,7 @@ void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, Una
   const auto e = eltwise_of(op, p);
   if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_forward(op, y, x, p);
+  const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
   // Elementwise: any shape is the same flat vector.
   const dnnl::memory::desc md = cpu::plain_f32({x.numel()});
   dnnl::primitive& primitive = cpu::cached(key_of("eltwise_fwd", *e, x.numel()), [&] {
@@ -112,6 +113,7 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, 
   const auto e = eltwise_of(op, p);
   if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_backward(op, dx, dy, x, y, p, beta);
+  const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
   const dnnl::memory::desc md = cpu::plain_f32({x.numel()});
   dnnl::primitive& primitive = cpu::cached(key_of("eltwise_bwd", *e, x.numel()), [&] {
     return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(

@@ -52,6 +52,7 @@ dnnl::lrn_forward::primitive_desc forward_desc(const memory::desc& md, const Lrn
 Tensor CpuBackend::lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p,
                                bool training) {
   if (!runs_on_onednn(x, p)) return ReferenceBackend::lrn_forward(y, x, p, training);
+  const cpu::SerialWhenSmall serial(x.numel() * p.size, cpu::kSmallMultiplyAdds);
   const memory::desc plain = data_md(x), md = training ? blocked_md(x) : plain;
   const cpu::Key key = key_of(training ? "lrn_fwd_training" : "lrn_fwd", x, p);
   dnnl::primitive& primitive =
@@ -76,6 +77,7 @@ Tensor CpuBackend::lrn_forward(const Tensor& y, const Tensor& x, const LrnParams
 void CpuBackend::lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x,
                               const Tensor& workspace, const LrnParams& p) {
   if (!runs_on_onednn(x, p)) return ReferenceBackend::lrn_backward(dx, dy, x, workspace, p);
+  const cpu::SerialWhenSmall serial(x.numel() * p.size, cpu::kSmallMultiplyAdds);
   const memory::desc plain = data_md(x), md = blocked_md(x);
   const cpu::Key key = key_of("lrn_bwd", x, p);
   dnnl::primitive& primitive = cpu::cached(key, [&] {

@@ -33,6 +33,8 @@ memory::desc computed(const memory::desc& operand, bool bf16) {
 void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& bias, bool trans_a,
                 bool trans_b, float beta) {
   const int64_t batch = c.dim() == 3 ? c.size(0) : 0;
+  const cpu::SerialWhenSmall serial(c.numel() * (trans_a ? a.size(-2) : a.size(-1)),
+                                    cpu::kSmallMultiplyAdds);
   const memory::desc a_md = operand(a, trans_a, batch), b_md = operand(b, trans_b, batch);
   const bool bf16 = autocast_precision() == Precision::BF16;
   const memory::desc a_in = computed(a_md, bf16), b_in = computed(b_md, bf16);

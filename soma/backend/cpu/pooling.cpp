@@ -44,6 +44,7 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
                                   bool training) {
   if (x.dtype() != DType::F32 || y.numel() == 0)
     return ReferenceBackend::pool2d_forward(y, x, g, training);
+  const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
   const memory::desc x_md = cpu::plain_f32(x.shape()), y_md = cpu::plain_f32(y.shape());
   training = training && g.mode == PoolMode::Max;
   dnnl::primitive& primitive =
@@ -67,6 +68,7 @@ void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tenso
                                  const Pool2dGeometry& g, float beta) {
   if (dx.dtype() != DType::F32 || dy.numel() == 0)
     return ReferenceBackend::pool2d_backward(dx, dy, workspace, g, beta);
+  const cpu::SerialWhenSmall serial(dx.numel(), cpu::kSmallElements);
   const memory::desc x_md = cpu::plain_f32(dx.shape()), y_md = cpu::plain_f32(dy.shape());
   const bool max = g.mode == PoolMode::Max;
   dnnl::primitive& primitive = cpu::cached(key_of("pool_bwd", dx.shape(), dy.shape(), g), [&] {

@@ -219,6 +219,11 @@ std::unordered_map<int, memory> layer_args(const dnnl::primitive& primitive, con
   return args;
 }
 
+// A layer's products: every step multiplies its input and hidden state by the weights.
+int64_t multiply_adds(const RnnLayer& layer) {
+  return layer.x.numel() / layer.x.size(-1) * (layer.w_ih.numel() + layer.w_hh.numel());
+}
+
 bool runs_on_onednn(const RnnLayer& layer) {
   return layer.x.dtype() == DType::F32 && layer.x.numel() > 0;
 }
@@ -227,6 +232,7 @@ bool runs_on_onednn(const RnnLayer& layer) {
 
 Tensor CpuBackend::rnn_forward(const RnnStates& out, const RnnLayer& layer, bool training) {
   if (!runs_on_onednn(layer)) return ReferenceBackend::rnn_forward(out, layer, training);
+  const cpu::SerialWhenSmall serial(multiply_adds(layer), cpu::kSmallMultiplyAdds);
   const RnnDescs d = descs_of(layer);
   const prop_kind prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
   // One key per pass: inference and training primitives may want the weights laid out apart.
@@ -258,6 +264,7 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
                               const RnnStates& out, const Tensor& workspace) {
   if (!runs_on_onednn(layer))
     return ReferenceBackend::rnn_backward(grads, d_out, layer, out, workspace);
+  const cpu::SerialWhenSmall serial(multiply_adds(layer), cpu::kSmallMultiplyAdds);
   const RnnDescs d = descs_of(layer);
   const cpu::Key key = cpu::Key(d.key) << "bwd";
   dnnl::primitive& primitive = cpu::cached(key, [&] { return make_backward(d); });

@@ -23,6 +23,7 @@ dnnl::softmax_v2_forward::primitive_desc forward_desc(const dnnl::memory::desc& 
 void CpuBackend::softmax_forward(const Tensor& y, const Tensor& x, bool log) {
   if (x.dtype() != DType::F32 || x.numel() < kInlineBelow)
     return ReferenceBackend::softmax_forward(y, x, log);
+  const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
   const Shape rows = as_rows(x);
   const dnnl::memory::desc md = cpu::plain_f32(rows);
   cpu::Key key;
@@ -37,6 +38,7 @@ void CpuBackend::softmax_forward(const Tensor& y, const Tensor& x, bool log) {
 void CpuBackend::softmax_backward(const Tensor& dx, const Tensor& dy, const Tensor& y, bool log) {
   if (y.dtype() != DType::F32 || y.numel() < kInlineBelow)
     return ReferenceBackend::softmax_backward(dx, dy, y, log);
+  const cpu::SerialWhenSmall serial(y.numel(), cpu::kSmallElements);
   const Shape rows = as_rows(y);
   const dnnl::memory::desc md = cpu::plain_f32(rows);
   cpu::Key key;
