@@ -12,7 +12,6 @@ namespace soma {
 namespace {
 
 constexpr size_t kAlign = 64;
-constexpr size_t kSmallest = 64 << 10;  // smaller blocks: malloc's own bins do well
 // How many freed bytes to keep: a quarter of the machine's memory, which holds a step's activations
 // at batch 1024 on CIFAR-10 (about 4 GiB for airbench; with 1 GiB, page faults cost 17% of a step).
 size_t cache_limit() {
@@ -41,17 +40,16 @@ size_t rounded(size_t bytes) { return std::max(kAlign, (bytes + kAlign - 1) / kA
 
 void* allocate_block(size_t bytes) {
   const size_t size = rounded(bytes);
-  if (size >= kSmallest) {
-    Cache& c = cache();
-    std::lock_guard lock(c.mutex);
-    auto found = c.free_blocks.find(size);
-    if (found != c.free_blocks.end() && !found->second.empty()) {
-      void* block = found->second.back();
-      found->second.pop_back();
-      c.cached_bytes -= size;
-      return block;
-    }
+  Cache& c = cache();
+  std::unique_lock lock(c.mutex);
+  auto found = c.free_blocks.find(size);
+  if (found != c.free_blocks.end() && !found->second.empty()) {
+    void* block = found->second.back();
+    found->second.pop_back();
+    c.cached_bytes -= size;
+    return block;
   }
+  lock.unlock();
   void* block = std::aligned_alloc(kAlign, size);
   if (!block) throw std::bad_alloc();
   return block;
@@ -59,15 +57,14 @@ void* allocate_block(size_t bytes) {
 
 void release_block(void* block, size_t bytes) {
   const size_t size = rounded(bytes);
-  if (size >= kSmallest) {
-    Cache& c = cache();
-    std::lock_guard lock(c.mutex);
-    if (c.cached_bytes + size <= cache_limit()) {
-      c.free_blocks[size].push_back(block);
-      c.cached_bytes += size;
-      return;
-    }
+  Cache& c = cache();
+  std::unique_lock lock(c.mutex);
+  if (c.cached_bytes + size <= cache_limit()) {
+    c.free_blocks[size].push_back(block);
+    c.cached_bytes += size;
+    return;
   }
+  lock.unlock();
   std::free(block);
 }
 

@@ -27,6 +27,27 @@ TEST(Matmul, MatchesReference) {
   expect_backends_agree(matmul_of, {Input({3, 7, 33}), Input({33, 5})}, 1e-4, 1e-4);
   // Enough work for oneDNN's whole thread team (the products above run on one thread).
   expect_backends_agree(matmul_of, {Input({257, 130}), Input({130, 33})}, 1e-4, 1e-4);
+  // A product of a few rows, as the cpu backend runs on sgemm, with enough work for the team.
+  expect_backends_agree(matmul_of, {Input({4, 1030}), Input({1030, 300})}, 1e-4, 1e-4);
+}
+
+TEST(Matmul, BackendsAccumulateAlike) {
+  // c = op(a)·op(b) + c, as backward rules call it: few rows (sgemm on cpu) and many, every
+  // combination of transposes.
+  Rng rng(3);
+  for (int64_t rows : {3, 40})
+    for (bool trans_a : {false, true})
+      for (bool trans_b : {false, true}) {
+        const Tensor a = Tensor::randn(trans_a ? Shape{20, rows} : Shape{rows, 20}, rng);
+        const Tensor b = Tensor::randn(trans_b ? Shape{7, 20} : Shape{20, 7}, rng);
+        const Tensor start = Tensor::randn({rows, 7}, rng);
+        const Tensor on_cpu = start.clone(), on_reference = start.clone();
+        cpu_backend().matmul(on_cpu, a, b, trans_a, trans_b, 1.0f);
+        reference_backend().matmul(on_reference, a, b, trans_a, trans_b, 1.0f);
+        testing::expect_close(on_cpu, on_reference, 1e-5, 1e-5,
+                              "rows " + std::to_string(rows) + ", transposes " +
+                                  std::to_string(trans_a) + std::to_string(trans_b));
+      }
 }
 
 TEST(Matmul, MatchesPyTorch) { testing::expect_matches_fixture("matmul", matmul_of); }
