@@ -43,16 +43,26 @@ TEST(Pool2d, MatchesReference) {
 
 TEST(Pool2d, AccumulatesGradientsOfSharedInputs) {
   // x feeds two poolings: the first writes its gradient (beta 0), the second adds (beta 1).
+  // Both orders, so that each pooling (2×2 max runs its own loops on cpu) does both. The 9×7
+  // input leaves a row and a column outside the 2×2 windows; AlexNet's 3×3 windows with stride
+  // 2 give the same output size there.
+  const Pool2dGeometry alexnet{.kernel = {3, 3}, .stride = {2, 2}};
   for (PoolMode mode : {PoolMode::Max, PoolMode::Average})
-    expect_backends_agree(
-        [mode](const Tensor& x) {
-          return pool2d(x, with_mode(kOverlapping, mode)) + pool2d(x, {.mode = mode});
-        },
-        Input({2, 16, 8, 8}));
+    for (const auto& [shape, other] :
+         {std::pair{Shape{2, 16, 8, 8}, kOverlapping}, std::pair{Shape{2, 3, 9, 7}, alexnet}}) {
+      const Pool2dGeometry pairwise{.mode = mode}, overlapping = with_mode(other, mode);
+      expect_backends_agree(
+          [&](const Tensor& x) { return pool2d(x, overlapping) + pool2d(x, pairwise); },
+          Input(shape));
+      expect_backends_agree(
+          [&](const Tensor& x) { return pool2d(x, pairwise) + pool2d(x, overlapping); },
+          Input(shape));
+    }
 }
 
 TEST(Pool2d, MatchesPyTorch) {
   testing::expect_matches_fixture("max_pool2d", pool_with(kOverlapping));
+  testing::expect_matches_fixture("max_pool2d_2x2", pool_with({}));
   testing::expect_matches_fixture("avg_pool2d",
                                   pool_with(with_mode(kOverlapping, PoolMode::Average)));
   testing::expect_matches_fixture(
