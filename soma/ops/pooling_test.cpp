@@ -43,9 +43,8 @@ TEST(Pool2d, MatchesReference) {
 
 TEST(Pool2d, AccumulatesGradientsOfSharedInputs) {
   // x feeds two poolings: the first writes its gradient (beta 0), the second adds (beta 1).
-  // Both orders, so that each pooling (2×2 max runs its own loops on cpu) does both. The 9×7
-  // input leaves a row and a column outside the 2×2 windows; AlexNet's 3×3 windows with stride
-  // 2 give the same output size there.
+  // Both orders, so that each pooling does both. The 9×7 input leaves a row and a column outside
+  // the 2×2 windows; AlexNet's 3×3 windows with stride 2 give the same output size there.
   const Pool2dGeometry alexnet{.kernel = {3, 3}, .stride = {2, 2}};
   for (PoolMode mode : {PoolMode::Max, PoolMode::Average})
     for (const auto& [shape, other] :
