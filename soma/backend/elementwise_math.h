@@ -1,10 +1,57 @@
 #pragma once
 // The scalar formulas of the elementwise ops and their derivatives, shared by both backends.
 #include <cmath>
+#include <type_traits>
 
 #include "soma/backend/backend.h"
 
 namespace soma::math {
+
+// Calls body(UnaryConstant<op>{}). A loop over elements written against the
+// constant compiles once per op, its formula's switch folded away, instead of switching on every
+// element: ReLU over LeNet-5's small activations (inference at batch 1) took about 4% of a pass
+// through the switch.
+template <UnaryOp kOp>
+using UnaryConstant = std::integral_constant<UnaryOp, kOp>;
+
+template <class Body>
+void with_constant(UnaryOp op, Body&& body) {
+  using enum UnaryOp;
+  switch (op) {
+    case Identity:
+      return body(UnaryConstant<Identity>{});
+    case Neg:
+      return body(UnaryConstant<Neg>{});
+    case Exp:
+      return body(UnaryConstant<Exp>{});
+    case Log:
+      return body(UnaryConstant<Log>{});
+    case Sqrt:
+      return body(UnaryConstant<Sqrt>{});
+    case Abs:
+      return body(UnaryConstant<Abs>{});
+    case Square:
+      return body(UnaryConstant<Square>{});
+    case Pow:
+      return body(UnaryConstant<Pow>{});
+    case Sigmoid:
+      return body(UnaryConstant<Sigmoid>{});
+    case Tanh:
+      return body(UnaryConstant<Tanh>{});
+    case Relu:
+      return body(UnaryConstant<Relu>{});
+    case LeakyRelu:
+      return body(UnaryConstant<LeakyRelu>{});
+    case Elu:
+      return body(UnaryConstant<Elu>{});
+    case Gelu:
+      return body(UnaryConstant<Gelu>{});
+    case Silu:
+      return body(UnaryConstant<Silu>{});
+    case Clamp:
+      return body(UnaryConstant<Clamp>{});
+  }
+}
 
 template <class T>
 T unary(UnaryOp op, T x, UnaryParams p) {

@@ -9,7 +9,9 @@ void ReferenceBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& 
     using T = decltype(tag);
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    for (int64_t i = 0, n = x.numel(); i < n; ++i) out[i] = math::unary(op, in[i], p);
+    math::with_constant(op, [&](auto kind) {
+      for (int64_t i = 0, n = x.numel(); i < n; ++i) out[i] = math::unary(kind(), in[i], p);
+    });
   });
 }
 
@@ -19,8 +21,11 @@ void ReferenceBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor
     using T = decltype(tag);
     const T *in = x.data<T>(), *out = y.data<T>(), *g = dy.data<T>();
     T* gx = dx.data<T>();
-    for (int64_t i = 0, n = x.numel(); i < n; ++i)
-      gx[i] = (beta == 0 ? T(0) : gx[i]) + g[i] * math::unary_derivative(op, in[i], out[i], p);
+    math::with_constant(op, [&](auto kind) {
+      for (int64_t i = 0, n = x.numel(); i < n; ++i)
+        gx[i] =
+            (beta == 0 ? T(0) : gx[i]) + g[i] * math::unary_derivative(kind(), in[i], out[i], p);
+    });
   });
 }
 
