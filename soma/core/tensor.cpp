@@ -17,6 +17,25 @@ Storage::Storage(size_t bytes, bool zero) : data_(allocate_block(bytes)), bytes_
 
 Storage::~Storage() { release_block(data_, bytes_); }
 
+void Storage::hold(std::shared_ptr<const Layout> layout) {
+  std::lock_guard lock(mutex_);
+  layout_ = std::move(layout);
+  held_.store(layout_ != nullptr, std::memory_order_release);
+}
+
+std::shared_ptr<const Storage::Layout> Storage::layout() const {
+  std::lock_guard lock(mutex_);
+  return layout_;
+}
+
+void Storage::make_plain() const {
+  std::lock_guard lock(mutex_);
+  if (!layout_) return;  // another thread was first
+  layout_->to_plain(data_);
+  layout_.reset();
+  held_.store(false, std::memory_order_release);
+}
+
 namespace {
 
 // Calls fn with a typed pointer to the data: the one place that switches on dtype.

@@ -2,10 +2,12 @@
 // Tensor: an n-dimensional array of one dtype in contiguous row-major storage, 64-byte aligned and
 // shared by reference (copying a Tensor copies the handle, never the data). A tensor may take part
 // in autograd: it then remembers the node that produced it and, for leaves, holds its gradient.
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "soma/core/dtype.h"
@@ -19,19 +21,42 @@ namespace autograd {
 struct Node;
 }
 
-// An aligned block of bytes, zero-filled on request.
+// An aligned block of bytes, zero-filled on request. A backend may hold the values in a layout
+// of its own instead (oneDNN's channel-blocked activations, which convolutions and pooling read
+// and write without reordering): data() then writes them out row-major first, once.
 class Storage {
  public:
+  // Values held in another arrangement than row-major; to_plain writes them row-major to `data`.
+  class Layout {
+   public:
+    virtual ~Layout() = default;
+    virtual void to_plain(void* data) const = 0;
+  };
+
   Storage(size_t bytes, bool zero);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
-  void* data() const { return data_; }
+  // The row-major bytes, current: whoever asks may read and write them.
+  void* data() const {
+    if (held_.load(std::memory_order_acquire)) make_plain();
+    return data_;
+  }
   size_t bytes() const { return bytes_; }
 
+  // Hands the values over to `layout`; the row-major bytes are stale until data() is called.
+  void hold(std::shared_ptr<const Layout> layout);
+  // The layout holding the values, or null when the row-major bytes are current.
+  std::shared_ptr<const Layout> layout() const;
+
  private:
+  void make_plain() const;
+
   void* data_;
   size_t bytes_;
+  mutable std::mutex mutex_;  // guards layout_: tensors are read from several threads
+  mutable std::shared_ptr<const Layout> layout_;
+  mutable std::atomic<bool> held_{false};
 };
 
 struct TensorImpl {

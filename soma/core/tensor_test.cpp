@@ -34,6 +34,33 @@ TEST(Tensor, StorageIsAlignedAndShared) {
   EXPECT_THROW(t.view({4, 4}), Error);
 }
 
+// A layout that holds the values counting down, and counts how often it is written out.
+struct Countdown : Storage::Layout {
+  int* conversions;
+  explicit Countdown(int* conversions) : conversions(conversions) {}
+  void to_plain(void* data) const override {
+    ++*conversions;
+    float* values = static_cast<float*>(data);
+    for (int i = 0; i < 6; ++i) values[i] = float(6 - i);
+  }
+};
+
+TEST(Tensor, StorageHeldInAnotherLayoutIsWrittenOutOnceWhenRead) {
+  const Tensor t = Tensor::zeros({2, 3});
+  const Tensor v = t.view({6});
+  int conversions = 0;
+  t.impl().storage->hold(std::make_shared<Countdown>(&conversions));
+  EXPECT_NE(v.impl().storage->layout(), nullptr);
+  EXPECT_EQ(conversions, 0);
+  EXPECT_EQ(v.to_vector<float>(), (std::vector<float>{6, 5, 4, 3, 2, 1}));  // through the view
+  EXPECT_EQ(t.at({1, 2}), 1);
+  EXPECT_EQ(conversions, 1);
+  EXPECT_EQ(t.impl().storage->layout(), nullptr);
+  t.data<float>()[0] = 9;  // writes after the conversion stay
+  EXPECT_EQ(v.at({0}), 9);
+  EXPECT_EQ(conversions, 1);
+}
+
 TEST(Tensor, TypedAccessChecksDType) {
   const Tensor t = Tensor::zeros({2}, DType::I64);
   EXPECT_NO_THROW(t.data<int64_t>());

@@ -1,9 +1,13 @@
-// Convolutions on oneDNN's convolution primitives. Every primitive picks its own layouts
-// (format_tag::any) and soma's NCHW tensors are reordered in and out: oneDNN's direct AVX-512
-// kernels want channel-blocked activations and weights, and with plain NCHW it falls back to
-// slower kernels: training LeNet-5 on MNIST (batch 128) ran at 23.2k samples/s with the reorders
-// and 15.3k with NCHW handed to the primitives. Under Autocast the inputs are converted to bf16 on
-// the way in, for each pass that oneDNN has a bf16 jit kernel for.
+// Convolutions on oneDNN's convolution primitives, in layouts of their own rather than soma's
+// NCHW: oneDNN's direct AVX-512 kernels want channel-blocked or channels-last activations, and
+// with plain NCHW it falls back to slower kernels (training LeNet-5 on MNIST ran at 23.2k
+// samples/s with reorders and 15.3k with NCHW handed to the primitives). Outputs stay in the
+// primitive's layout, held by the tensor (cpu::Held), for the next primitive to read as they are.
+// Under Autocast the inputs are converted to bf16 on the way in, for each pass that oneDNN has a
+// bf16 jit kernel for.
+#include <algorithm>
+#include <string>
+
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
 
@@ -22,8 +26,15 @@ struct ConvDescs {
   cpu::Key key;
 };
 
+// Channels-last activations (NHWC) for convolutions with fewer than 16 channels on either side,
+// the primitive's own choice (channel blocks of 16) otherwise. A 16-channel block pads LeNet-5's
+// 6-channel activations to 16, which the activations and pooling between the convolutions then
+// read and write too: training LeNet-5 ran at 34.1k samples/s with NHWC there against 31.1k with
+// blocks. Wider convolutions are faster blocked (the CIFAR-10 CNN 4 % in f32, 6 % in bf16).
+bool channels_last(const Shape& x, const Shape& y) { return std::min(x[1], y[1]) < 16; }
+
 ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
-                   const Conv2dGeometry& g, bool bf16) {
+                   const Conv2dGeometry& g, bool bf16, bool nhwc) {
   ConvDescs d;
   d.x = cpu::plain_f32(x);
   d.y = cpu::plain_f32(y);
@@ -31,8 +42,9 @@ ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
   d.w = g.groups == 1 ? cpu::plain_f32(w)
                       : cpu::plain_f32({g.groups, w[0] / g.groups, w[1], w[2], w[3]});
   if (bias) d.bias = cpu::plain_f32({w[0]});
-  auto any = [](const memory::desc& plain, memory::data_type type) {
-    return memory::desc(plain.dims(), type, memory::format_tag::any);
+  const auto activation = nhwc ? memory::format_tag::nhwc : memory::format_tag::any;
+  auto any = [&](const memory::desc& plain, memory::data_type type) {
+    return memory::desc(plain.dims(), type, &plain == &d.w ? memory::format_tag::any : activation);
   };
   const auto read = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   d.in_x = any(d.x, read), d.in_w = any(d.w, read), d.in_y = any(d.y, read);
@@ -42,7 +54,8 @@ ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
   d.dilates = {g.dilation[0] - 1, g.dilation[1] - 1};  // oneDNN counts the holes
   d.padding = {g.padding[0], g.padding[1]};
   d.key << x << w << y << int64_t(bias) << g.stride[0] << g.stride[1] << g.padding[0]
-        << g.padding[1] << g.dilation[0] << g.dilation[1] << g.groups << int64_t(bf16);
+        << g.padding[1] << g.dilation[0] << g.dilation[1] << g.groups << int64_t(bf16)
+        << int64_t(nhwc);
   return d;
 }
 
@@ -66,26 +79,29 @@ int64_t multiply_adds(const Tensor& y, const Tensor& w) {
 }
 
 // One pass of a convolution (forward, data or weight gradient): its descriptors and primitive,
-// made by make(descs) under `kind` in the cache. Under Autocast the pass runs in bf16 where
-// oneDNN has a jit kernel for it; where it would fall back to gemm or reference code (the weight
-// gradient of LeNet-5's one-channel input ran 50× slower than in f32) it stays in f32.
+// made by make(descs) under `kind` in the cache. Under Autocast the pass runs in bf16 and NHWC
+// where channels_last says so; where oneDNN would fall back to gemm or reference code for that
+// (the weight gradient of LeNet-5's one-channel input ran 50× slower in bf16 than in f32) the
+// pass drops NHWC, then bf16.
 template <class Make>
 std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x, const Shape& w,
                                                const Shape& y, bool bias, const Conv2dGeometry& g,
                                                Make&& make) {
-  const bool bf16 = autocast_precision() == Precision::BF16;
-  ConvDescs d = descs_of(x, w, y, bias, g, bf16);
-  dnnl::primitive* primitive = &cpu::cached(with(d.key, kind), [&] { return make(d); });
-  if (bf16) {
+  const bool bf16 = autocast_precision() == Precision::BF16, nhwc = channels_last(x, y);
+  const std::pair<bool, bool> tries[] = {
+      {bf16, nhwc}, {bf16, false}, {false, nhwc}, {false, false}};
+  for (const auto& [in_bf16, in_nhwc] : tries) {
+    if ((in_bf16 && !bf16) || (in_nhwc && !nhwc)) continue;
+    ConvDescs d = descs_of(x, w, y, bias, g, in_bf16, in_nhwc);
+    dnnl::primitive* primitive = &cpu::cached(with(d.key, kind), [&] { return make(d); });
     const char* impl = nullptr;
     dnnl_primitive_desc_query(primitive->get_primitive_desc(), dnnl_query_impl_info_str, 0, &impl);
     const std::string name = impl ? impl : "";
-    if (name.find("gemm") != std::string::npos || name.find("ref") != std::string::npos) {
-      d = descs_of(x, w, y, bias, g, false);
-      primitive = &cpu::cached(with(d.key, kind), [&] { return make(d); });
-    }
+    const bool slow =
+        name.find("gemm") != std::string::npos || name.find("ref") != std::string::npos;
+    if (!slow || (!in_bf16 && !in_nhwc)) return {d, primitive};
   }
-  return {d, primitive};
+  fail("conv2d: no convolution primitive");  // the last try always returns
 }
 
 }  // namespace
@@ -101,13 +117,13 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
   dnnl::primitive& primitive = *pass;
   using dnnl::query;
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, cpu::laid_out(cpu::queried(primitive, query::src_md), d.x, x.raw_data(),
-                                   with(d.key, "conv_fwd_x"))},
-      {DNNL_ARG_WEIGHTS, cpu::laid_out(cpu::queried(primitive, query::weights_md), d.w,
-                                       w.raw_data(), with(d.key, "conv_fwd_w"))}};
+      {DNNL_ARG_SRC,
+       cpu::laid_out(cpu::queried(primitive, query::src_md), d.x, x, with(d.key, "conv_fwd_x"))},
+      {DNNL_ARG_WEIGHTS, cpu::laid_out(cpu::queried(primitive, query::weights_md), d.w, w,
+                                       with(d.key, "conv_fwd_w"))}};
   if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(d.bias, cpu::engine(), bias.raw_data()));
-  cpu::LaidOutOutput out(cpu::queried(primitive, query::dst_md), d.y, y.raw_data(), 0.0f,
-                         with(d.key, "conv_fwd_y"));
+  cpu::LaidOutOutput out(cpu::queried(primitive, query::dst_md), d.y, y, 0.0f,
+                         with(d.key, "conv_fwd_y"), /*hold=*/true);
   args.emplace(DNNL_ARG_DST, out.memory());
   primitive.execute(cpu::stream(), args);
   out.finish();
@@ -129,15 +145,14 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
       });
   dnnl::primitive& primitive = *pass;
   using dnnl::query;
-  cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_src_md), d.x, dx.raw_data(), beta,
-                         with(d.key, "conv_bwd_data_dx"));
-  primitive.execute(
-      cpu::stream(),
-      {{DNNL_ARG_DIFF_DST, cpu::laid_out(cpu::queried(primitive, query::diff_dst_md), d.y,
-                                         dy.raw_data(), with(d.key, "conv_bwd_data_dy"))},
-       {DNNL_ARG_WEIGHTS, cpu::laid_out(cpu::queried(primitive, query::weights_md), d.w,
-                                        w.raw_data(), with(d.key, "conv_bwd_data_w"))},
-       {DNNL_ARG_DIFF_SRC, out.memory()}});
+  cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_src_md), d.x, dx, beta,
+                         with(d.key, "conv_bwd_data_dx"), /*hold=*/true);
+  primitive.execute(cpu::stream(),
+                    {{DNNL_ARG_DIFF_DST, cpu::laid_out(cpu::queried(primitive, query::diff_dst_md),
+                                                       d.y, dy, with(d.key, "conv_bwd_data_dy"))},
+                     {DNNL_ARG_WEIGHTS, cpu::laid_out(cpu::queried(primitive, query::weights_md),
+                                                      d.w, w, with(d.key, "conv_bwd_data_w"))},
+                     {DNNL_ARG_DIFF_SRC, out.memory()}});
   out.finish();
   cpu::stream().wait();
 }
@@ -163,15 +178,15 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
       });
   dnnl::primitive& primitive = *pass;
   using dnnl::query;
-  cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_weights_md), d.w, dw.raw_data(), beta,
+  cpu::LaidOutOutput out(cpu::queried(primitive, query::diff_weights_md), d.w, dw, beta,
                          with(d.key, "conv_bwd_weights_dw"));
   // The bias gradient accumulates as every backward kernel does: computed aside, then added.
   Tensor bias_gradient = dbias.defined() ? Tensor::empty_like(dbias) : Tensor();
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, cpu::laid_out(cpu::queried(primitive, query::src_md), d.x, x.raw_data(),
+      {DNNL_ARG_SRC, cpu::laid_out(cpu::queried(primitive, query::src_md), d.x, x,
                                    with(d.key, "conv_bwd_weights_x"))},
-      {DNNL_ARG_DIFF_DST, cpu::laid_out(cpu::queried(primitive, query::diff_dst_md), d.y,
-                                        dy.raw_data(), with(d.key, "conv_bwd_weights_dy"))},
+      {DNNL_ARG_DIFF_DST, cpu::laid_out(cpu::queried(primitive, query::diff_dst_md), d.y, dy,
+                                        with(d.key, "conv_bwd_weights_dy"))},
       {DNNL_ARG_DIFF_WEIGHTS, out.memory()}};
   if (dbias.defined())
     args.emplace(DNNL_ARG_DIFF_BIAS, memory(d.bias, cpu::engine(), bias_gradient.raw_data()));

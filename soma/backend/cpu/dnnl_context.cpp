@@ -84,9 +84,47 @@ dnnl::memory buffer_for(const dnnl::memory::desc& desc, const Key& key) {
 
 }  // namespace
 
-dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, void* data,
-                      const Key& key) {
-  dnnl::memory given(plain, engine(), data);
+Held::Held(const dnnl::memory::desc& desc)
+    : bytes_(std::make_shared<Storage>(desc.get_size(), false)),
+      memory_(desc, engine(), bytes_->data()) {}
+
+namespace {
+
+Shape shape_of(const dnnl::memory& memory) {
+  const dnnl::memory::dims dims = memory.get_desc().dims();
+  return Shape(dims.begin(), dims.end());
+}
+
+// Whether `t` is all of its storage: only then can a layout of its own hold the storage's values.
+bool whole(const Tensor& t) {
+  return t.impl().offset == 0 && t.impl().storage->bytes() == t.nbytes();
+}
+
+}  // namespace
+
+void Held::to_plain(void* data) const {
+  const dnnl::memory::desc desc = memory_.get_desc();
+  const Shape shape = shape_of(memory_);
+  const SerialWhenSmall serial(numel(shape), kSmallElements);
+  Key key;
+  reorder(memory_, dnnl::memory(plain_f32(shape), engine(), data), 0.0f, key << "to_plain" << desc);
+  stream().wait();
+}
+
+std::shared_ptr<const Held> held(const Tensor& t) {
+  return whole(t) ? std::dynamic_pointer_cast<const Held>(t.impl().storage->layout()) : nullptr;
+}
+
+dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain,
+                      const Tensor& t, const Key& key) {
+  // The held values stand for `plain` when it is their row-major layout: not a transposed view.
+  if (const auto kept = held(t); kept && plain == plain_f32(shape_of(kept->memory()))) {
+    if (kept->memory().get_desc() == wanted) return kept->memory();
+    dnnl::memory copy = buffer_for(wanted, key);
+    reorder(kept->memory(), copy, 0.0f, Key(key) << kept->memory().get_desc());
+    return copy;
+  }
+  dnnl::memory given(plain, engine(), t.raw_data());
   if (wanted == plain) return given;
   dnnl::memory copy = buffer_for(wanted, key);
   reorder(given, copy, 0.0f, key);
@@ -94,14 +132,24 @@ dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc
 }
 
 LaidOutOutput::LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain,
-                             void* data, float beta, Key key)
-    : plain_(plain, engine(), data), beta_(beta), key_(std::move(key)) {
-  // Writing straight into the tensor works when the layouts agree and nothing is to be kept.
-  memory_ = wanted == plain && beta == 0.0f ? plain_ : buffer_for(wanted, key_);
+                             const Tensor& t, float beta, Key key, bool hold)
+    : tensor_(t), plain_(plain), beta_(beta), key_(std::move(key)) {
+  if (wanted == plain && beta == 0.0f) {
+    // Writing straight into the tensor works when the layouts agree and nothing is to be kept.
+    memory_ = dnnl::memory(plain, engine(), t.raw_data());
+  } else if (hold && beta == 0.0f && whole(t) && plain == plain_f32(t.shape())) {
+    held_ = std::make_shared<Held>(wanted);
+    memory_ = held_->memory();
+  } else {
+    memory_ = buffer_for(wanted, key_);
+  }
 }
 
 void LaidOutOutput::finish() {
-  if (memory_.get_data_handle() != plain_.get_data_handle()) reorder(memory_, plain_, beta_, key_);
+  if (held_) return tensor_.impl().storage->hold(held_);
+  void* data = tensor_.raw_data();
+  if (memory_.get_data_handle() != data)
+    reorder(memory_, dnnl::memory(plain_, engine(), data), beta_, key_);
 }
 
 }  // namespace soma::cpu

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "soma/core/shape.h"
+#include "soma/core/tensor.h"
 
 namespace soma::cpu {
 
@@ -28,6 +29,10 @@ class Key {
   Key& operator<<(const Shape& shape) {
     for (int64_t extent : shape) text_ += std::to_string(extent), text_ += ',';
     return text_ += '|', *this;
+  }
+  // A layout, by the bytes of oneDNN's C descriptor (dims, data type, blocking).
+  Key& operator<<(const dnnl::memory::desc& desc) {
+    return *this << std::string(reinterpret_cast<const char*>(&desc.data), sizeof(desc.data));
   }
   const std::string& text() const { return text_; }
 
@@ -63,23 +68,46 @@ dnnl::memory::desc plain_f32(const Shape& shape);
 // `index` picks among several of a kind (an RNN's weights: 0 the input's, 1 the hidden state's).
 dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what, int index = 0);
 
-// Primitives whose layouts are their own choice (format_tag::any) read and write soma's plain
-// tensors through these: `data` (laid out as `plain`) as the primitive `wanted` it — the tensor
-// itself when the layouts agree, otherwise a reordered copy.
-dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, void* data,
-                      const Key& key);
+// Values of an f32 tensor held in the layout a primitive wrote them in (see Storage::Layout).
+// Activations stay in the layouts oneDNN's convolutions choose (channel blocks, channels-last)
+// from one convolution, eltwise, pooling or LRN primitive to the next: reordering each to NCHW
+// and back cost a fifth of a LeNet-5 training step, and oneDNN 2.6 pools NCHW slower than either.
+class Held : public Storage::Layout {
+ public:
+  explicit Held(const dnnl::memory::desc& desc);
+  const dnnl::memory& memory() const { return memory_; }
+  void to_plain(void* data) const override;
 
-// An output in the layout the primitive wants; finish() moves it into the plain tensor as
-// `out = result + beta · out`, reordering when the layouts differ.
+ private:
+  std::shared_ptr<Storage> bytes_;  // from soma's allocator, which reuses freed blocks
+  dnnl::memory memory_;
+};
+
+// The layout holding all of `t`'s values, or null when its row-major bytes are current.
+std::shared_ptr<const Held> held(const Tensor& t);
+
+// Primitives whose layouts are their own choice (format_tag::any) read soma's tensors through
+// this: `t` (row-major as `plain`) as the primitive `wanted` it — the tensor's own memory when
+// the layouts agree, otherwise a reordered copy, made from the held layout where there is one.
+dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain,
+                      const Tensor& t, const Key& key);
+
+// An output in the layout the primitive wants; finish() moves it into the tensor as
+// `out = result + beta · out`, reordering when the layouts differ. With `hold` (activations, which
+// the next primitive most likely reads as they are) a result to be written (beta = 0) in another
+// layout is handed to the tensor's storage instead, and reordered only if it is read row-major.
 class LaidOutOutput {
  public:
-  LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, void* data,
-                float beta, Key key);
+  LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, const Tensor& t,
+                float beta, Key key, bool hold = false);
   dnnl::memory& memory() { return memory_; }
   void finish();
 
  private:
-  dnnl::memory plain_, memory_;
+  Tensor tensor_;
+  dnnl::memory::desc plain_;
+  dnnl::memory memory_;
+  std::shared_ptr<const Held> held_;
   float beta_;
   Key key_;
 };

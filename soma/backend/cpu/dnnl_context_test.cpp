@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include "soma/backend/backend.h"
 #include "soma/core/parallel.h"
+#include "testing.h"
 
 namespace soma::cpu {
 namespace {
@@ -40,6 +42,44 @@ TEST_F(TwoThreads, PrimitivesForOneThreadAreCachedApart) {
   Key single;
   single << "conv";
   EXPECT_NE(team.text(), single.text());
+}
+
+// A convolution's output with 32 channels, held in oneDNN's channel blocks, and the reference
+// backend's NCHW result.
+std::pair<Tensor, Tensor> held_output_and_expected() {
+  Rng rng(2);
+  const Tensor x = Tensor::randn({2, 16, 6, 6}, rng), w = Tensor::randn({32, 16, 3, 3}, rng);
+  const Tensor y = Tensor::empty({2, 32, 4, 4}), expected = Tensor::empty({2, 32, 4, 4});
+  cpu_backend().conv2d_forward(y, x, w, Tensor(), {});
+  reference_backend().conv2d_forward(expected, x, w, Tensor(), {});
+  return {y, expected};
+}
+
+TEST(Held, OutputsStayHeldUntilReadRowMajor) {
+  const auto [y, expected] = held_output_and_expected();
+  ASSERT_NE(held(y), nullptr);
+  const Tensor flat = y.view({2, 512});
+  EXPECT_NE(held(flat), nullptr);                   // all of the storage, under another shape
+  EXPECT_EQ(held(y.view_at(512, {512})), nullptr);  // part of it
+  testing::expect_close(flat.view(y.shape()), expected, 1e-4, 1e-4, "y");
+  EXPECT_EQ(held(y), nullptr);
+}
+
+TEST(Held, ValuesStandForTheRowMajorLayoutOnly) {
+  // A strided reading of the tensor (its last two axes swapped) must not take the held values as
+  // they are: they are laid out for the row-major reading.
+  const auto [y, expected] = held_output_and_expected();
+  ASSERT_NE(held(y), nullptr);
+  const dnnl::memory::desc swapped({2, 32, 4, 4}, dnnl::memory::data_type::f32,
+                                   dnnl::memory::dims{512, 16, 1, 4});
+  Key key;
+  const dnnl::memory read = laid_out(plain_f32(y.shape()), swapped, y, key << "swapped");
+  stream().wait();
+  const float* values = static_cast<const float*>(read.get_data_handle());
+  for (int64_t c : {0, 17, 31})
+    for (int64_t h = 0; h < 4; ++h)
+      for (int64_t w = 0; w < 4; ++w)
+        EXPECT_NEAR(values[((32 + c) * 4 + h) * 4 + w], expected.at({1, c, w, h}), 1e-4);
 }
 
 }  // namespace

@@ -58,9 +58,9 @@ Tensor CpuBackend::lrn_forward(const Tensor& y, const Tensor& x, const LrnParams
   dnnl::primitive& primitive =
       cpu::cached(key, [&] { return dnnl::lrn_forward(forward_desc(md, p, training)); });
   auto& engine = cpu::engine();
-  cpu::LaidOutOutput out(md, plain, y.raw_data(), 0.0f, cpu::Key(key) << "y");
+  cpu::LaidOutOutput out(md, plain, y, 0.0f, cpu::Key(key) << "y", /*hold=*/true);
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, cpu::laid_out(md, plain, x.raw_data(), cpu::Key(key) << "x")},
+      {DNNL_ARG_SRC, cpu::laid_out(md, plain, x, cpu::Key(key) << "x")},
       {DNNL_ARG_DST, out.memory()}};
   Tensor workspace;
   const memory::desc ws_md = cpu::queried(primitive, dnnl::query::workspace_md);
@@ -87,10 +87,10 @@ void CpuBackend::lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& 
         cpu::engine(), forward_desc(md, p, true)));
   });
   auto& engine = cpu::engine();
-  cpu::LaidOutOutput out(md, plain, dx.raw_data(), 1.0f, cpu::Key(key) << "dx");
+  cpu::LaidOutOutput out(md, plain, dx, 1.0f, cpu::Key(key) << "dx");
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, cpu::laid_out(md, plain, x.raw_data(), cpu::Key(key) << "x")},
-      {DNNL_ARG_DIFF_DST, cpu::laid_out(md, plain, dy.raw_data(), cpu::Key(key) << "dy")},
+      {DNNL_ARG_SRC, cpu::laid_out(md, plain, x, cpu::Key(key) << "x")},
+      {DNNL_ARG_DIFF_DST, cpu::laid_out(md, plain, dy, cpu::Key(key) << "dy")},
       {DNNL_ARG_DIFF_SRC, out.memory()}};
   if (workspace.defined())
     args.emplace(DNNL_ARG_WORKSPACE, memory(cpu::queried(primitive, dnnl::query::workspace_md),

@@ -89,8 +89,8 @@ void run_matmul(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor&
   auto& engine = cpu::engine();
   cpu::Key a_key = key, b_key = key;
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, cpu::laid_out(a_in, a_md, a.raw_data(), a_key << "a")},
-      {DNNL_ARG_WEIGHTS, cpu::laid_out(b_in, b_md, b.raw_data(), b_key << "b")},
+      {DNNL_ARG_SRC, cpu::laid_out(a_in, a_md, a, a_key << "a")},
+      {DNNL_ARG_WEIGHTS, cpu::laid_out(b_in, b_md, b, b_key << "b")},
       {DNNL_ARG_DST, memory(c_md, engine, c.raw_data())}};
   if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, bias.raw_data()));
   primitive.execute(cpu::stream(), args);

@@ -189,7 +189,7 @@ memory plain(const memory::desc& md, const Tensor& t) {
 // `t` (laid out as `plain`) as the primitive reads it (`wanted`: its layout and precision).
 memory read(const memory::desc& wanted, const memory::desc& plain, const Tensor& t,
             const cpu::Key& key, const char* what) {
-  return cpu::laid_out(wanted, plain, t.raw_data(), cpu::Key(key) << what);
+  return cpu::laid_out(wanted, plain, t, cpu::Key(key) << what);
 }
 
 // A layer's weights and bias as oneDNN takes them (see in_onednn_order and onednn_bias).
@@ -240,8 +240,8 @@ Tensor CpuBackend::rnn_forward(const RnnStates& out, const RnnLayer& layer, bool
   dnnl::primitive& primitive = cpu::cached(key, [&] { return make_forward(d, prop); });
   const OnednnWeights weights = onednn_weights(layer);
   std::unordered_map<int, memory> args = layer_args(primitive, d, layer, weights, key);
-  cpu::LaidOutOutput y(d.in_y, d.y, out.y.raw_data(), 0.0f, cpu::Key(key) << "y");
-  cpu::LaidOutOutput h_n(d.in_state, d.state, out.h_n.raw_data(), 0.0f, cpu::Key(key) << "h_n");
+  cpu::LaidOutOutput y(d.in_y, d.y, out.y, 0.0f, cpu::Key(key) << "y");
+  cpu::LaidOutOutput h_n(d.in_state, d.state, out.h_n, 0.0f, cpu::Key(key) << "h_n");
   args.emplace(DNNL_ARG_DST_LAYER, y.memory());
   args.emplace(DNNL_ARG_DST_ITER, h_n.memory());
   if (layer.cell == RnnCell::Lstm) args.emplace(DNNL_ARG_DST_ITER_C, plain(d.state, out.c_n));
@@ -275,10 +275,10 @@ void CpuBackend::rnn_backward(const RnnGrads& grads, const RnnStates& d_out, con
   const Tensor dbias = Tensor::zeros(weights.bias.shape());
   auto& engine = cpu::engine();
   // The weight gradients in the primitive's layouts start at zero: it adds into them.
-  cpu::LaidOutOutput dw_ih_out(cpu::queried(primitive, dnnl::query::diff_weights_md), d.w_ih,
-                               dw_ih.raw_data(), 0.0f, cpu::Key(key) << "dw_ih");
+  cpu::LaidOutOutput dw_ih_out(cpu::queried(primitive, dnnl::query::diff_weights_md), d.w_ih, dw_ih,
+                               0.0f, cpu::Key(key) << "dw_ih");
   cpu::LaidOutOutput dw_hh_out(cpu::queried(primitive, dnnl::query::diff_weights_md, 1), d.w_hh,
-                               dw_hh.raw_data(), 0.0f, cpu::Key(key) << "dw_hh");
+                               dw_hh, 0.0f, cpu::Key(key) << "dw_hh");
   for (cpu::LaidOutOutput* out : {&dw_ih_out, &dw_hh_out})
     std::memset(out->memory().get_data_handle(), 0, out->memory().get_desc().get_size());
   std::unordered_map<int, memory> args = layer_args(primitive, d, layer, weights, key);
