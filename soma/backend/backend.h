@@ -181,12 +181,13 @@ class Backend {
   virtual void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
                                   const Tensor& var, const Tensor& gamma, const Tensor& beta,
                                   double eps, bool training) = 0;
-  // dx, dgamma, dbeta += their gradients (undefined ones are skipped). With `training` the
-  // statistics were the batch's and dx flows through them too; otherwise they were constants.
+  // dgamma, dbeta += their gradients, dx = its gradient + dx_beta · dx (undefined ones are
+  // skipped). With `training` the statistics were the batch's and dx flows through them too;
+  // otherwise they were constants.
   virtual void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                                    const Tensor& dy, const Tensor& x, const Tensor& mean,
                                    const Tensor& var, const Tensor& gamma, double eps,
-                                   bool training) = 0;
+                                   bool training, float dx_beta) = 0;
 
   // y = lrn(x) for x [N, C, H, W]; see LrnParams. With `training`, returns what the backward
   // needs beyond x (a backend-specific workspace, passed back unchanged), or an undefined tensor.

@@ -5,6 +5,7 @@
 #include "soma/ops/activation.h"
 #include "soma/ops/elementwise.h"
 #include "soma/ops/linalg.h"
+#include "soma/ops/normalization.h"
 #include "soma/ops/pooling.h"
 
 #include "testing.h"
@@ -81,15 +82,20 @@ TEST(Conv2d, Bf16AutocastAgreesWithF32Reference) {
 
 // LeNet- and CIFAR-like layers back to back, so that activations pass between primitives in the
 // layouts the cpu backend holds them in: channels-last below 16 channels, 16-channel blocks (24
-// padded to 32, under a sigmoid that is not 0 at 0) above; c's gradient is written, then added to;
-// the last pooling's output is read row-major through a reshape.
+// padded to 32, under a sigmoid that is not 0 at 0) above; batch normalisation on both, in
+// training and in evaluation; c's gradient is written, then added to; the last pooling's output
+// is read row-major through a reshape.
 Tensor held_layout_chain(const std::vector<Tensor>& t) {
   const Conv2dGeometry same{.padding = {1, 1}};
   const Tensor a = sigmoid(conv2d(t[0], t[1], t[2], same));
   const Tensor p = pool2d(a, {});
-  const Tensor c = relu(conv2d(p, t[3], t[4], same));
+  const Tensor c = relu(batch_norm(conv2d(p, t[3], Tensor(), same), Tensor(), Tensor(), t[4], t[9],
+                                   /*training=*/true, 0.1, 1e-5));
   const Tensor d = sigmoid(conv2d(c, t[5], Tensor(), same));
-  const Tensor e = gelu(conv2d(d, t[6], Tensor(), same)) + conv2d(c, t[7], Tensor(), same);
+  const Tensor running_mean = Tensor::full({32}, 0.1), running_var = Tensor::full({32}, 2);
+  const Tensor e = gelu(batch_norm(conv2d(d, t[6], Tensor(), same), running_mean, running_var,
+                                   Tensor(), Tensor(), /*training=*/false, 0.1, 1e-5)) +
+                   conv2d(c, t[7], Tensor(), same);
   const Tensor f = pool2d(e, {.mode = PoolMode::Average});
   return linear(f.reshape({f.size(0), -1}), t[8]);
 }
@@ -98,18 +104,20 @@ const std::vector<Input> kChainInputs{Input({4, 3, 20, 20}),
                                       Input({6, 3, 3, 3}, -0.5, 0.5),
                                       Input({6}),
                                       Input({16, 6, 3, 3}, -0.5, 0.5),
-                                      Input({16}),
+                                      Input({16}, 0.5, 1.5),
                                       Input({24, 16, 3, 3}, -0.3, 0.3),
                                       Input({32, 24, 3, 3}, -0.3, 0.3),
                                       Input({32, 16, 3, 3}, -0.3, 0.3),
-                                      Input({10, 800}, -0.1, 0.1)};
+                                      Input({10, 800}, -0.1, 0.1),
+                                      Input({16})};
 
 TEST(Conv2d, LayersBackToBackAgreeWithReference) {
   expect_backends_agree(held_layout_chain, kChainInputs, 1e-4, 1e-4);
 }
 
-// |a - b| / |b| over all elements: bf16 rounding through five layers leaves single weight
-// gradients, sums of many cancelling terms, off by tens of percent, but not the whole.
+// |a - b| / |b| over all elements: bf16 rounding through five layers and two normalisations
+// leaves single weight gradients, sums of many cancelling terms, off by tens of percent, and
+// whole gradients by up to 8 %; a layout read wrongly leaves them off by their size.
 double relative_error(const Tensor& a, const Tensor& b) {
   const std::vector<float> x = a.to_vector<float>(), y = b.to_vector<float>();
   double difference = 0, norm = 0;
@@ -134,7 +142,7 @@ TEST(Conv2d, LayersBackToBackInBf16AgreeWithF32) {
   const std::vector<Tensor> f32 = outputs_and_gradients(Precision::F32);
   const std::vector<Tensor> bf16 = outputs_and_gradients(Precision::BF16);
   for (size_t i = 0; i < f32.size(); ++i)
-    EXPECT_LT(relative_error(bf16[i], f32[i]), 0.05) << (i == 0 ? "output" : "a gradient");
+    EXPECT_LT(relative_error(bf16[i], f32[i]), 0.15) << (i == 0 ? "output" : "a gradient");
   EXPECT_GT(relative_error(bf16[0], f32[0]), 0);  // bf16 did run
 }
 

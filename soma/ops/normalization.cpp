@@ -56,9 +56,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   return autograd::record(
       y, inputs, [x, mean, var, gamma, eps, batch_stats](const Tensor& dy, autograd::Grads& g) {
         const bool affine = gamma.defined();
-        backend().batch_norm_backward(
-            g.needs(0) ? g[0] : Tensor(), affine && g.needs(1) ? g[1] : Tensor(),
-            affine && g.needs(2) ? g[2] : Tensor(), dy, x, mean, var, gamma, eps, batch_stats);
+        const auto [dx, accumulate] = g.needs(0) ? g.target(0) : autograd::Grads::Target{};
+        backend().batch_norm_backward(dx, affine && g.needs(1) ? g[1] : Tensor(),
+                                      affine && g.needs(2) ? g[2] : Tensor(), dy, x, mean, var,
+                                      gamma, eps, batch_stats, accumulate ? 1.0f : 0.0f);
       });
 }
 

@@ -41,7 +41,7 @@ class CpuBackend : public ReferenceBackend {
                           bool training) override;
   void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                            const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
-                           const Tensor& gamma, double eps, bool training) override;
+                           const Tensor& gamma, double eps, bool training, float dx_beta) override;
   Tensor lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p, bool training) override;
   void lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
                     const LrnParams& p) override;

@@ -1,12 +1,15 @@
-// Batch normalisation on soma's NCHW tensors, as vectorised loops over each channel's planes.
-// oneDNN 2.6 normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels want
-// channel-blocked layouts): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per pass;
-// these loops read each plane once per pass, in parallel over channels, and write or add the
-// gradients in the same pass that computes them.
+// Batch normalisation: on oneDNN's primitive for activations held in a convolution's layout
+// (cpu::Held), as vectorised loops over each channel's planes for soma's NCHW tensors. oneDNN 2.6
+// normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels want channel blocks or
+// NHWC): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per pass; the loops read each
+// plane once per pass, in parallel over channels, and write or add the gradients in the same pass
+// that computes them.
 #include <cmath>
+#include <optional>
 
 #include "soma/backend/channel_split.h"
 #include "soma/backend/cpu/cpu_backend.h"
+#include "soma/backend/cpu/dnnl_context.h"
 #include "soma/core/parallel.h"
 
 namespace soma {
@@ -46,6 +49,42 @@ double plane_squares(const float* x, const ChannelSplit& p, int64_t c, float shi
   return total;
 }
 
+using dnnl::memory;
+
+// oneDNN's normalisation of x in the layout x is held in, when x is held in one that oneDNN's jit
+// kernels take; none for NCHW, which the loops serve better.
+struct OnednnNorm {
+  memory::desc md;
+  dnnl::normalization_flags flags;
+  cpu::Key key;
+};
+
+std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, double eps,
+                                      bool training) {
+  const auto kept = cpu::held(x);
+  if (!kept) return std::nullopt;
+  const memory::desc md = kept->memory().get_desc();
+  if (md.dims() != memory::dims(x.shape().begin(), x.shape().end())) return std::nullopt;
+  auto flags =
+      training ? dnnl::normalization_flags::none : dnnl::normalization_flags::use_global_stats;
+  if (gamma.defined())
+    flags = flags | dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  cpu::Key key;
+  key << "batch_norm" << md << int64_t(flags) << std::to_string(eps);
+  return OnednnNorm{md, flags, key};
+}
+
+dnnl::batch_normalization_forward::primitive_desc forward_desc(const OnednnNorm& n, double eps) {
+  return {{dnnl::prop_kind::forward_training, n.md, float(eps), n.flags}, cpu::engine()};
+}
+
+// Whether oneDNN runs the primitive with a jit kernel rather than reference code.
+bool jit(const dnnl::primitive& primitive) {
+  const char* impl = nullptr;
+  dnnl_primitive_desc_query(primitive.get_primitive_desc(), dnnl_query_impl_info_str, 0, &impl);
+  return impl && std::string(impl).find("jit") != std::string::npos;
+}
+
 }  // namespace
 
 void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
@@ -53,6 +92,30 @@ void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tens
                                     double eps, bool training) {
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training);
+  if (const auto n = onednn_norm(x, gamma, eps, training)) {
+    const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
+    dnnl::primitive& primitive = cpu::cached(cpu::Key(n->key) << "fwd", [&] {
+      return dnnl::batch_normalization_forward(forward_desc(*n, eps));
+    });
+    if (jit(primitive)) {
+      const memory::desc plain = cpu::plain_f32(x.shape()), stats = cpu::plain_f32({x.size(1)});
+      auto& engine = cpu::engine();
+      cpu::LaidOutOutput out(n->md, plain, y, 0.0f, cpu::Key(n->key) << "y", /*hold=*/true);
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, cpu::laid_out(n->md, plain, x, cpu::Key(n->key) << "x")},
+          {DNNL_ARG_DST, out.memory()},
+          {DNNL_ARG_MEAN, memory(stats, engine, mean.raw_data())},
+          {DNNL_ARG_VARIANCE, memory(stats, engine, var.raw_data())}};
+      if (gamma.defined()) {
+        args.emplace(DNNL_ARG_SCALE, memory(stats, engine, gamma.raw_data()));
+        args.emplace(DNNL_ARG_SHIFT, memory(stats, engine, beta.raw_data()));
+      }
+      primitive.execute(cpu::stream(), args);
+      out.finish();
+      cpu::stream().wait();
+      return;
+    }
+  }
   const ChannelSplit p = split_channels(x);
   const float* in = x.data<float>();
   float* out = y.data<float>();
@@ -83,10 +146,49 @@ void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tens
 void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                                      const Tensor& dy, const Tensor& x, const Tensor& mean,
                                      const Tensor& var, const Tensor& gamma, double eps,
-                                     bool training) {
+                                     bool training, float dx_beta) {
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_backward(dx, dgamma, dbeta, dy, x, mean, var, gamma, eps,
-                                                 training);
+                                                 training, dx_beta);
+  if (const auto n = dx.defined() ? onednn_norm(x, gamma, eps, training) : std::nullopt) {
+    const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
+    const bool affine = gamma.defined();
+    dnnl::primitive& primitive = cpu::cached(cpu::Key(n->key) << "bwd", [&] {
+      return dnnl::batch_normalization_backward(dnnl::batch_normalization_backward::primitive_desc(
+          {affine ? dnnl::prop_kind::backward : dnnl::prop_kind::backward_data, n->md, n->md,
+           float(eps), n->flags},
+          cpu::engine(), forward_desc(*n, eps)));
+    });
+    if (jit(primitive)) {
+      const memory::desc plain = cpu::plain_f32(x.shape()), stats = cpu::plain_f32({x.size(1)});
+      auto& engine = cpu::engine();
+      cpu::LaidOutOutput out(n->md, plain, dx, dx_beta, cpu::Key(n->key) << "dx",
+                             /*hold=*/true);
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, cpu::laid_out(n->md, plain, x, cpu::Key(n->key) << "x")},
+          {DNNL_ARG_DIFF_DST, cpu::laid_out(n->md, plain, dy, cpu::Key(n->key) << "dy")},
+          {DNNL_ARG_MEAN, memory(stats, engine, mean.raw_data())},
+          {DNNL_ARG_VARIANCE, memory(stats, engine, var.raw_data())},
+          {DNNL_ARG_DIFF_SRC, out.memory()}};
+      // The parameter gradients accumulate as every backward kernel does: computed aside, added.
+      const Tensor dscale = affine ? Tensor::empty_like(gamma) : Tensor();
+      const Tensor dshift = affine ? Tensor::empty_like(gamma) : Tensor();
+      if (affine) {
+        args.emplace(DNNL_ARG_SCALE, memory(stats, engine, gamma.raw_data()));
+        // oneDNN 2.6 asks for the shift in the backward pass too; the gradients do not depend on
+        // it.
+        args.emplace(DNNL_ARG_SHIFT, memory(stats, engine, Tensor::zeros_like(gamma).raw_data()));
+        args.emplace(DNNL_ARG_DIFF_SCALE, memory(stats, engine, dscale.raw_data()));
+        args.emplace(DNNL_ARG_DIFF_SHIFT, memory(stats, engine, dshift.raw_data()));
+      }
+      primitive.execute(cpu::stream(), args);
+      out.finish();
+      cpu::stream().wait();
+      if (dgamma.defined()) add_into(dgamma.data<float>(), dscale.data<float>(), dgamma.numel());
+      if (dbeta.defined()) add_into(dbeta.data<float>(), dshift.data<float>(), dbeta.numel());
+      return;
+    }
+  }
   const ChannelSplit p = split_channels(x);
   const float* in = x.data<float>();
   const float* up = dy.data<float>();
@@ -112,12 +214,14 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
     const float k = float(g * inv_std);
     const float bias = training ? float(g * inv_std * sum_dy / count) : 0.0f;
     const float slope = training ? float(g * inv_std * inv_std * dgamma_c / count) : 0.0f;
+    const bool add = dx_beta != 0.0f;  // else dx may hold anything, NaN included
     for (int64_t n = 0; n < p.n; ++n) {
       const float* xs = in + p.at(n, c);
       const float* gs = up + p.at(n, c);
       float* out = dx.data<float>() + p.at(n, c);
 #pragma omp simd
-      for (int64_t i = 0; i < p.inner; ++i) out[i] += k * gs[i] - bias - slope * (xs[i] - m);
+      for (int64_t i = 0; i < p.inner; ++i)
+        out[i] = (add ? dx_beta * out[i] : 0.0f) + k * gs[i] - bias - slope * (xs[i] - m);
     }
   });
 }

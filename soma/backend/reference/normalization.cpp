@@ -49,7 +49,8 @@ void ReferenceBackend::batch_norm_forward(const Tensor& y, const Tensor& x, cons
 void ReferenceBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma,
                                            const Tensor& dbeta, const Tensor& dy, const Tensor& x,
                                            const Tensor& mean, const Tensor& var,
-                                           const Tensor& gamma, double eps, bool training) {
+                                           const Tensor& gamma, double eps, bool training,
+                                           float dx_beta) {
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const ChannelSplit s = split_channels(x);
@@ -74,9 +75,10 @@ void ReferenceBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamm
         for (int64_t i = 0; i < s.inner; ++i) {
           const int64_t k = s.at(b, c, i);
           const T xhat = (in[k] - m) * inv_std;
-          dx.data<T>()[k] += training
-                                 ? scale * (gy[k] - sum_dy / count - xhat * sum_dy_xhat / count)
-                                 : scale * gy[k];
+          T& out = dx.data<T>()[k];
+          out = (dx_beta == 0 ? T(0) : T(dx_beta) * out) +
+                (training ? scale * (gy[k] - sum_dy / count - xhat * sum_dy_xhat / count)
+                          : scale * gy[k]);
         }
     }
   });
