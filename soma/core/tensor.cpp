@@ -24,6 +24,7 @@ void Storage::hold(std::shared_ptr<const Layout> layout) {
 }
 
 std::shared_ptr<const Storage::Layout> Storage::layout() const {
+  if (!held_.load(std::memory_order_acquire)) return nullptr;
   std::lock_guard lock(mutex_);
   return layout_;
 }

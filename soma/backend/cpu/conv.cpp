@@ -30,8 +30,12 @@ struct ConvDescs {
 // the primitive's own choice (channel blocks of 16) otherwise. A 16-channel block pads LeNet-5's
 // 6-channel activations to 16, which the activations and pooling between the convolutions then
 // read and write too: training LeNet-5 ran at 34.1k samples/s with NHWC there against 31.1k with
-// blocks. Wider convolutions are faster blocked (the CIFAR-10 CNN 4 % in f32, 6 % in bf16).
-bool channels_last(const Shape& x, const Shape& y) { return std::min(x[1], y[1]) < 16; }
+// blocks. Wider convolutions are faster blocked (the CIFAR-10 CNN 4 % in f32, 6 % in bf16), and
+// so is small work, on one thread (see SerialWhenSmall): oneDNN's NHWC kernel takes longer to set
+// up (LeNet-5 at batch 1 ran 5 % slower in NHWC).
+bool channels_last(const Shape& x, const Shape& w, const Shape& y) {
+  return std::min(x[1], y[1]) < 16 && numel(y) * (numel(w) / w[0]) >= cpu::kSmallMultiplyAdds;
+}
 
 ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
                    const Conv2dGeometry& g, bool bf16, bool nhwc) {
@@ -87,19 +91,20 @@ template <class Make>
 std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x, const Shape& w,
                                                const Shape& y, bool bias, const Conv2dGeometry& g,
                                                Make&& make) {
-  const bool bf16 = autocast_precision() == Precision::BF16, nhwc = channels_last(x, y);
+  const bool bf16 = autocast_precision() == Precision::BF16, nhwc = channels_last(x, w, y);
   const std::pair<bool, bool> tries[] = {
       {bf16, nhwc}, {bf16, false}, {false, nhwc}, {false, false}};
   for (const auto& [in_bf16, in_nhwc] : tries) {
     if ((in_bf16 && !bf16) || (in_nhwc && !nhwc)) continue;
     ConvDescs d = descs_of(x, w, y, bias, g, in_bf16, in_nhwc);
     dnnl::primitive* primitive = &cpu::cached(with(d.key, kind), [&] { return make(d); });
+    if (!in_bf16 && !in_nhwc) return {d, primitive};
     const char* impl = nullptr;
     dnnl_primitive_desc_query(primitive->get_primitive_desc(), dnnl_query_impl_info_str, 0, &impl);
     const std::string name = impl ? impl : "";
     const bool slow =
         name.find("gemm") != std::string::npos || name.find("ref") != std::string::npos;
-    if (!slow || (!in_bf16 && !in_nhwc)) return {d, primitive};
+    if (!slow) return {d, primitive};
   }
   fail("conv2d: no convolution primitive");  // the last try always returns
 }

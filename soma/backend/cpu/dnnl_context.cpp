@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <algorithm>
+
 #include "soma/core/parallel.h"
 
 namespace soma::cpu {
@@ -18,6 +20,27 @@ dnnl::stream& stream() {
 }
 
 Key::Key() { *this << int64_t(omp_get_max_threads()); }
+
+Key& Key::operator<<(const dnnl::memory::desc& desc) {
+  // The fields that tell layouts apart, not all of oneDNN's 700-byte descriptor: keys are made for
+  // every call, and at batch 1 a call is a few microseconds.
+  const dnnl_memory_desc_t& d = desc.data;
+  int64_t fields[5 + 5 * DNNL_MAX_NDIMS];
+  int64_t* end = fields;
+  for (int64_t field : {int64_t(d.ndims), int64_t(d.data_type), int64_t(d.format_kind), d.offset0,
+                        int64_t(d.extra.flags)})
+    *end++ = field;
+  end = std::copy(d.dims, d.dims + d.ndims, end);
+  end = std::copy(d.padded_dims, d.padded_dims + d.ndims, end);
+  if (d.format_kind == dnnl_blocked) {
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    end = std::copy(b.strides, b.strides + d.ndims, end);
+    end = std::copy(b.inner_blks, b.inner_blks + b.inner_nblks, end);
+    end = std::copy(b.inner_idxs, b.inner_idxs + b.inner_nblks, end);
+  }
+  text_.append(reinterpret_cast<const char*>(fields), size_t(end - fields) * sizeof(int64_t));
+  return *this << "";
+}
 
 SerialWhenSmall::SerialWhenSmall(int64_t work, int64_t small) {
   // num_threads() first: it applies SOMA_NUM_THREADS on its first call, from the count it finds.
@@ -137,7 +160,8 @@ LaidOutOutput::LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memor
   if (wanted == plain && beta == 0.0f) {
     // Writing straight into the tensor works when the layouts agree and nothing is to be kept.
     memory_ = dnnl::memory(plain, engine(), t.raw_data());
-  } else if (hold && beta == 0.0f && whole(t) && plain == plain_f32(t.shape())) {
+  } else if (hold && beta == 0.0f && t.numel() >= kSmallElements && whole(t) &&
+             plain == plain_f32(t.shape())) {
     held_ = std::make_shared<Held>(wanted);
     memory_ = held_->memory();
   } else {

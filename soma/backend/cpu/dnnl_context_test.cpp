@@ -48,8 +48,8 @@ TEST_F(TwoThreads, PrimitivesForOneThreadAreCachedApart) {
 // backend's NCHW result.
 std::pair<Tensor, Tensor> held_output_and_expected() {
   Rng rng(2);
-  const Tensor x = Tensor::randn({2, 16, 6, 6}, rng), w = Tensor::randn({32, 16, 3, 3}, rng);
-  const Tensor y = Tensor::empty({2, 32, 4, 4}), expected = Tensor::empty({2, 32, 4, 4});
+  const Tensor x = Tensor::randn({2, 16, 18, 18}, rng), w = Tensor::randn({32, 16, 3, 3}, rng);
+  const Tensor y = Tensor::empty({2, 32, 16, 16}), expected = Tensor::empty({2, 32, 16, 16});
   cpu_backend().conv2d_forward(y, x, w, Tensor(), {});
   reference_backend().conv2d_forward(expected, x, w, Tensor(), {});
   return {y, expected};
@@ -58,9 +58,9 @@ std::pair<Tensor, Tensor> held_output_and_expected() {
 TEST(Held, OutputsStayHeldUntilReadRowMajor) {
   const auto [y, expected] = held_output_and_expected();
   ASSERT_NE(held(y), nullptr);
-  const Tensor flat = y.view({2, 512});
-  EXPECT_NE(held(flat), nullptr);                   // all of the storage, under another shape
-  EXPECT_EQ(held(y.view_at(512, {512})), nullptr);  // part of it
+  const Tensor flat = y.view({2, 8192});
+  EXPECT_NE(held(flat), nullptr);                     // all of the storage, under another shape
+  EXPECT_EQ(held(y.view_at(8192, {8192})), nullptr);  // part of it
   testing::expect_close(flat.view(y.shape()), expected, 1e-4, 1e-4, "y");
   EXPECT_EQ(held(y), nullptr);
 }
@@ -70,16 +70,16 @@ TEST(Held, ValuesStandForTheRowMajorLayoutOnly) {
   // they are: they are laid out for the row-major reading.
   const auto [y, expected] = held_output_and_expected();
   ASSERT_NE(held(y), nullptr);
-  const dnnl::memory::desc swapped({2, 32, 4, 4}, dnnl::memory::data_type::f32,
-                                   dnnl::memory::dims{512, 16, 1, 4});
+  const dnnl::memory::desc swapped({2, 32, 16, 16}, dnnl::memory::data_type::f32,
+                                   dnnl::memory::dims{8192, 256, 1, 16});
   Key key;
   const dnnl::memory read = laid_out(plain_f32(y.shape()), swapped, y, key << "swapped");
   stream().wait();
   const float* values = static_cast<const float*>(read.get_data_handle());
   for (int64_t c : {0, 17, 31})
-    for (int64_t h = 0; h < 4; ++h)
-      for (int64_t w = 0; w < 4; ++w)
-        EXPECT_NEAR(values[((32 + c) * 4 + h) * 4 + w], expected.at({1, c, w, h}), 1e-4);
+    for (int64_t h = 0; h < 16; h += 5)
+      for (int64_t w = 0; w < 16; w += 3)
+        EXPECT_NEAR(values[((32 + c) * 16 + h) * 16 + w], expected.at({1, c, w, h}), 1e-4);
 }
 
 }  // namespace

@@ -23,20 +23,19 @@ dnnl::algorithm algorithm_of(PoolMode mode) {
   fail("unknown pooling mode");
 }
 
-cpu::Key key_of(const char* kind, const memory::desc& x, const Shape& y, const Pool2dGeometry& g) {
+// x's layout is plain NCHW or the one x is held in (`held`), which the key names then.
+cpu::Key key_of(const char* kind, const memory::desc& x, bool held, const Shape& x_shape,
+                const Shape& y, const Pool2dGeometry& g) {
   cpu::Key key;
-  key << kind << x << y << int64_t(g.mode) << g.kernel[0] << g.kernel[1] << g.stride[0]
+  key << kind << x_shape << y << int64_t(g.mode) << g.kernel[0] << g.kernel[1] << g.stride[0]
       << g.stride[1] << g.padding[0] << g.padding[1];
-  return key;
+  return held ? key << x : key;
 }
 
-// y's layout for x's: the same as x's plain NCHW, else the primitive's choice to go with x's.
-memory::desc y_layout(const memory::desc& x, const Shape& y) {
+// y's layout: plain NCHW for plain x, else the primitive's choice to go with x's.
+memory::desc y_layout(bool held, const Shape& y) {
   const memory::desc plain = cpu::plain_f32(y);
-  const memory::dims x_dims = x.dims();
-  return x == cpu::plain_f32(Shape(x_dims.begin(), x_dims.end()))
-             ? plain
-             : memory::desc(plain.dims(), memory::data_type::f32, memory::format_tag::any);
+  return held ? memory::desc(plain.dims(), memory::data_type::f32, memory::format_tag::any) : plain;
 }
 
 // The backward pass must read the workspace in the layout the forward pass wrote it in, whatever
@@ -64,16 +63,16 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
   const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
   const memory::desc plain_x = cpu::plain_f32(x.shape()), plain_y = cpu::plain_f32(y.shape());
   const auto kept = cpu::held(x);
-  const memory::desc x_md = kept && kept->memory().get_desc().dims() == plain_x.dims()
-                                ? kept->memory().get_desc()
-                                : plain_x;
+  const bool held = kept && kept->memory().get_desc().dims() == plain_x.dims();
+  const memory::desc x_md = held ? kept->memory().get_desc() : plain_x;
   const bool max_training = training && g.mode == PoolMode::Max;
-  const cpu::Key key = key_of(max_training ? "pool_fwd_training" : "pool_fwd", x_md, y.shape(), g);
+  const cpu::Key key =
+      key_of(max_training ? "pool_fwd_training" : "pool_fwd", x_md, held, x.shape(), y.shape(), g);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
-    return dnnl::pooling_forward(forward_desc(x_md, y_layout(x_md, y.shape()), g, max_training));
+    return dnnl::pooling_forward(forward_desc(x_md, y_layout(held, y.shape()), g, max_training));
   });
-  cpu::LaidOutOutput out(cpu::queried(primitive, dnnl::query::dst_md), plain_y, y, 0.0f,
-                         cpu::Key(key) << "y", /*hold=*/true);
+  cpu::LaidOutOutput out(held ? cpu::queried(primitive, dnnl::query::dst_md) : plain_y, plain_y, y,
+                         0.0f, cpu::Key(key) << "y", /*hold=*/true);
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, cpu::laid_out(x_md, plain_x, x, cpu::Key(key) << "x")},
       {DNNL_ARG_DST, out.memory()}};
@@ -102,10 +101,10 @@ void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tenso
   uint8_t* bytes = workspace.data<uint8_t>();
   memory::desc x_md;
   std::memcpy(&x_md.data, bytes + workspace.numel() - kRecord, kRecord);
-  const bool max = g.mode == PoolMode::Max;
-  const cpu::Key key = key_of("pool_bwd", x_md, dy.shape(), g);
+  const bool max = g.mode == PoolMode::Max, held = x_md != plain_x;
+  const cpu::Key key = key_of("pool_bwd", x_md, held, dx.shape(), dy.shape(), g);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
-    const auto hint = forward_desc(x_md, y_layout(x_md, dy.shape()), g, max);
+    const auto hint = forward_desc(x_md, y_layout(held, dy.shape()), g, max);
     const memory::dims padding{g.padding[0], g.padding[1]};
     return dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(
         dnnl::pooling_backward::desc(algorithm_of(g.mode), x_md, hint.dst_desc(),
