@@ -81,10 +81,10 @@ TEST(Conv2d, Bf16AutocastAgreesWithF32Reference) {
 }
 
 // LeNet- and CIFAR-like layers back to back, so that activations pass between primitives in the
-// layouts the cpu backend holds them in (those of 16k elements and more): channels-last below 16
-// channels, 16-channel blocks (24 padded to 32, under a sigmoid that is not 0 at 0) above; batch
-// normalisation on both, in training and in evaluation; an activation of a held tensor's view;
-// pooling from and to held layouts; c's gradient is written, then added to.
+// layouts the cpu backend holds them in: channels-last below 16 channels (convolutions big enough
+// for both threads), 16-channel blocks (24 padded to 32, under a sigmoid that is not 0 at 0) above;
+// batch normalisation on both, in training and in evaluation; an activation of a held tensor's
+// view; pooling from and to held layouts; c's gradient is written, then added to.
 Tensor held_layout_chain(const std::vector<Tensor>& t) {
   const Conv2dGeometry same{.padding = {1, 1}};
   const Pool2dGeometry average{.mode = PoolMode::Average};

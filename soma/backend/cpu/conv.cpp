@@ -32,7 +32,7 @@ struct ConvDescs {
 // read and write too: training LeNet-5 ran at 34.1k samples/s with NHWC there against 31.1k with
 // blocks. Wider convolutions are faster blocked (the CIFAR-10 CNN 4 % in f32, 6 % in bf16), and
 // so is small work, on one thread (see SerialWhenSmall): oneDNN's NHWC kernel takes longer to set
-// up (LeNet-5 at batch 1 ran 5 % slower in NHWC).
+// up (LeNet-5 at batch 1 ran about 7 % slower in NHWC).
 bool channels_last(const Shape& x, const Shape& w, const Shape& y) {
   return std::min(x[1], y[1]) < 16 && numel(y) * (numel(w) / w[0]) >= cpu::kSmallMultiplyAdds;
 }

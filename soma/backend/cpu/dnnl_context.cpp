@@ -160,8 +160,7 @@ LaidOutOutput::LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memor
   if (wanted == plain && beta == 0.0f) {
     // Writing straight into the tensor works when the layouts agree and nothing is to be kept.
     memory_ = dnnl::memory(plain, engine(), t.raw_data());
-  } else if (hold && beta == 0.0f && t.numel() >= kSmallElements && whole(t) &&
-             plain == plain_f32(t.shape())) {
+  } else if (hold && beta == 0.0f && whole(t) && plain == plain_f32(t.shape())) {
     held_ = std::make_shared<Held>(wanted);
     memory_ = held_->memory();
   } else {

@@ -93,9 +93,7 @@ dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc
 // An output in the layout the primitive wants; finish() moves it into the tensor as
 // `out = result + beta · out`, reordering when the layouts differ. With `hold` (activations, which
 // the next primitive most likely reads as they are) a result to be written (beta = 0) in another
-// layout is handed to the tensor's storage instead, and reordered only if it is read row-major;
-// except a small one, for which a held layout's bookkeeping costs more than the reorder (LeNet-5
-// at batch 1 ran 5 % slower holding its activations).
+// layout is handed to the tensor's storage instead, and reordered only if it is read row-major.
 class LaidOutOutput {
  public:
   LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, const Tensor& t,
