@@ -1,6 +1,7 @@
 #include "soma/ops/normalization.h"
 
 #include "soma/autograd/node.h"
+#include "soma/ops/conv.h"
 #include "testing.h"
 
 namespace soma {
@@ -64,6 +65,22 @@ TEST(BatchNorm, UpdatesRunningStatisticsAsPyTorch) {
   const Tensor before = mean.clone();
   batch_norm(x, mean, var, Tensor(), Tensor(), false);  // evaluation leaves them alone
   EXPECT_EQ(mean.to_vector<float>(), before.to_vector<float>());
+}
+
+TEST(BatchNorm, RunningStatisticsOfHeldActivationsAgreeWithReference) {
+  // A convolution's output reaches batch norm in the cpu backend's own layout, where oneDNN's
+  // normalisation computes the batch's statistics: the running ones must still match.
+  Rng rng(4);
+  const Tensor x = Tensor::randn({8, 16, 12, 12}, rng), w = Tensor::randn({32, 16, 3, 3}, rng);
+  std::vector<Tensor> stats;
+  for (Backend* backend : {&cpu_backend(), &reference_backend()}) {
+    BackendGuard guard(*backend);
+    const Tensor mean = Tensor::zeros({32}), var = Tensor::ones({32});
+    batch_norm(conv2d(x, w), mean, var, Tensor(), Tensor(), true, 0.1);
+    stats.insert(stats.end(), {mean, var});
+  }
+  testing::expect_close(stats[0], stats[2], 1e-4, 1e-4, "running mean");
+  testing::expect_close(stats[1], stats[3], 1e-4, 1e-4, "running variance");
 }
 
 TEST(BatchNorm, RejectsOneValuePerChannelInTraining) {
