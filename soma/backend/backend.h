@@ -222,9 +222,12 @@ class Backend {
 
 // Mixed precision, as torch.autocast with bfloat16 on the CPU: while an Autocast of BF16 holds
 // on this thread, the cpu backend's convolutions, matrix products and recurrent layers read their
-// f32 operands as bf16 and accumulate and write f32 (weights, gradients, optimizer state and an
-// LSTM's cell state stay f32); every other kernel runs in f32 as always. The reference backend
-// ignores it.
+// f32 operands as bf16 and accumulate in f32. Products and recurrent layers write f32; a
+// convolution's output and data gradient keep bf16's precision (the tensor is f32, its values are
+// held in bf16 until read row-major), and the batch normalisation, activation and pooling kernels
+// that read them as held stay in bf16, as PyTorch's do on bf16 tensors. Weights, weight
+// gradients, optimizer state and an LSTM's cell state stay f32; every other kernel runs in f32
+// as always. The reference backend ignores it.
 enum class Precision { F32, BF16 };
 Precision autocast_precision();
 

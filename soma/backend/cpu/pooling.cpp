@@ -32,10 +32,10 @@ cpu::Key key_of(const char* kind, const memory::desc& x, bool held, const Shape&
   return held ? key << x : key;
 }
 
-// y's layout: plain NCHW for plain x, else the primitive's choice to go with x's.
-memory::desc y_layout(bool held, const Shape& y) {
+// y's layout: plain NCHW for plain x, else the primitive's choice to go with x's, in x's type.
+memory::desc y_layout(const memory::desc& x, bool held, const Shape& y) {
   const memory::desc plain = cpu::plain_f32(y);
-  return held ? memory::desc(plain.dims(), memory::data_type::f32, memory::format_tag::any) : plain;
+  return held ? memory::desc(plain.dims(), x.data_type(), memory::format_tag::any) : plain;
 }
 
 // The backward pass must read the workspace in the layout the forward pass wrote it in, whatever
@@ -69,7 +69,7 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
   const cpu::Key key =
       key_of(max_training ? "pool_fwd_training" : "pool_fwd", x_md, held, x.shape(), y.shape(), g);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
-    return dnnl::pooling_forward(forward_desc(x_md, y_layout(held, y.shape()), g, max_training));
+    return dnnl::pooling_forward(forward_desc(x_md, y_layout(x_md, held, y.shape()), g, max_training));
   });
   cpu::LaidOutOutput out(held ? cpu::queried(primitive, dnnl::query::dst_md) : plain_y, plain_y, y,
                          0.0f, cpu::Key(key) << "y", /*hold=*/true);
@@ -104,7 +104,7 @@ void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tenso
   const bool max = g.mode == PoolMode::Max, held = x_md != plain_x;
   const cpu::Key key = key_of("pool_bwd", x_md, held, dx.shape(), dy.shape(), g);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
-    const auto hint = forward_desc(x_md, y_layout(held, dy.shape()), g, max);
+    const auto hint = forward_desc(x_md, y_layout(x_md, held, dy.shape()), g, max);
     const memory::dims padding{g.padding[0], g.padding[1]};
     return dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(
         dnnl::pooling_backward::desc(algorithm_of(g.mode), x_md, hint.dst_desc(),
