@@ -128,15 +128,16 @@ double relative_error(const Tensor& a, const Tensor& b) {
   return std::sqrt(difference / norm);
 }
 
-TEST(Conv2d, LayersBackToBackInBf16AgreeWithF32) {
+// The chain's output and input gradients under Autocast of bf16 against f32.
+void expect_bf16_near_f32(const testing::Fn& chain, const std::vector<Input>& specs) {
   Rng rng(3);
   std::vector<Tensor> inputs;
-  for (const Input& spec : kChainInputs)
+  for (const Input& spec : specs)
     inputs.push_back(testing::random_input(spec, rng, DType::F32).requires_grad());
   const auto outputs_and_gradients = [&](Precision precision) {
     Autocast autocast(precision);
     for (const Tensor& t : inputs) t.set_grad(Tensor());
-    std::vector<Tensor> results{held_layout_chain(inputs)};
+    std::vector<Tensor> results{chain(inputs)};
     results[0].backward(Tensor::ones(results[0].shape()));
     for (const Tensor& t : inputs) results.push_back(t.grad());
     return results;
@@ -146,6 +147,34 @@ TEST(Conv2d, LayersBackToBackInBf16AgreeWithF32) {
   for (size_t i = 0; i < f32.size(); ++i)
     EXPECT_LT(relative_error(bf16[i], f32[i]), 0.15) << (i == 0 ? "output" : "a gradient");
   EXPECT_GT(relative_error(bf16[0], f32[0]), 0);  // bf16 did run
+}
+
+TEST(Conv2d, LayersBackToBackInBf16AgreeWithF32) {
+  expect_bf16_near_f32(held_layout_chain, kChainInputs);
+}
+
+// Residual connections between held activations: sums, differences, products and maxima of two
+// held branches in 16-channel blocks (24 channels padded to 32), of a held and a plain tensor, and
+// gradients that pass back through them into both branches.
+Tensor residual_chain(const std::vector<Tensor>& t) {
+  const Conv2dGeometry same{.padding = {1, 1}};
+  const Tensor a = conv2d(t[0], t[1], Tensor(), same);
+  const Tensor b = relu(conv2d(t[0], t[2], Tensor(), same));
+  const Tensor s = relu(a + b) - b;
+  const Tensor m = maximum(s * a, t[3]);
+  return conv2d(m + a, t[4], Tensor(), same);
+}
+
+const std::vector<Input> kResidualInputs{Input({4, 16, 9, 9}), Input({24, 16, 3, 3}, -0.3, 0.3),
+                                         Input({24, 16, 3, 3}, -0.3, 0.3), Input({4, 24, 9, 9}),
+                                         Input({8, 24, 3, 3}, -0.3, 0.3)};
+
+TEST(Conv2d, ResidualConnectionsAgreeWithReference) {
+  expect_backends_agree(residual_chain, kResidualInputs, 1e-4, 1e-4);
+}
+
+TEST(Conv2d, ResidualConnectionsInBf16AgreeWithF32) {
+  expect_bf16_near_f32(residual_chain, kResidualInputs);
 }
 
 TEST(Conv2d, MatchesPyTorch) {

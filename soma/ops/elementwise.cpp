@@ -19,6 +19,19 @@ Tensor apply_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), a.dtype());
   backend().binary_forward(op, y, a, b);
   return autograd::record(y, {a, b}, [a, b, op](const Tensor& dy, Grads& g) {
+    if ((op == BinaryOp::Add || op == BinaryOp::Sub) && a.shape() == b.shape()) {
+      // ±dy for each operand, as the unary pass-through: written rather than added where the
+      // operand has no gradient yet, and in the layout the backend holds dy in (a residual
+      // connection's gradient, on its way to the convolutions of both branches).
+      for (size_t i = 0; i < 2; ++i) {
+        if (!g.needs(i)) continue;
+        auto [d, accumulate] = g.target(i);
+        const UnaryOp sign = i == 1 && op == BinaryOp::Sub ? UnaryOp::Neg : UnaryOp::Identity;
+        backend().unary_backward(sign, d, dy, i == 0 ? a : b, g.output, {},
+                                 accumulate ? 1.0f : 0.0f);
+      }
+      return;
+    }
     backend().binary_backward(op, g.needs(0) ? g[0] : Tensor(), g.needs(1) ? g[1] : Tensor(), dy, a,
                               b);
   });

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "soma/backend/cpu/cpu_backend.h"
+#include "soma/backend/cpu/dnnl_context.h"
 #include "soma/backend/elementwise_math.h"
 #include "soma/core/parallel.h"
 
@@ -43,11 +44,50 @@ void with_op(BinaryOp op, Fn&& fn) {
   }
 }
 
+// Operands of the same shape, one of them held in a convolution's layout (cpu::Held: a residual
+// connection's two branches), are combined in that layout by oneDNN's binary primitive, and the
+// result stays held for the next layer; in bf16 when both are held in bf16, as PyTorch adds two
+// bf16 tensors. The ops are those that keep a blocked layout's padding zero (0 op 0 = 0).
+bool combined_as_held(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) {
+  using dnnl::algorithm;
+  const algorithm kind = op == BinaryOp::Add       ? algorithm::binary_add
+                         : op == BinaryOp::Sub     ? algorithm::binary_sub
+                         : op == BinaryOp::Mul     ? algorithm::binary_mul
+                         : op == BinaryOp::Maximum ? algorithm::binary_max
+                                                   : algorithm::undef;
+  const auto held_a = cpu::held(a), held_b = cpu::held(b);
+  const auto kept = held_a ? held_a : held_b;
+  if (kind == algorithm::undef || !kept) return false;
+  const dnnl::memory::desc plain = cpu::plain_f32(y.shape());
+  dnnl_memory_desc_t layout = kept->memory().get_desc().data;
+  if (dnnl::memory::desc(layout).dims() != plain.dims()) return false;  // a view, another shape
+  const auto bf16 = [](const auto& h) {
+    return h && h->memory().get_desc().data_type() == dnnl::memory::data_type::bf16;
+  };
+  if (!(bf16(held_a) && bf16(held_b))) layout.data_type = dnnl_f32;  // strides count elements
+  const dnnl::memory::desc md(layout);
+  const cpu::SerialWhenSmall serial(y.numel(), cpu::kSmallElements);
+  cpu::Key key;
+  key << "binary" << int64_t(kind) << md;
+  dnnl::primitive& primitive = cpu::cached(key, [&] {
+    return dnnl::binary(dnnl::binary::primitive_desc({kind, md, md, md}, cpu::engine()));
+  });
+  cpu::LaidOutOutput out(md, plain, y, 0.0f, cpu::Key(key) << "y", /*hold=*/true);
+  primitive.execute(cpu::stream(),
+                    {{DNNL_ARG_SRC_0, cpu::laid_out(md, plain, a, cpu::Key(key) << "a")},
+                     {DNNL_ARG_SRC_1, cpu::laid_out(md, plain, b, cpu::Key(key) << "b")},
+                     {DNNL_ARG_DST, out.memory()}});
+  out.finish();
+  cpu::stream().wait();
+  return true;
+}
+
 }  // namespace
 
 void CpuBackend::binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) {
   const Pattern pattern = y.dtype() == DType::F32 ? pattern_of(y, a, b) : Pattern::Other;
   if (pattern == Pattern::Other) return ReferenceBackend::binary_forward(op, y, a, b);
+  if (pattern == Pattern::Same && combined_as_held(op, y, a, b)) return;
   const float *pa = a.data<float>(), *pb = b.data<float>();
   float* py = y.data<float>();
   const int64_t n = y.numel(), row = y.dim() ? y.size(-1) : 1;

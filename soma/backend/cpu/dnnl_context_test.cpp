@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cmath>
+
 #include "soma/backend/backend.h"
 #include "soma/core/parallel.h"
 #include "testing.h"
@@ -80,6 +82,35 @@ TEST(Held, ValuesStandForTheRowMajorLayoutOnly) {
     for (int64_t h = 0; h < 16; h += 5)
       for (int64_t w = 0; w < 16; w += 3)
         EXPECT_NEAR(values[((32 + c) * 16 + h) * 16 + w], expected.at({1, c, w, h}), 1e-4);
+}
+
+TEST(Held, ResidualSumsStayHeldInBf16OnlyWhenBothBranchesAre) {
+  Autocast autocast(Precision::BF16);
+  Rng rng(4);
+  const Tensor x = Tensor::randn({2, 16, 18, 18}, rng), w = Tensor::randn({32, 16, 3, 3}, rng);
+  const auto branch = [&] {
+    const Tensor y = Tensor::empty({2, 32, 16, 16});
+    cpu_backend().conv2d_forward(y, x, w, Tensor(), {});
+    return y;
+  };
+  const auto type_held = [](const Tensor& t) {
+    const auto kept = held(t);
+    return kept ? kept->memory().get_desc().data_type() : dnnl::memory::data_type::undef;
+  };
+  const Tensor a = branch(), b = branch();
+  ASSERT_EQ(type_held(a), dnnl::memory::data_type::bf16);
+  const Tensor both = Tensor::empty(a.shape()), one = Tensor::empty(a.shape());
+  cpu_backend().binary_forward(BinaryOp::Add, both, a, b);
+  EXPECT_EQ(type_held(both), dnnl::memory::data_type::bf16);
+  const Tensor plain = Tensor::randn(a.shape(), rng);
+  cpu_backend().binary_forward(BinaryOp::Sub, one, plain, a);  // plain - held: f32, as PyTorch
+  EXPECT_EQ(type_held(one), dnnl::memory::data_type::f32);
+  const std::vector<float> sum = both.to_vector<float>(), difference = one.to_vector<float>(),
+                           left = a.to_vector<float>(), right = plain.to_vector<float>();
+  for (size_t i = 0; i < sum.size(); i += 97) {
+    EXPECT_NEAR(sum[i], 2 * left[i], 1e-2 * std::abs(left[i]) + 1e-3);  // a and b are the same
+    EXPECT_NEAR(difference[i], right[i] - left[i], 1e-5 * std::abs(left[i]) + 1e-5);
+  }
 }
 
 }  // namespace
