@@ -36,8 +36,11 @@ struct ConvDescs {
 // blocks. Wider convolutions are faster blocked (the CIFAR-10 CNN 4 % in f32, 6 % in bf16), and
 // so is small work, on one thread (see SerialWhenSmall): oneDNN's NHWC kernel takes longer to set
 // up (LeNet-5 at batch 1 ran about 7 % slower in NHWC).
+// Every pass of a convolution does one multiply-add per output element and weight of a group.
+int64_t multiply_adds(const Shape& y, const Shape& w) { return numel(y) * (numel(w) / w[0]); }
+
 bool channels_last(const Shape& x, const Shape& w, const Shape& y) {
-  return std::min(x[1], y[1]) < 16 && numel(y) * (numel(w) / w[0]) >= cpu::kSmallMultiplyAdds;
+  return std::min(x[1], y[1]) < 16 && multiply_adds(y, w) >= cpu::kSmallMultiplyAdds;
 }
 
 ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
@@ -79,11 +82,6 @@ dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
 
 cpu::Key with(cpu::Key key, const char* part) { return key << part; }
 
-// Every pass of a convolution does one multiply-add per output element and weight of a group.
-int64_t multiply_adds(const Tensor& y, const Tensor& w) {
-  return y.numel() * (w.numel() / w.size(0));
-}
-
 // One pass of a convolution (forward, data or weight gradient): its descriptors and primitive,
 // made by make(descs) under `kind` in the cache. Under Autocast the pass runs in bf16 and NHWC
 // where channels_last says so; where oneDNN would fall back to gemm or reference code for that
@@ -117,7 +115,7 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
                                 const Tensor& bias, const Conv2dGeometry& g) {
   if (x.dtype() != DType::F32 || y.numel() == 0)
     return ReferenceBackend::conv2d_forward(y, x, w, bias, g);
-  const cpu::SerialWhenSmall serial(multiply_adds(y, w), cpu::kSmallMultiplyAdds);
+  const cpu::SerialWhenSmall serial(multiply_adds(y.shape(), w.shape()), cpu::kSmallMultiplyAdds);
   const auto [d, pass] =
       pass_of("conv_fwd", x.shape(), w.shape(), y.shape(), bias.defined(), g,
               [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
@@ -141,7 +139,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
                                       const Conv2dGeometry& g, float beta) {
   if (dx.dtype() != DType::F32 || dx.numel() == 0)
     return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
-  const cpu::SerialWhenSmall serial(multiply_adds(dy, w), cpu::kSmallMultiplyAdds);
+  const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), w.shape()), cpu::kSmallMultiplyAdds);
   const auto [d, pass] =
       pass_of("conv_bwd_data", dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
         return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
@@ -168,7 +166,7 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
                                          const Tensor& x, const Conv2dGeometry& g, float beta) {
   if (dw.dtype() != DType::F32 || dy.numel() == 0)
     return ReferenceBackend::conv2d_backward_weights(dw, dbias, dy, x, g, beta);
-  const cpu::SerialWhenSmall serial(multiply_adds(dy, dw), cpu::kSmallMultiplyAdds);
+  const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), dw.shape()), cpu::kSmallMultiplyAdds);
   const auto [d, pass] = pass_of(
       "conv_bwd_weights", x.shape(), dw.shape(), dy.shape(), dbias.defined(), g,
       [](const ConvDescs& d) {

@@ -64,10 +64,22 @@ dnnl::eltwise_forward::primitive_desc forward_desc(const Eltwise& e, const dnnl:
       cpu::engine());
 }
 
-cpu::Key key_of(const char* what, const Eltwise& e, int64_t n) {
+// The layout a pass runs in: the one x is held in, so that activations between convolutions and
+// pooling stay as they are; else any shape as the same flat vector, without the layout
+// bookkeeping (2 % of LeNet-5 at batch 1).
+struct Layout {
+  std::shared_ptr<const cpu::Held> kept;
+  dnnl::memory::desc md;
   cpu::Key key;
-  key << what << int64_t(e.kind) << std::to_string(e.alpha) << std::to_string(e.beta) << n;
-  return key;
+};
+
+Layout layout_of(const char* what, const Eltwise& e, const Tensor& x) {
+  Layout l{cpu::held(x), {}, {}};
+  l.md = l.kept ? l.kept->memory().get_desc() : cpu::plain_f32({x.numel()});
+  l.key << what << int64_t(e.kind) << std::to_string(e.alpha) << std::to_string(e.beta)
+        << x.numel();
+  if (l.kept) l.key << l.md;
+  return l;
 }
 
 }  // namespace
@@ -98,13 +110,7 @@ void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, Una
   if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_forward(op, y, x, p);
   const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
-  // In the layout x is held in, so that activations between convolutions and pooling stay as they
-  // are; else any shape as the same flat vector, without the layout bookkeeping (2 % of LeNet-5
-  // at batch 1).
-  const auto kept = cpu::held(x);
-  const dnnl::memory::desc md = kept ? kept->memory().get_desc() : cpu::plain_f32({x.numel()});
-  cpu::Key key = key_of("eltwise_fwd", *e, x.numel());
-  if (kept) key << md;
+  const auto [kept, md, key] = layout_of("eltwise_fwd", *e, x);
   dnnl::primitive& primitive =
       cpu::cached(key, [&] { return dnnl::eltwise_forward(forward_desc(*e, md)); });
   auto& engine = cpu::engine();
@@ -128,10 +134,7 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, 
   if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_backward(op, dx, dy, x, y, p, beta);
   const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
-  const auto kept = cpu::held(x);  // as in unary_forward
-  const dnnl::memory::desc md = kept ? kept->memory().get_desc() : cpu::plain_f32({x.numel()});
-  cpu::Key key = key_of("eltwise_bwd", *e, x.numel());
-  if (kept) key << md;
+  const auto [kept, md, key] = layout_of("eltwise_bwd", *e, x);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
     return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
         dnnl::eltwise_backward::desc(e->kind, md, md, e->alpha, e->beta), cpu::engine(),

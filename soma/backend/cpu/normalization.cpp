@@ -6,6 +6,7 @@
 // that computes them.
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include "soma/backend/channel_split.h"
 #include "soma/backend/cpu/cpu_backend.h"
@@ -177,7 +178,9 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
         args.emplace(DNNL_ARG_SCALE, memory(stats, engine, gamma.raw_data()));
         // oneDNN 2.6 asks for the shift in the backward pass too; the gradients do not depend on
         // it.
-        args.emplace(DNNL_ARG_SHIFT, memory(stats, engine, Tensor::zeros_like(gamma).raw_data()));
+        thread_local std::vector<float> zeros;
+        if (zeros.size() < size_t(x.size(1))) zeros.resize(size_t(x.size(1)));
+        args.emplace(DNNL_ARG_SHIFT, memory(stats, engine, zeros.data()));
         args.emplace(DNNL_ARG_DIFF_SCALE, memory(stats, engine, dscale.raw_data()));
         args.emplace(DNNL_ARG_DIFF_SHIFT, memory(stats, engine, dshift.raw_data()));
       }

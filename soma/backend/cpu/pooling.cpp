@@ -69,7 +69,8 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
   const cpu::Key key =
       key_of(max_training ? "pool_fwd_training" : "pool_fwd", x_md, held, x.shape(), y.shape(), g);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
-    return dnnl::pooling_forward(forward_desc(x_md, y_layout(x_md, held, y.shape()), g, max_training));
+    return dnnl::pooling_forward(
+        forward_desc(x_md, y_layout(x_md, held, y.shape()), g, max_training));
   });
   cpu::LaidOutOutput out(held ? cpu::queried(primitive, dnnl::query::dst_md) : plain_y, plain_y, y,
                          0.0f, cpu::Key(key) << "y", /*hold=*/true);
