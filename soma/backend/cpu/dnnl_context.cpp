@@ -165,11 +165,17 @@ LaidOutOutput::LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memor
     memory_ = held_->memory();
   } else {
     memory_ = buffer_for(wanted, key_);
+    // A sum into values held as the result is laid out (a gradient arriving from two branches)
+    // is made where they are, not in a row-major copy of them.
+    if (const auto kept = held(t);
+        kept && plain == plain_f32(shape_of(kept->memory())) && kept->memory().get_desc() == wanted)
+      into_held_ = kept;
   }
 }
 
 void LaidOutOutput::finish() {
   if (held_) return tensor_.impl().storage->hold(held_);
+  if (into_held_) return reorder(memory_, into_held_->memory(), beta_, Key(key_) << "into_held");
   void* data = tensor_.raw_data();
   if (memory_.get_data_handle() != data)
     reorder(memory_, dnnl::memory(plain_, engine(), data), beta_, key_);

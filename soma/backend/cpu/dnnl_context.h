@@ -94,6 +94,7 @@ dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc
 // `out = result + beta · out`, reordering when the layouts differ. With `hold` (activations, which
 // the next primitive most likely reads as they are) a result to be written (beta = 0) in another
 // layout is handed to the tensor's storage instead, and reordered only if it is read row-major.
+// A result added to a tensor held in its layout is added there.
 class LaidOutOutput {
  public:
   LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, const Tensor& t,
@@ -105,7 +106,7 @@ class LaidOutOutput {
   Tensor tensor_;
   dnnl::memory::desc plain_;
   dnnl::memory memory_;
-  std::shared_ptr<const Held> held_;
+  std::shared_ptr<const Held> held_, into_held_;
   float beta_;
   Key key_;
 };
