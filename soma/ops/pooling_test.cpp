@@ -1,5 +1,6 @@
 #include "soma/ops/pooling.h"
 
+#include "soma/ops/conv.h"
 #include "soma/ops/elementwise.h"
 
 #include "testing.h"
@@ -56,6 +57,34 @@ TEST(Pool2d, AccumulatesGradientsOfSharedInputs) {
       expect_backends_agree(
           [&](const Tensor& x) { return pool2d(x, pairwise) + pool2d(x, overlapping); },
           Input(shape));
+    }
+}
+
+// A convolution's output with fewer than 16 channels is held channels-last (as LeNet-5's 6), which
+// the cpu backend pools with loops of its own: every mode, with windows that tile, overlap, pad
+// and are not square, and a gradient that the second pooling adds to the first's.
+TEST(Pool2d, ChannelsLastActivationsAgreeWithReference) {
+  const std::vector<Pool2dGeometry> geometries{
+      {},
+      kOverlapping,
+      {.kernel = {3, 3}, .stride = {2, 2}},
+      {.kernel = {2, 3}, .stride = {1, 2}, .padding = {1, 1}}};
+  Rng rng(5);
+  // Fixed weights: in bf16 their gradient, a sum over the batch, is off by more than a tolerance
+  // for single elements can say (see Conv2d.LayersBackToBackInBf16AgreeWithF32).
+  const Tensor w = testing::random_input(Input({6, 3, 3, 3}, -0.5, 0.5), rng, DType::F32);
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average, PoolMode::AverageExcludePadding})
+    for (const Pool2dGeometry& geometry : geometries) {
+      const Pool2dGeometry g = with_mode(geometry, mode);
+      const auto chain = [g, w](const Tensor& x) {
+        const Tensor a = conv2d(x, w, Tensor(), {.padding = {1, 1}});
+        const Tensor p = pool2d(a, g);
+        return p * p + pool2d(a, g);
+      };
+      expect_backends_agree(chain, Input({8, 3, 17, 17}), 1e-4, 1e-5);
+      if (mode == PoolMode::Max) continue;  // bf16 rounding may move a maximum
+      Autocast bf16(Precision::BF16);
+      expect_backends_agree(chain, Input({8, 3, 17, 17}), 2e-2, 5e-2);
     }
 }
 
