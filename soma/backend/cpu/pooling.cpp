@@ -1,6 +1,7 @@
-// Pooling on oneDNN's pooling primitives, in the layout x comes in: a convolution's or
-// activation's blocked output as it is held (see cpu::Held), soma's NCHW tensors as they are. A
-// reorder into a blocked layout for pooling alone would cost more than it saves.
+// Pooling in the layout x comes in: a convolution's or activation's output as it is held (see
+// cpu::Held), soma's NCHW tensors as they are; a reorder into a blocked layout for pooling alone
+// would cost more than it saves. oneDNN's pooling primitives pool every layout but one: channels-
+// last activations of fewer than 16 channels go to soma's own loops (see pooled_by_loops).
 #include <immintrin.h>
 #include <algorithm>
 #include <cstring>
@@ -154,15 +155,19 @@ void pool_forward(const ChannelsLast& p, const T* x, T* y, uint8_t* where) {
   });
 }
 
-// dx = the gradient, image by image: each image's sums are made in f32 and stored once.
+// dx = the gradient, image by image, summed in f32: in dx itself, or for bf16 in a buffer that is
+// rounded once at the end.
 template <class T>
 void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* dx) {
   const __mmask16 lanes = __mmask16((1u << p.c) - 1);
+  constexpr bool in_place = std::is_same_v<T, float>;
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     const int64_t size = p.h * p.w * p.c;
-    std::vector<float> sums(static_cast<size_t>(size));
+    std::vector<float> buffer(in_place ? 0 : static_cast<size_t>(size));
     for (int64_t n = begin; n < end; ++n) {
-      std::fill(sums.begin(), sums.end(), 0.0f);
+      float* sums = buffer.data();
+      if constexpr (in_place) sums = dx + n * size;
+      std::fill(sums, sums + size, 0.0f);
       for (int64_t i = 0; i < p.oh; ++i)
         for (int64_t j = 0; j < p.ow; ++j) {
           const ChannelsLast::Window v = p.window(i, j);
@@ -175,7 +180,7 @@ void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* 
                   : _mm512_setzero_si512();
           for (int64_t row = v.top; row < v.bottom; ++row)
             for (int64_t col = v.left; col < v.right; ++col) {
-              float* to = sums.data() + (row * p.w + col) * p.c;
+              float* to = sums + (row * p.w + col) * p.c;
               const int k = int((row - v.row0) * p.g.kernel[1] + col - v.col0);
               const __mmask16 mine =
                   max ? _mm512_mask_cmpeq_epi32_mask(lanes, at, _mm512_set1_epi32(k)) : lanes;
@@ -183,8 +188,7 @@ void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* 
               _mm512_mask_storeu_ps(to, lanes, _mm512_mask_add_ps(total, mine, total, g));
             }
         }
-      T* image = dx + n * size;
-      for (int64_t e = 0; e < size; ++e) image[e] = T(sums[size_t(e)]);
+      if constexpr (!in_place) std::copy(sums, sums + size, dx + n * size);
     }
   });
 }
