@@ -110,7 +110,11 @@ void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, Una
   if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_forward(op, y, x, p);
   const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
-  const auto [kept, md, key] = layout_of("eltwise_fwd", *e, x);
+  // Named, not structured bindings: lambdas capture these (clang 14 cannot capture bindings).
+  const Layout layout = layout_of("eltwise_fwd", *e, x);
+  const auto& kept = layout.kept;
+  const dnnl::memory::desc& md = layout.md;
+  const cpu::Key& key = layout.key;
   dnnl::primitive& primitive =
       cpu::cached(key, [&] { return dnnl::eltwise_forward(forward_desc(*e, md)); });
   auto& engine = cpu::engine();
@@ -134,7 +138,11 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, 
   if (x.dtype() != DType::F32 || !e || x.numel() < kInlineBelow)
     return ReferenceBackend::unary_backward(op, dx, dy, x, y, p, beta);
   const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
-  const auto [kept, md, key] = layout_of("eltwise_bwd", *e, x);
+  // As in unary_forward.
+  const Layout layout = layout_of("eltwise_bwd", *e, x);
+  const auto& kept = layout.kept;
+  const dnnl::memory::desc& md = layout.md;
+  const cpu::Key& key = layout.key;
   dnnl::primitive& primitive = cpu::cached(key, [&] {
     return dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
         dnnl::eltwise_backward::desc(e->kind, md, md, e->alpha, e->beta), cpu::engine(),
