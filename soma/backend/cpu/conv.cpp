@@ -29,6 +29,9 @@ struct ConvDescs {
   cpu::Key key;
 };
 
+// Every pass of a convolution does one multiply-add per output element and weight of a group.
+int64_t multiply_adds(const Shape& y, const Shape& w) { return numel(y) * (numel(w) / w[0]); }
+
 // Channels-last activations (NHWC) for convolutions with fewer than 16 channels on either side,
 // the primitive's own choice (channel blocks of 16) otherwise. A 16-channel block pads LeNet-5's
 // 6-channel activations to 16, which the activations and pooling between the convolutions then
@@ -36,9 +39,6 @@ struct ConvDescs {
 // blocks. Wider convolutions are faster blocked (the CIFAR-10 CNN 4 % in f32, 6 % in bf16), and
 // so is small work, on one thread (see SerialWhenSmall): oneDNN's NHWC kernel takes longer to set
 // up (LeNet-5 at batch 1 ran about 7 % slower in NHWC).
-// Every pass of a convolution does one multiply-add per output element and weight of a group.
-int64_t multiply_adds(const Shape& y, const Shape& w) { return numel(y) * (numel(w) / w[0]); }
-
 bool channels_last(const Shape& x, const Shape& w, const Shape& y) {
   return std::min(x[1], y[1]) < 16 && multiply_adds(y, w) >= cpu::kSmallMultiplyAdds;
 }
