@@ -138,10 +138,20 @@ std::shared_ptr<const Held> held(const Tensor& t) {
   return whole(t) ? std::dynamic_pointer_cast<const Held>(t.impl().storage->layout()) : nullptr;
 }
 
+namespace {
+
+// The layout holding t's values when they stand for `plain`, t's reading of its bytes: only when
+// that is their row-major layout, not a transposed view.
+std::shared_ptr<const Held> held_as(const Tensor& t, const dnnl::memory::desc& plain) {
+  auto kept = held(t);
+  return kept && plain == plain_f32(shape_of(kept->memory())) ? kept : nullptr;
+}
+
+}  // namespace
+
 dnnl::memory laid_out(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain,
                       const Tensor& t, const Key& key) {
-  // The held values stand for `plain` when it is their row-major layout: not a transposed view.
-  if (const auto kept = held(t); kept && plain == plain_f32(shape_of(kept->memory()))) {
+  if (const auto kept = held_as(t, plain)) {
     if (kept->memory().get_desc() == wanted) return kept->memory();
     dnnl::memory copy = buffer_for(wanted, key);
     reorder(kept->memory(), copy, 0.0f, Key(key) << kept->memory().get_desc());
@@ -167,8 +177,7 @@ LaidOutOutput::LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memor
     memory_ = buffer_for(wanted, key_);
     // A sum into values held as the result is laid out (a gradient arriving from two branches)
     // is made where they are, not in a row-major copy of them.
-    if (const auto kept = held(t);
-        kept && plain == plain_f32(shape_of(kept->memory())) && kept->memory().get_desc() == wanted)
+    if (const auto kept = held_as(t, plain); kept && kept->memory().get_desc() == wanted)
       into_held_ = kept;
   }
 }

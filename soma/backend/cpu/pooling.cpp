@@ -161,6 +161,7 @@ template <class T>
 void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* dx) {
   const __mmask16 lanes = __mmask16((1u << p.c) - 1);
   constexpr bool in_place = std::is_same_v<T, float>;
+  const bool max = p.g.mode == PoolMode::Max;
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     const int64_t size = p.h * p.w * p.c;
     std::vector<float> buffer(in_place ? 0 : static_cast<size_t>(size));
@@ -172,7 +173,6 @@ void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* 
         for (int64_t j = 0; j < p.ow; ++j) {
           const ChannelsLast::Window v = p.window(i, j);
           const int64_t o = ((n * p.oh + i) * p.ow + j) * p.c;
-          const bool max = p.g.mode == PoolMode::Max;
           __m512 g = load(dy + o, lanes);
           if (!max) g = _mm512_div_ps(g, _mm512_set1_ps(p.divisor(v)));
           const __m512i at =
@@ -227,9 +227,10 @@ Tensor pool_channels_last(const Tensor& y, const Tensor& x, const memory::desc& 
   Tensor workspace;
   uint8_t* where = nullptr;
   if (training) {
-    workspace = Tensor::empty({y.numel() + int64_t(kRecord)}, DType::U8);
-    std::memcpy(workspace.data<uint8_t>() + y.numel(), &x_md.data, kRecord);
-    if (g.mode == PoolMode::Max) where = workspace.data<uint8_t>();
+    const int64_t offsets = g.mode == PoolMode::Max ? y.numel() : 0;
+    workspace = Tensor::empty({offsets + int64_t(kRecord)}, DType::U8);
+    std::memcpy(workspace.data<uint8_t>() + offsets, &x_md.data, kRecord);
+    if (offsets) where = workspace.data<uint8_t>();
   }
   cpu::Key key;
   key << "pool_loops_y" << y.shape() << x_md;
