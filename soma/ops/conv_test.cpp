@@ -51,6 +51,17 @@ TEST(Conv2d, MatchesReference) {
   }
 }
 
+TEST(Conv2d, WinogradSizedLayersAgreeWithReference) {
+  // 3×3 stride-1 layers with enough channels and tiles for the cpu backend's Winograd kernels,
+  // whose sums round differently from the direct ones: by about 1e-5 of the values here, up to
+  // 3e-4 in weight gradients that sum 2,000 products which cancel.
+  expect_backends_agree(conv_with({.padding = {1, 1}}),
+                        {Input({4, 32, 16, 16}), Input({48, 32, 3, 3}, -0.2, 0.2), Input({48})},
+                        1e-3, 1e-3);
+  expect_backends_agree(conv_with({}, false), {Input({8, 24, 18, 17}), Input({40, 24, 3, 3})}, 1e-3,
+                        1e-3);
+}
+
 TEST(Conv2d, AccumulatesGradientsOfSharedInputsAndWeights) {
   // x feeds two convolutions and w serves two inputs: the second gradient of each adds to the
   // first (beta = 1), through oneDNN's reorder with a sum.

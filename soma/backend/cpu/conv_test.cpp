@@ -1,0 +1,62 @@
+// Which of oneDNN's convolution algorithms the cpu backend runs, as oneDNN's verbose mode names
+// the kernels. That the results agree with the reference backend is tested with the op.
+#include <gtest/gtest.h>
+
+#include <dnnl.hpp>
+#include <sstream>
+#include <string>
+
+#include "soma/backend/backend.h"
+#include "testing.h"
+
+namespace soma {
+namespace {
+
+// The kernels oneDNN prints as it runs one training step's passes of a convolution: forward,
+// data gradient and weight gradient.
+std::string kernels_of_a_step(const Shape& x_shape, const Shape& w_shape, const Conv2dGeometry& g) {
+  Rng rng(1);
+  const Tensor x = Tensor::randn(x_shape, rng), w = Tensor::randn(w_shape, rng);
+  const Shape y_shape{x_shape[0], w_shape[0],
+                      (x_shape[2] + 2 * g.padding[0] - w_shape[2]) / g.stride[0] + 1,
+                      (x_shape[3] + 2 * g.padding[1] - w_shape[3]) / g.stride[1] + 1};
+  const Tensor y = Tensor::empty(y_shape), dx = Tensor::empty(x_shape), dw = Tensor::empty(w_shape);
+  dnnl::set_verbose(1);
+  ::testing::internal::CaptureStdout();
+  cpu_backend().conv2d_forward(y, x, w, Tensor(), g);
+  cpu_backend().conv2d_backward_data(dx, y, w, g, 0.0f);
+  cpu_backend().conv2d_backward_weights(dw, Tensor(), y, x, g, 0.0f);
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  dnnl::set_verbose(0);
+  return printed;
+}
+
+// The passes run by a Winograd kernel: oneDNN prints a line for each primitive it runs
+// (dnnl_verbose,exec,cpu,convolution,jit_wino_4x3:avx512_core,...) and, the first time, for each
+// it creates.
+int winograd_passes(const std::string& printed) {
+  int count = 0;
+  std::istringstream lines(printed);
+  for (std::string line; std::getline(lines, line);)
+    count += line.find(",exec,") != std::string::npos && line.find("wino") != std::string::npos;
+  return count;
+}
+
+TEST(CpuConv2d, RunsWinogradWhereItPays) {
+  const Conv2dGeometry same{.padding = {1, 1}};
+  EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 3, 3}, same)), 3);
+  // The input layer of a CIFAR-10 network: three channels.
+  EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 3, 32, 32}, {64, 3, 3, 3}, same)), 0);
+  // One image of 8×8: four tiles to spread the weights' transform over.
+  EXPECT_EQ(winograd_passes(kernels_of_a_step({1, 64, 8, 8}, {64, 64, 3, 3}, same)), 0);
+  EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 3, 3},
+                                              {.stride = {2, 2}, .padding = {1, 1}})),
+            0);
+  EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 5, 5}, same)), 0);
+  // oneDNN's Winograd kernels are f32 only.
+  const Autocast bf16(Precision::BF16);
+  EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 3, 3}, same)), 0);
+}
+
+}  // namespace
+}  // namespace soma
