@@ -188,6 +188,30 @@ TEST(Conv2d, ResidualConnectionsInBf16AgreeWithF32) {
   expect_bf16_near_f32(residual_chain, kResidualInputs);
 }
 
+// A ResNet-like last stage: 8×8 activations pooled to 4×4, whose convolutions the cpu backend
+// runs by Winograd in f32 even under Autocast, reading bf16 activations held in another layout
+// and writing f32 ones that join a bf16 shortcut.
+Tensor small_layers_chain(const std::vector<Tensor>& t) {
+  const Conv2dGeometry same{.padding = {1, 1}};
+  const Tensor a = relu(conv2d(t[0], t[1], Tensor(), same));
+  const Tensor p = pool2d(a, {});
+  const Tensor b = relu(conv2d(p, t[2], Tensor(), same));
+  const Tensor c = conv2d(b, t[3], Tensor(), same) + p;
+  return linear(c.reshape({c.size(0), -1}), t[4]);
+}
+
+const std::vector<Input> kSmallLayersInputs{
+    Input({64, 32, 8, 8}), Input({32, 32, 3, 3}, -0.2, 0.2), Input({32, 32, 3, 3}, -0.2, 0.2),
+    Input({32, 32, 3, 3}, -0.2, 0.2), Input({10, 512}, -0.1, 0.1)};
+
+TEST(Conv2d, SmallLayersAgreeWithReference) {
+  expect_backends_agree(small_layers_chain, kSmallLayersInputs, 1e-3, 1e-3);
+}
+
+TEST(Conv2d, SmallLayersInBf16AgreeWithF32) {
+  expect_bf16_near_f32(small_layers_chain, kSmallLayersInputs);
+}
+
 TEST(Conv2d, MatchesPyTorch) {
   testing::expect_matches_fixture("conv2d", conv_with({}), 1e-5, 1e-5);
   testing::expect_matches_fixture(

@@ -57,6 +57,12 @@ bool winograd_pays(const Shape& x, const Shape& w, const Shape& y, const Conv2dG
          g.dilation[0] == 1 && g.dilation[1] == 1 && std::min(x[1], y[1]) > 16 && tiles >= 64;
 }
 
+// Winograd in f32 is faster than oneDNN 2.6's AMX kernels in bf16 for layers of 4×4 outputs or
+// fewer (ResNet-18's last stage), where most outputs lie on the zero-padded border: 512 channels
+// at 4×4 for 128 images took 37 ms for the three passes by Winograd against 57 ms in bf16 on AMX
+// (the weight gradient alone 31 ms). At 8×8 AMX is faster (27 against 34 ms for 256 channels).
+bool winograd_beats_amx(const Shape& y) { return y[2] * y[3] <= 16; }
+
 ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
                    const Conv2dGeometry& g, bool bf16, bool nhwc, bool winograd) {
   ConvDescs d;
@@ -99,10 +105,10 @@ cpu::Key with(cpu::Key key, const char* part) { return key << part; }
 
 // One pass of a convolution (forward, data or weight gradient): its descriptors and primitive,
 // made by make(descs) under `kind` in the cache. Under Autocast the pass runs in bf16 and NHWC
-// where channels_last says so, in f32 by Winograd where winograd_pays. Where oneDNN has no kernel
-// for that, or would fall back to gemm or reference code (the weight gradient of LeNet-5's
-// one-channel input ran 50× slower in bf16 than in f32), the pass drops NHWC, then bf16, then
-// Winograd.
+// where channels_last says so, in f32 by Winograd where winograd_pays (under Autocast too where
+// winograd_beats_amx). Where oneDNN has no kernel for that, or would fall back to gemm or
+// reference code (the weight gradient of LeNet-5's one-channel input ran 50× slower in bf16 than
+// in f32), the pass drops NHWC, then bf16, then Winograd.
 template <class Make>
 std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x, const Shape& w,
                                                const Shape& y, bool bias, const Conv2dGeometry& g,
@@ -112,7 +118,8 @@ std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x,
   struct Try {
     bool bf16, nhwc, winograd;
   };
-  const Try tries[] = {{bf16, nhwc, false},
+  const Try tries[] = {{false, false, bf16 && winograd && winograd_beats_amx(y)},
+                       {bf16, nhwc, false},
                        {bf16, false, false},
                        {false, nhwc, false},
                        {false, false, winograd},
