@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "soma/nn/activation.h"
@@ -8,6 +9,7 @@
 #include "soma/nn/init.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/local_response_norm.h"
+#include "soma/nn/pooling.h"
 #include "soma/nn/sequential.h"
 #include "soma/nn/upsample.h"
 #include "soma/ops/reduce.h"
@@ -26,6 +28,39 @@ TEST(Sequential, NamesParametersAsPyTorch) {
   EXPECT_EQ(model.parameter_count(), 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10);
   EXPECT_EQ(model.state_dict().at("0.weight").shape(), (Shape{512, 784}));
   EXPECT_EQ(model(Tensor::zeros({3, 784})).shape(), (Shape{3, 10}));
+}
+
+TEST(Sequential, PoolsBeforeTheReluInFrontOfMaxPoolingAsIfInOrder) {
+  // Sequential runs a ReLU followed by max pooling the other way round: its output and every
+  // gradient must be the layers' in the order written, to the bit. Windows of negative
+  // pre-activations only included; tiling and overlapping, padded windows; 6 channels are pooled
+  // by the cpu backend's loops, 16 by oneDNN.
+  for (int64_t channels : {6, 16})
+    for (const Pool2dOptions& pooling :
+         {Pool2dOptions{.kernel = 2}, Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1}}) {
+      Sequential model{Conv2d(3, channels, {.kernel = 3, .padding = 1}), ReLU(),
+                       MaxPool2d(pooling)};
+      Rng rng(4);
+      const Tensor x = Tensor::randn({16, 3, 12, 12}, rng).requires_grad();
+      const Tensor upstream = Tensor::randn({16, channels, 6, 6}, rng);
+      auto output_and_gradients = [&](bool in_order) {
+        x.set_grad(Tensor());
+        for (const Tensor& p : model.parameters()) p.set_grad(Tensor());
+        Tensor y = x;
+        if (in_order)
+          for (size_t i = 0; i < model.size(); ++i) y = model[i](y);
+        else
+          y = model(x);
+        y.backward(upstream);
+        std::vector<std::vector<float>> results{y.to_vector<float>(), x.grad().to_vector<float>()};
+        for (const Tensor& p : model.parameters()) results.push_back(p.grad().to_vector<float>());
+        return results;
+      };
+      const auto in_order = output_and_gradients(true);
+      EXPECT_GT(std::count(in_order[0].begin(), in_order[0].end(), 0.0f), 0)
+          << "no window of negative values only";
+      EXPECT_EQ(output_and_gradients(false), in_order) << channels << " channels";
+    }
 }
 
 TEST(Module, TrainAndEvalReachEverySubmodule) {
