@@ -156,19 +156,23 @@ void pool_forward(const ChannelsLast& p, const T* x, T* y, uint8_t* where) {
 }
 
 // dx = the gradient, image by image, summed in f32: in dx itself, or for bf16 in a buffer that is
-// rounded once at the end.
+// rounded once at the end. Windows that tile the image (LeNet-5's 2×2 of stride 2) reach each
+// position once, so its gradient is stored as found rather than added to a zeroed dx: LeNet-5's
+// first pooling's backward took 0.25 ms with the zeroing and the additions.
 template <class T>
 void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* dx) {
   const __mmask16 lanes = __mmask16((1u << p.c) - 1);
   constexpr bool in_place = std::is_same_v<T, float>;
   const bool max = p.g.mode == PoolMode::Max;
+  const bool tiled = p.g.stride == p.g.kernel && p.g.padding[0] == 0 && p.g.padding[1] == 0 &&
+                     p.oh * p.g.kernel[0] == p.h && p.ow * p.g.kernel[1] == p.w;
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     const int64_t size = p.h * p.w * p.c;
     std::vector<float> buffer(in_place ? 0 : static_cast<size_t>(size));
     for (int64_t n = begin; n < end; ++n) {
       float* sums = buffer.data();
       if constexpr (in_place) sums = dx + n * size;
-      std::fill(sums, sums + size, 0.0f);
+      if (!tiled) std::fill(sums, sums + size, 0.0f);
       for (int64_t i = 0; i < p.oh; ++i)
         for (int64_t j = 0; j < p.ow; ++j) {
           const ChannelsLast::Window v = p.window(i, j);
@@ -184,6 +188,10 @@ void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* 
               const int k = int((row - v.row0) * p.g.kernel[1] + col - v.col0);
               const __mmask16 mine =
                   max ? _mm512_mask_cmpeq_epi32_mask(lanes, at, _mm512_set1_epi32(k)) : lanes;
+              if (tiled) {
+                _mm512_mask_storeu_ps(to, lanes, _mm512_maskz_mov_ps(mine, g));
+                continue;
+              }
               const __m512 total = _mm512_maskz_loadu_ps(lanes, to);
               _mm512_mask_storeu_ps(to, lanes, _mm512_mask_add_ps(total, mine, total, g));
             }
