@@ -188,9 +188,9 @@ TEST(Conv2d, ResidualConnectionsInBf16AgreeWithF32) {
   expect_bf16_near_f32(residual_chain, kResidualInputs);
 }
 
-// A ResNet-like last stage: 8×8 activations pooled to 4×4, whose convolutions the cpu backend
-// runs by Winograd in f32 even under Autocast, reading bf16 activations held in another layout
-// and writing f32 ones that join a bf16 shortcut.
+// A ResNet-like last stage: 8×8 activations pooled to 4×4, whose weight gradients the cpu backend
+// computes by Winograd in f32 even under Autocast, from bf16 activations and gradients held in
+// the layouts of AMX's kernels.
 Tensor small_layers_chain(const std::vector<Tensor>& t) {
   const Conv2dGeometry same{.padding = {1, 1}};
   const Tensor a = relu(conv2d(t[0], t[1], Tensor(), same));

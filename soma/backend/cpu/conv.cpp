@@ -57,11 +57,23 @@ bool winograd_pays(const Shape& x, const Shape& w, const Shape& y, const Conv2dG
          g.dilation[0] == 1 && g.dilation[1] == 1 && std::min(x[1], y[1]) > 16 && tiles >= 64;
 }
 
-// Winograd in f32 is faster than oneDNN 2.6's AMX kernels in bf16 for layers of 4×4 outputs or
-// fewer (ResNet-18's last stage), where most outputs lie on the zero-padded border: 512 channels
-// at 4×4 for 128 images took 37 ms for the three passes by Winograd against 57 ms in bf16 on AMX
-// (the weight gradient alone 31 ms). At 8×8 AMX is faster (27 against 34 ms for 256 channels).
-bool winograd_beats_amx(const Shape& y) { return y[2] * y[3] <= 16; }
+// The three passes of a convolution, named as in the primitive cache's keys.
+enum class Pass { Forward, Data, Weights };
+const char* name(Pass pass) {
+  return pass == Pass::Forward ? "conv_fwd"
+         : pass == Pass::Data  ? "conv_bwd_data"
+                               : "conv_bwd_weights";
+}
+
+// Winograd in f32 computes the weight gradient faster than oneDNN 2.6's AMX kernels do in bf16
+// for layers of 4×4 outputs or fewer (ResNet-18's last stage, airbench's), where most outputs lie
+// on the zero-padded border: for 128 images, 12 against 31 ms at 512 channels and 4×4, 2.9
+// against 4.8 ms at 256 channels and 3×3. AMX keeps the other passes (at 4×4 the forward pass
+// took 10.5 ms in bf16, 12.8 ms by Winograd) and larger layers (at 7×7 the weight gradient took
+// 8.7 ms in bf16, 12.4 ms by Winograd).
+bool winograd_beats_amx(Pass pass, const Shape& y) {
+  return pass == Pass::Weights && y[2] * y[3] <= 16;
+}
 
 ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
                    const Conv2dGeometry& g, bool bf16, bool nhwc, bool winograd) {
@@ -103,14 +115,14 @@ dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
 
 cpu::Key with(cpu::Key key, const char* part) { return key << part; }
 
-// One pass of a convolution (forward, data or weight gradient): its descriptors and primitive,
-// made by make(descs) under `kind` in the cache. Under Autocast the pass runs in bf16 and NHWC
-// where channels_last says so, in f32 by Winograd where winograd_pays (under Autocast too where
-// winograd_beats_amx). Where oneDNN has no kernel for that, or would fall back to gemm or
-// reference code (the weight gradient of LeNet-5's one-channel input ran 50× slower in bf16 than
-// in f32), the pass drops NHWC, then bf16, then Winograd.
+// One pass of a convolution: its descriptors and primitive, made by make(descs) under the pass's
+// name in the cache. Under Autocast the pass runs in bf16 and NHWC where channels_last says so,
+// in f32 by Winograd where winograd_pays (under Autocast too where winograd_beats_amx). Where
+// oneDNN has no kernel for that, or would fall back to gemm or reference code (the weight
+// gradient of LeNet-5's one-channel input ran 50× slower in bf16 than in f32), the pass drops
+// NHWC, then bf16, then Winograd.
 template <class Make>
-std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x, const Shape& w,
+std::pair<ConvDescs, dnnl::primitive*> pass_of(Pass pass, const Shape& x, const Shape& w,
                                                const Shape& y, bool bias, const Conv2dGeometry& g,
                                                Make&& make) {
   const bool bf16 = autocast_precision() == Precision::BF16, nhwc = channels_last(x, w, y),
@@ -118,7 +130,7 @@ std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x,
   struct Try {
     bool bf16, nhwc, winograd;
   };
-  const Try tries[] = {{false, false, bf16 && winograd && winograd_beats_amx(y)},
+  const Try tries[] = {{false, false, bf16 && winograd && winograd_beats_amx(pass, y)},
                        {bf16, nhwc, false},
                        {bf16, false, false},
                        {false, nhwc, false},
@@ -129,10 +141,10 @@ std::pair<ConvDescs, dnnl::primitive*> pass_of(const char* kind, const Shape& x,
     if ((t.bf16 && !bf16) || (t.nhwc && !nhwc) || (t.winograd && !winograd)) continue;
     if (!last && !t.bf16 && !t.nhwc && !t.winograd) continue;
     ConvDescs d = descs_of(x, w, y, bias, g, t.bf16, t.nhwc, t.winograd);
-    if (last) return {d, &cpu::cached(with(d.key, kind), [&] { return make(d); })};
+    if (last) return {d, &cpu::cached(with(d.key, name(pass)), [&] { return make(d); })};
     dnnl::primitive* primitive = nullptr;
     try {
-      primitive = &cpu::cached(with(d.key, kind), [&] { return make(d); });
+      primitive = &cpu::cached(with(d.key, name(pass)), [&] { return make(d); });
     } catch (const dnnl::error& e) {
       if (e.status != dnnl_unimplemented) throw;
       continue;
@@ -155,7 +167,7 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
     return ReferenceBackend::conv2d_forward(y, x, w, bias, g);
   const cpu::SerialWhenSmall serial(multiply_adds(y.shape(), w.shape()), cpu::kSmallMultiplyAdds);
   const auto [d, pass] =
-      pass_of("conv_fwd", x.shape(), w.shape(), y.shape(), bias.defined(), g,
+      pass_of(Pass::Forward, x.shape(), w.shape(), y.shape(), bias.defined(), g,
               [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
   dnnl::primitive& primitive = *pass;
   using dnnl::query;
@@ -179,7 +191,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
     return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
   const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), w.shape()), cpu::kSmallMultiplyAdds);
   const auto [d, pass] =
-      pass_of("conv_bwd_data", dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
+      pass_of(Pass::Data, dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
         return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
             dnnl::convolution_backward_data::desc(d.algorithm, d.any_x, d.in_w, d.any_y, d.strides,
                                                   d.dilates, d.padding, d.padding),
@@ -205,8 +217,7 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
     return ReferenceBackend::conv2d_backward_weights(dw, dbias, dy, x, g, beta);
   const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), dw.shape()), cpu::kSmallMultiplyAdds);
   const auto [d, pass] = pass_of(
-      "conv_bwd_weights", x.shape(), dw.shape(), dy.shape(), dbias.defined(), g,
-      [](const ConvDescs& d) {
+      Pass::Weights, x.shape(), dw.shape(), dy.shape(), dbias.defined(), g, [](const ConvDescs& d) {
         const auto desc = d.bias.is_zero() ? dnnl::convolution_backward_weights::desc(
                                                  d.algorithm, d.any_x, d.out_w, d.any_y, d.strides,
                                                  d.dilates, d.padding, d.padding)
