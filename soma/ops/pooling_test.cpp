@@ -60,10 +60,11 @@ TEST(Pool2d, AccumulatesGradientsOfSharedInputs) {
     }
 }
 
-// A convolution's output with fewer than 16 channels is held channels-last (as LeNet-5's 6), which
-// the cpu backend pools with loops of its own: every mode, with windows that tile the image (16×16)
-// or leave its edge out (17×17), overlap, pad and are not square, and a gradient that the second
-// pooling adds to the first's.
+// A convolution's output is held channels-last where it or its input has fewer than 16 channels
+// (LeNet-5's 6 and the 24 from 3 here), and so are AMX's bf16 activations; the cpu backend pools
+// them with loops of its own, 16 channels at a time: every mode, with windows that tile the image
+// (16×16) or leave its edge out (17×17), overlap, pad and are not square, and a gradient that the
+// second pooling adds to the first's.
 TEST(Pool2d, ChannelsLastActivationsAgreeWithReference) {
   const std::vector<Pool2dGeometry> geometries{
       {},
@@ -73,22 +74,24 @@ TEST(Pool2d, ChannelsLastActivationsAgreeWithReference) {
   Rng rng(5);
   // Fixed weights: in bf16 their gradient, a sum over the batch, is off by more than a tolerance
   // for single elements can say (see Conv2d.LayersBackToBackInBf16AgreeWithF32).
-  const Tensor w = testing::random_input(Input({6, 3, 3, 3}, -0.5, 0.5), rng, DType::F32);
-  for (PoolMode mode : {PoolMode::Max, PoolMode::Average, PoolMode::AverageExcludePadding})
-    for (const Pool2dGeometry& geometry : geometries) {
-      const Pool2dGeometry g = with_mode(geometry, mode);
-      const auto chain = [g, w](const Tensor& x) {
-        const Tensor a = conv2d(x, w, Tensor(), {.padding = {1, 1}});
-        const Tensor p = pool2d(a, g);
-        return p * p + pool2d(a, g);
-      };
-      for (int64_t size : {16, 17}) {
-        expect_backends_agree(chain, Input({8, 3, size, size}), 1e-4, 1e-5);
-        if (mode == PoolMode::Max) continue;  // bf16 rounding may move a maximum
-        Autocast bf16(Precision::BF16);
-        expect_backends_agree(chain, Input({8, 3, size, size}), 2e-2, 5e-2);
+  for (int64_t channels : {6, 24}) {
+    const Tensor w = testing::random_input(Input({channels, 3, 3, 3}, -0.5, 0.5), rng, DType::F32);
+    for (PoolMode mode : {PoolMode::Max, PoolMode::Average, PoolMode::AverageExcludePadding})
+      for (const Pool2dGeometry& geometry : geometries) {
+        const Pool2dGeometry g = with_mode(geometry, mode);
+        const auto chain = [g, w](const Tensor& x) {
+          const Tensor a = conv2d(x, w, Tensor(), {.padding = {1, 1}});
+          const Tensor p = pool2d(a, g);
+          return p * p + pool2d(a, g);
+        };
+        for (int64_t size : {16, 17}) {
+          expect_backends_agree(chain, Input({8, 3, size, size}), 1e-4, 1e-5);
+          if (mode == PoolMode::Max) continue;  // bf16 rounding may move a maximum
+          Autocast bf16(Precision::BF16);
+          expect_backends_agree(chain, Input({8, 3, size, size}), 2e-2, 5e-2);
+        }
       }
-    }
+  }
 }
 
 TEST(Pool2d, MatchesPyTorch) {
