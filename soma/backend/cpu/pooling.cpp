@@ -1,7 +1,7 @@
 // Pooling in the layout x comes in: a convolution's or activation's output as it is held (see
 // cpu::Held), soma's NCHW tensors as they are; a reorder into a blocked layout for pooling alone
-// would cost more than it saves. oneDNN's pooling primitives pool every layout but one: channels-
-// last activations go to soma's own loops (see pooled_by_loops).
+// would cost more than it saves. Channels-last and channel-blocked activations go to soma's own
+// loops (see pooled_by_loops), every other layout to oneDNN's pooling primitives.
 #include <immintrin.h>
 #include <algorithm>
 #include <cstring>
@@ -59,12 +59,13 @@ dnnl::pooling_forward::primitive_desc forward_desc(const memory::desc& x, const 
           cpu::engine()};
 }
 
-// Channels-last activations are pooled by the loops below. oneDNN 2.6's jit kernel takes one
-// pixel's channels per vector there, and spent 0.57 ms forward and 0.99 ms backward on LeNet-5's
-// first pooling (128×6×28×28), a quarter of its training step; on the bf16 activations AMX's
-// convolutions write (channels-last, as PyTorch's), it took 13 ms of a 118 ms training step of
-// the CIFAR CNN, which the loops cut by 11 ms. Their workspace holds each maximum's offset in its
-// window, a byte per output.
+// Activations held channels-last or in blocks of 16 channels are pooled by the loops below.
+// oneDNN 2.6's jit kernel takes one pixel's channels per vector on channels-last activations, and
+// spent 0.57 ms forward and 0.99 ms backward on LeNet-5's first pooling (128×6×28×28), a quarter
+// of its training step; on the bf16 activations AMX's convolutions write (channels-last, as
+// PyTorch's), it took 13 ms of a 118 ms training step of the CIFAR CNN, which the loops cut by
+// 11 ms. On f32 blocks it took 18 ms of a 230 ms step of that CNN; the loops made the step 4 %
+// faster. Their workspace holds each maximum's offset in its window, a byte per output.
 bool pooled_by_loops(const memory::desc& x, const Pool2dGeometry& g) {
 #if !(defined(__AVX512F__) && defined(__AVX512BW__))
   return false;  // the loops are written for AVX-512
@@ -72,13 +73,27 @@ bool pooled_by_loops(const memory::desc& x, const Pool2dGeometry& g) {
   const auto type = x.data_type();
   return (type == memory::data_type::f32 || type == memory::data_type::bf16) &&
          x.dims().size() == 4 && g.kernel[0] * g.kernel[1] < 255 &&
-         x == memory::desc(x.dims(), type, memory::format_tag::nhwc);
+         (x == memory::desc(x.dims(), type, memory::format_tag::nhwc) ||
+          x == memory::desc(x.dims(), type, memory::format_tag::nChw16c));
 }
 
-// One pooling over NHWC arrays of images (n, c, h, w in, oh, ow out) and its geometry.
-struct ChannelsLast {
+// One pooling over images (n, c, h, w in, oh, ow out) whose pixels hold their channels in runs of
+// 16: channels-last (NHWC), or oneDNN's blocks of 16 channels (nChw16c, `blocked`), whose last
+// block is padded with zeros.
+struct ChannelsInner {
   int64_t n, c, h, w, oh, ow;
+  bool blocked;
   Pool2dGeometry g;
+
+  // Elements per image of height × width, and between neighbouring pixels.
+  int64_t image(int64_t height, int64_t width) const {
+    return (blocked ? (c + 15) / 16 * 16 : c) * height * width;
+  }
+  int64_t pixel() const { return blocked ? 16 : c; }
+  // Where the run of channels c0 .. c0 + 15 of an image's first pixel starts in the image.
+  int64_t run(int64_t c0, int64_t height, int64_t width) const {
+    return blocked ? c0 * height * width : c0;
+  }
 
   // Output (i, j)'s window inside the image: rows [top, bottom), columns [left, right), from
   // row `row0` and column `col0` of the padded window.
@@ -135,39 +150,59 @@ __mmask16 lanes_from(int64_t c0, int64_t channels) {
   return channels - c0 >= 16 ? __mmask16(0xffff) : __mmask16((1u << (channels - c0)) - 1);
 }
 
+// The lanes a store writes: in blocks, the padding too (with zeros, as oneDNN keeps it).
+__mmask16 written(const ChannelsInner& p, __mmask16 lanes) {
+  return p.blocked ? __mmask16(0xffff) : lanes;
+}
+
+// Calls fn(c0, i, j) for every run of 16 channels c0 of every output (i, j), in the order the
+// outputs lie in memory: pixel by pixel channels-last (the bf16 CIFAR CNN ran 3 % slower run by
+// run), run by run in blocks.
+template <class Fn>
+void for_each_output(const ChannelsInner& p, Fn&& fn) {
+  if (p.blocked) {
+    for (int64_t c0 = 0; c0 < p.c; c0 += 16)
+      for (int64_t i = 0; i < p.oh; ++i)
+        for (int64_t j = 0; j < p.ow; ++j) fn(c0, i, j);
+    return;
+  }
+  for (int64_t i = 0; i < p.oh; ++i)
+    for (int64_t j = 0; j < p.ow; ++j)
+      for (int64_t c0 = 0; c0 < p.c; c0 += 16) fn(c0, i, j);
+}
+
 template <class T>
-void pool_forward(const ChannelsLast& p, const T* x, T* y, uint8_t* where) {
+void pool_forward(const ChannelsInner& p, const T* x, T* y, uint8_t* where) {
+  const int64_t pixel = p.pixel(), in_size = p.image(p.h, p.w), out_size = p.image(p.oh, p.ow);
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; ++n)
-      for (int64_t i = 0; i < p.oh; ++i)
-        for (int64_t j = 0; j < p.ow; ++j) {
-          const ChannelsLast::Window v = p.window(i, j);
-          const int64_t o = ((n * p.oh + i) * p.ow + j) * p.c;
-          for (int64_t c0 = 0; c0 < p.c; c0 += 16) {
-            const __mmask16 lanes = lanes_from(c0, p.c);
-            __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-            __m512 sum = _mm512_setzero_ps();
-            // The first position stands when nothing is above -inf, as in the reference backend.
-            __m512i best_at =
-                _mm512_set1_epi32(int((v.top - v.row0) * p.g.kernel[1] + v.left - v.col0));
-            for (int64_t row = v.top; row < v.bottom; ++row)
-              for (int64_t col = v.left; col < v.right; ++col) {
-                const __m512 value = load(x + ((n * p.h + row) * p.w + col) * p.c + c0, lanes);
-                const __mmask16 above = _mm512_cmp_ps_mask(value, best, _CMP_GT_OQ);
-                best = _mm512_mask_mov_ps(best, above, value);
-                best_at = _mm512_mask_mov_epi32(
-                    best_at, above,
-                    _mm512_set1_epi32(int((row - v.row0) * p.g.kernel[1] + col - v.col0)));
-                sum = _mm512_add_ps(sum, value);
-              }
-            if (p.g.mode == PoolMode::Max) {
-              store(y + o + c0, best, lanes);
-              if (where) _mm512_mask_cvtepi32_storeu_epi8(where + o + c0, lanes, best_at);
-            } else {
-              store(y + o + c0, _mm512_div_ps(sum, _mm512_set1_ps(p.divisor(v))), lanes);
-            }
+      for_each_output(p, [&](int64_t c0, int64_t i, int64_t j) {
+        const __mmask16 lanes = lanes_from(c0, p.c), out = written(p, lanes);
+        const T* in = x + n * in_size + p.run(c0, p.h, p.w);
+        const ChannelsInner::Window v = p.window(i, j);
+        __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+        __m512 sum = _mm512_setzero_ps();
+        // The first position stands when nothing is above -inf, as in the reference backend.
+        __m512i best_at =
+            _mm512_set1_epi32(int((v.top - v.row0) * p.g.kernel[1] + v.left - v.col0));
+        for (int64_t row = v.top; row < v.bottom; ++row)
+          for (int64_t col = v.left; col < v.right; ++col) {
+            const __m512 value = load(in + (row * p.w + col) * pixel, lanes);
+            const __mmask16 above = _mm512_cmp_ps_mask(value, best, _CMP_GT_OQ);
+            best = _mm512_mask_mov_ps(best, above, value);
+            best_at = _mm512_mask_mov_epi32(
+                best_at, above,
+                _mm512_set1_epi32(int((row - v.row0) * p.g.kernel[1] + col - v.col0)));
+            sum = _mm512_add_ps(sum, value);
           }
+        const int64_t o = n * out_size + p.run(c0, p.oh, p.ow) + (i * p.ow + j) * pixel;
+        if (p.g.mode == PoolMode::Max) {
+          store(y + o, best, out);
+          if (where) _mm512_mask_cvtepi32_storeu_epi8(where + o, out, best_at);
+        } else {
+          store(y + o, _mm512_div_ps(sum, _mm512_set1_ps(p.divisor(v))), out);
         }
+      });
   });
 }
 
@@ -176,50 +211,48 @@ void pool_forward(const ChannelsLast& p, const T* x, T* y, uint8_t* where) {
 // position once, so its gradient is stored as found rather than added to a zeroed dx: LeNet-5's
 // first pooling's backward took 0.25 ms with the zeroing and the additions.
 template <class T>
-void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* dx) {
+void pool_backward(const ChannelsInner& p, const T* dy, const uint8_t* where, T* dx) {
   constexpr bool in_place = std::is_same_v<T, float>;
   const bool max = p.g.mode == PoolMode::Max;
   const bool tiled = p.g.stride == p.g.kernel && p.g.padding[0] == 0 && p.g.padding[1] == 0 &&
                      p.oh * p.g.kernel[0] == p.h && p.ow * p.g.kernel[1] == p.w;
+  const int64_t pixel = p.pixel(), size = p.image(p.h, p.w), out_size = p.image(p.oh, p.ow);
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
-    const int64_t size = p.h * p.w * p.c;
     std::vector<float> buffer(in_place ? 0 : static_cast<size_t>(size));
     for (int64_t n = begin; n < end; ++n) {
       float* sums = buffer.data();
       if constexpr (in_place) sums = dx + n * size;
       if (!tiled) std::fill(sums, sums + size, 0.0f);
-      for (int64_t i = 0; i < p.oh; ++i)
-        for (int64_t j = 0; j < p.ow; ++j) {
-          const ChannelsLast::Window v = p.window(i, j);
-          const int64_t o = ((n * p.oh + i) * p.ow + j) * p.c;
-          for (int64_t c0 = 0; c0 < p.c; c0 += 16) {
-            const __mmask16 lanes = lanes_from(c0, p.c);
-            __m512 g = load(dy + o + c0, lanes);
-            if (!max) g = _mm512_div_ps(g, _mm512_set1_ps(p.divisor(v)));
-            const __m512i at =
-                max ? _mm512_maskz_cvtepu8_epi32(lanes, _mm_maskz_loadu_epi8(lanes, where + o + c0))
-                    : _mm512_setzero_si512();
-            for (int64_t row = v.top; row < v.bottom; ++row)
-              for (int64_t col = v.left; col < v.right; ++col) {
-                float* to = sums + (row * p.w + col) * p.c + c0;
-                const int k = int((row - v.row0) * p.g.kernel[1] + col - v.col0);
-                const __mmask16 mine =
-                    max ? _mm512_mask_cmpeq_epi32_mask(lanes, at, _mm512_set1_epi32(k)) : lanes;
-                if (tiled) {
-                  _mm512_mask_storeu_ps(to, lanes, _mm512_maskz_mov_ps(mine, g));
-                  continue;
-                }
-                const __m512 total = _mm512_maskz_loadu_ps(lanes, to);
-                _mm512_mask_storeu_ps(to, lanes, _mm512_mask_add_ps(total, mine, total, g));
-              }
+      for_each_output(p, [&](int64_t c0, int64_t i, int64_t j) {
+        const __mmask16 lanes = lanes_from(c0, p.c), out = written(p, lanes);
+        float* to_run = sums + p.run(c0, p.h, p.w);
+        const ChannelsInner::Window v = p.window(i, j);
+        const int64_t o = n * out_size + p.run(c0, p.oh, p.ow) + (i * p.ow + j) * pixel;
+        __m512 g = load(dy + o, lanes);
+        if (!max) g = _mm512_div_ps(g, _mm512_set1_ps(p.divisor(v)));
+        const __m512i at =
+            max ? _mm512_maskz_cvtepu8_epi32(lanes, _mm_maskz_loadu_epi8(lanes, where + o))
+                : _mm512_setzero_si512();
+        for (int64_t row = v.top; row < v.bottom; ++row)
+          for (int64_t col = v.left; col < v.right; ++col) {
+            float* to = to_run + (row * p.w + col) * pixel;
+            const int k = int((row - v.row0) * p.g.kernel[1] + col - v.col0);
+            const __mmask16 mine =
+                max ? _mm512_mask_cmpeq_epi32_mask(lanes, at, _mm512_set1_epi32(k)) : lanes;
+            if (tiled) {
+              _mm512_mask_storeu_ps(to, out, _mm512_maskz_mov_ps(mine, g));
+              continue;
+            }
+            const __m512 total = _mm512_maskz_loadu_ps(lanes, to);
+            _mm512_mask_storeu_ps(to, lanes, _mm512_mask_add_ps(total, mine, total, g));
           }
-        }
+      });
       if constexpr (!in_place) {
         // Rounded 16 at a time, as the stores above.
-        T* out = dx + n * size;
+        T* rounded = dx + n * size;
         for (int64_t e = 0; e < size; e += 16) {
           const __mmask16 lanes = lanes_from(e, size);
-          store(out + e, _mm512_maskz_loadu_ps(lanes, sums + e), lanes);
+          store(rounded + e, _mm512_maskz_loadu_ps(lanes, sums + e), lanes);
         }
       }
     }
@@ -228,11 +261,11 @@ void pool_backward(const ChannelsLast& p, const T* dy, const uint8_t* where, T* 
 #else
 // Unreachable: pooled_by_loops is false without AVX-512, and oneDNN pools every layout.
 template <class T>
-void pool_forward(const ChannelsLast&, const T*, T*, uint8_t*) {
+void pool_forward(const ChannelsInner&, const T*, T*, uint8_t*) {
   fail("pooling: the channels-last loops need AVX-512");
 }
 template <class T>
-void pool_backward(const ChannelsLast&, const T*, const uint8_t*, T*) {
+void pool_backward(const ChannelsInner&, const T*, const uint8_t*, T*) {
   fail("pooling: the channels-last loops need AVX-512");
 }
 #endif
@@ -244,30 +277,36 @@ void with_type(const memory::desc& md, Fn&& fn) {
   fn(static_cast<float*>(nullptr));
 }
 
-ChannelsLast channels_last(const Shape& x, const Shape& y, const Pool2dGeometry& g) {
-  return {x[0], x[1], x[2], x[3], y[2], y[3], g};
+bool blocked(const memory::desc& x) {
+  return x == memory::desc(x.dims(), x.data_type(), memory::format_tag::nChw16c);
+}
+// x's layout (channels-last or in blocks of 16 channels) for an array of `shape`.
+memory::desc laid_like(const memory::desc& x, const Shape& shape) {
+  return memory::desc(memory::dims(shape.begin(), shape.end()), x.data_type(),
+                      blocked(x) ? memory::format_tag::nChw16c : memory::format_tag::nhwc);
 }
 
-memory::desc nhwc(const Shape& shape, memory::data_type type) {
-  return memory::desc(memory::dims(shape.begin(), shape.end()), type, memory::format_tag::nhwc);
+ChannelsInner channels_inner(const memory::desc& x_md, const Shape& x, const Shape& y,
+                             const Pool2dGeometry& g) {
+  return {x[0], x[1], x[2], x[3], y[2], y[3], blocked(x_md), g};
 }
 
 // pool2d_forward for x held in `x_md` where pooled_by_loops: y is held as x, the workspace is a
 // byte per output and the record of x_md.
-Tensor pool_channels_last(const Tensor& y, const Tensor& x, const memory::desc& x_md,
-                          const Pool2dGeometry& g, bool training) {
-  const ChannelsLast p = channels_last(x.shape(), y.shape(), g);
+Tensor pool_by_loops(const Tensor& y, const Tensor& x, const memory::desc& x_md,
+                     const Pool2dGeometry& g, bool training) {
+  const ChannelsInner p = channels_inner(x_md, x.shape(), y.shape(), g);
   Tensor workspace;
   uint8_t* where = nullptr;
   if (training) {
-    const int64_t offsets = g.mode == PoolMode::Max ? y.numel() : 0;
+    const int64_t offsets = g.mode == PoolMode::Max ? p.n * p.image(p.oh, p.ow) : 0;
     workspace = Tensor::empty({offsets + int64_t(kRecord)}, DType::U8);
     std::memcpy(workspace.data<uint8_t>() + offsets, &x_md.data, kRecord);
     if (offsets) where = workspace.data<uint8_t>();
   }
   cpu::Key key;
   key << "pool_loops_y" << y.shape() << x_md;
-  cpu::LaidOutOutput out(nhwc(y.shape(), x_md.data_type()), cpu::plain_f32(y.shape()), y, 0.0f, key,
+  cpu::LaidOutOutput out(laid_like(x_md, y.shape()), cpu::plain_f32(y.shape()), y, 0.0f, key,
                          /*hold=*/true);
   const void* in = cpu::held(x)->memory().get_data_handle();
   with_type(x_md, [&](auto* type) {
@@ -280,13 +319,13 @@ Tensor pool_channels_last(const Tensor& y, const Tensor& x, const memory::desc& 
   return workspace;
 }
 
-void unpool_channels_last(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
-                          const memory::desc& x_md, const Pool2dGeometry& g, float beta) {
-  const ChannelsLast p = channels_last(dx.shape(), dy.shape(), g);
+void unpool_by_loops(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
+                     const memory::desc& x_md, const Pool2dGeometry& g, float beta) {
+  const ChannelsInner p = channels_inner(x_md, dx.shape(), dy.shape(), g);
   cpu::Key key;
   key << "unpool_loops" << dy.shape() << x_md;
-  const memory dy_md = cpu::laid_out(nhwc(dy.shape(), x_md.data_type()), cpu::plain_f32(dy.shape()),
-                                     dy, cpu::Key(key) << "dy");
+  const memory dy_md = cpu::laid_out(laid_like(x_md, dy.shape()), cpu::plain_f32(dy.shape()), dy,
+                                     cpu::Key(key) << "dy");
   cpu::LaidOutOutput out(x_md, cpu::plain_f32(dx.shape()), dx, beta, cpu::Key(key) << "dx",
                          /*hold=*/true);
   cpu::stream().wait();  // for dy's reorder
@@ -313,7 +352,7 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
   const bool held = kept && kept->memory().get_desc().dims() == plain_x.dims();
   const memory::desc x_md = held ? kept->memory().get_desc() : plain_x;
   const bool max_training = training && g.mode == PoolMode::Max;
-  if (held && pooled_by_loops(x_md, g)) return pool_channels_last(y, x, x_md, g, training);
+  if (held && pooled_by_loops(x_md, g)) return pool_by_loops(y, x, x_md, g, training);
   const cpu::Key key =
       key_of(max_training ? "pool_fwd_training" : "pool_fwd", x_md, held, x.shape(), y.shape(), g);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
@@ -351,8 +390,7 @@ void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tenso
   memory::desc x_md;
   std::memcpy(&x_md.data, bytes + workspace.numel() - kRecord, kRecord);
   const bool max = g.mode == PoolMode::Max, held = x_md != plain_x;
-  if (held && pooled_by_loops(x_md, g))
-    return unpool_channels_last(dx, dy, workspace, x_md, g, beta);
+  if (held && pooled_by_loops(x_md, g)) return unpool_by_loops(dx, dy, workspace, x_md, g, beta);
   const cpu::Key key = key_of("pool_bwd", x_md, held, dx.shape(), dy.shape(), g);
   dnnl::primitive& primitive = cpu::cached(key, [&] {
     const auto hint = forward_desc(x_md, y_layout(x_md, held, dy.shape()), g, max);
