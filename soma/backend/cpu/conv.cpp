@@ -151,9 +151,9 @@ std::pair<ConvDescs, dnnl::primitive*> pass_of(Pass pass, const Shape& x, const 
     }
     const char* impl = nullptr;
     dnnl_primitive_desc_query(primitive->get_primitive_desc(), dnnl_query_impl_info_str, 0, &impl);
-    const std::string name = impl ? impl : "";
+    const std::string kernel = impl ? impl : "";
     const bool slow =
-        name.find("gemm") != std::string::npos || name.find("ref") != std::string::npos;
+        kernel.find("gemm") != std::string::npos || kernel.find("ref") != std::string::npos;
     if (!slow) return {d, primitive};
   }
   fail("conv2d: no convolution primitive");  // unreachable: the last try returns

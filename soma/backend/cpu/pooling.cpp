@@ -64,7 +64,7 @@ dnnl::pooling_forward::primitive_desc forward_desc(const memory::desc& x, const 
 // spent 0.57 ms forward and 0.99 ms backward on LeNet-5's first pooling (128×6×28×28), a quarter
 // of its training step; on the bf16 activations AMX's convolutions write (channels-last, as
 // PyTorch's), it took 13 ms of a 118 ms training step of the CIFAR CNN, which the loops cut by
-// 11 ms. On f32 blocks it took 18 ms of a 230 ms step of that CNN; the loops made the step 4 %
+// 11 ms. On f32 blocks it took 18 ms of a 220 ms step of that CNN; the loops made the step 4 %
 // faster. Their workspace holds each maximum's offset in its window, a byte per output.
 bool pooled_by_loops(const memory::desc& x, const Pool2dGeometry& g) {
 #if !(defined(__AVX512F__) && defined(__AVX512BW__))
