@@ -33,8 +33,8 @@ TEST(Sequential, NamesParametersAsPyTorch) {
 TEST(Sequential, PoolsBeforeTheReluInFrontOfMaxPoolingAsIfInOrder) {
   // Sequential runs a ReLU followed by max pooling the other way round: its output and every
   // gradient must be the layers' in the order written, to the bit. Windows of negative
-  // pre-activations only included; tiling and overlapping, padded windows; 6 channels are pooled
-  // by the cpu backend's loops, 16 by oneDNN.
+  // pre-activations only included; tiling and overlapping, padded windows; 6 and 16 channels,
+  // both held channels-last.
   for (int64_t channels : {6, 16})
     for (const Pool2dOptions& pooling :
          {Pool2dOptions{.kernel = 2}, Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1}}) {
