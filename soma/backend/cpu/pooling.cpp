@@ -59,6 +59,15 @@ dnnl::pooling_forward::primitive_desc forward_desc(const memory::desc& x, const 
           cpu::engine()};
 }
 
+bool blocked(const memory::desc& x) {
+  return x == memory::desc(x.dims(), x.data_type(), memory::format_tag::nChw16c);
+}
+// x's layout (channels-last or in blocks of 16 channels) for an array of `shape`.
+memory::desc laid_like(const memory::desc& x, const Shape& shape) {
+  return memory::desc(memory::dims(shape.begin(), shape.end()), x.data_type(),
+                      blocked(x) ? memory::format_tag::nChw16c : memory::format_tag::nhwc);
+}
+
 // Activations held channels-last or in blocks of 16 channels are pooled by the loops below.
 // oneDNN 2.6's jit kernel takes one pixel's channels per vector on channels-last activations, and
 // spent 0.57 ms forward and 0.99 ms backward on LeNet-5's first pooling (128×6×28×28), a quarter
@@ -71,10 +80,9 @@ bool pooled_by_loops(const memory::desc& x, const Pool2dGeometry& g) {
   return false;  // the loops are written for AVX-512
 #endif
   const auto type = x.data_type();
-  return (type == memory::data_type::f32 || type == memory::data_type::bf16) &&
-         x.dims().size() == 4 && g.kernel[0] * g.kernel[1] < 255 &&
-         (x == memory::desc(x.dims(), type, memory::format_tag::nhwc) ||
-          x == memory::desc(x.dims(), type, memory::format_tag::nChw16c));
+  const memory::dims dims = x.dims();
+  return (type == memory::data_type::f32 || type == memory::data_type::bf16) && dims.size() == 4 &&
+         g.kernel[0] * g.kernel[1] < 255 && x == laid_like(x, Shape(dims.begin(), dims.end()));
 }
 
 // One pooling over images (n, c, h, w in, oh, ow out) whose pixels hold their channels in runs of
@@ -262,11 +270,11 @@ void pool_backward(const ChannelsInner& p, const T* dy, const uint8_t* where, T*
 // Unreachable: pooled_by_loops is false without AVX-512, and oneDNN pools every layout.
 template <class T>
 void pool_forward(const ChannelsInner&, const T*, T*, uint8_t*) {
-  fail("pooling: the channels-last loops need AVX-512");
+  fail("pooling: the pooling loops need AVX-512");
 }
 template <class T>
 void pool_backward(const ChannelsInner&, const T*, const uint8_t*, T*) {
-  fail("pooling: the channels-last loops need AVX-512");
+  fail("pooling: the pooling loops need AVX-512");
 }
 #endif
 
@@ -275,15 +283,6 @@ template <class Fn>
 void with_type(const memory::desc& md, Fn&& fn) {
   if (md.data_type() == memory::data_type::bf16) return fn(static_cast<bfloat16*>(nullptr));
   fn(static_cast<float*>(nullptr));
-}
-
-bool blocked(const memory::desc& x) {
-  return x == memory::desc(x.dims(), x.data_type(), memory::format_tag::nChw16c);
-}
-// x's layout (channels-last or in blocks of 16 channels) for an array of `shape`.
-memory::desc laid_like(const memory::desc& x, const Shape& shape) {
-  return memory::desc(memory::dims(shape.begin(), shape.end()), x.data_type(),
-                      blocked(x) ? memory::format_tag::nChw16c : memory::format_tag::nhwc);
 }
 
 ChannelsInner channels_inner(const memory::desc& x_md, const Shape& x, const Shape& y,
