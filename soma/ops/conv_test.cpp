@@ -62,6 +62,33 @@ TEST(Conv2d, WinogradSizedLayersAgreeWithReference) {
                         1e-3);
 }
 
+TEST(Conv2d, OneChannelImagesAgreeWithReference) {
+  // The cpu backend's own loops for one-channel inputs: channels that fill a block of 6 or not,
+  // rows of outputs that fill vectors of 16 pixels or not, square and oblong kernels.
+  struct Case {
+    Shape x, w;
+    Conv2dGeometry g;
+  };
+  const std::vector<Case> cases{
+      {{5, 1, 28, 28}, {6, 1, 5, 5}, {.padding = {2, 2}}},  // LeNet-5
+      {{3, 1, 13, 17}, {7, 1, 3, 3}, {}},
+      {{1, 1, 9, 37}, {15, 1, 4, 2}, {.padding = {0, 1}}},
+      {{2, 1, 6, 5}, {1, 1, 1, 1}, {}},
+      {{2, 1, 3, 4}, {4, 1, 3, 3}, {.padding = {2, 3}}},
+  };
+  for (const Case& c : cases) {
+    expect_backends_agree(conv_with(c.g), {Input(c.x), Input(c.w), Input({c.w[0]})}, 1e-4, 1e-4);
+    expect_backends_agree(conv_with(c.g, false), {Input(c.x), Input(c.w)}, 1e-4, 1e-4);
+  }
+  // A weight gradient added to another (beta = 1), a bias gradient to another.
+  expect_backends_agree(
+      [](const std::vector<Tensor>& t) {
+        const Conv2dGeometry g{.padding = {2, 2}};
+        return conv2d(t[0], t[2], t[3], g) + conv2d(t[1], t[2], t[3], g);
+      },
+      {Input({3, 1, 12, 12}), Input({3, 1, 12, 12}), Input({6, 1, 5, 5}), Input({6})}, 1e-4, 1e-4);
+}
+
 TEST(Conv2d, AccumulatesGradientsOfSharedInputsAndWeights) {
   // x feeds two convolutions and w serves two inputs: the second gradient of each adds to the
   // first (beta = 1), through oneDNN's reorder with a sum.
