@@ -44,6 +44,19 @@ TEST(Pool2d, MatchesReference) {
     }
 }
 
+TEST(Pool2d, NchwRowsAgreeWithReference) {
+  // NCHW activations under windows two columns wide that tile them, which the cpu backend pools
+  // 16 outputs of a row at a time: rows of 3, 17 and 33 outputs, windows of 1 to 3 rows.
+  for (PoolMode mode : {PoolMode::Max, PoolMode::Average, PoolMode::AverageExcludePadding}) {
+    expect_backends_agree(pool_with({.mode = mode}), Input({2, 3, 6, 34}));
+    expect_backends_agree(pool_with({.mode = mode}), Input({1, 1, 2, 66}));
+    expect_backends_agree(pool_with({.mode = mode, .kernel = {3, 2}, .stride = {3, 2}}),
+                          Input({2, 2, 9, 6}));
+    expect_backends_agree(pool_with({.mode = mode, .kernel = {1, 2}, .stride = {1, 2}}),
+                          Input({2, 2, 3, 8}));
+  }
+}
+
 TEST(Pool2d, AccumulatesGradientsOfSharedInputs) {
   // x feeds two poolings: the first writes its gradient (beta 0), the second adds (beta 1).
   // Both orders, so that each pooling does both. The 9×7 input leaves a row and a column outside

@@ -116,12 +116,6 @@ dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
 
 cpu::Key with(cpu::Key key, const char* part) { return key << part; }
 
-// The layout of y [N, C, OH, OW] that one_channel_conv writes: channels-last, as the primitives'
-// where channels_last.
-memory::desc channels_last_f32(const Shape& y) {
-  return memory::desc(cpu::plain_f32(y).dims(), memory::data_type::f32, memory::format_tag::nhwc);
-}
-
 // One pass of a convolution: its descriptors and primitive, made by make(descs) under the pass's
 // name in the cache. Under Autocast the pass runs in bf16 and NHWC where channels_last says so,
 // in f32 by Winograd where winograd_pays (under Autocast too where winograd_beats_amx). Where
@@ -173,16 +167,10 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
   if (x.dtype() != DType::F32 || y.numel() == 0)
     return ReferenceBackend::conv2d_forward(y, x, w, bias, g);
   const cpu::SerialWhenSmall serial(multiply_adds(y.shape(), w.shape()), cpu::kSmallMultiplyAdds);
-  if (cpu::one_channel_conv_pays(x.shape(), w.shape(), g)) {
-    cpu::Key key;
-    key << "one_channel_conv_y" << y.shape();
-    cpu::LaidOutOutput out(channels_last_f32(y.shape()), cpu::plain_f32(y.shape()), y, 0.0f, key,
-                           /*hold=*/true);
-    cpu::one_channel_conv_forward(
-        static_cast<float*>(out.memory().get_data_handle()), x.data<float>(), w.data<float>(),
-        bias.defined() ? bias.data<float>() : nullptr, x.shape(), w.shape(), g);
-    return out.finish();
-  }
+  if (cpu::one_channel_conv_pays(x.shape(), w.shape(), g))
+    return cpu::one_channel_conv_forward(y.data<float>(), x.data<float>(), w.data<float>(),
+                                         bias.defined() ? bias.data<float>() : nullptr, x.shape(),
+                                         w.shape(), g);
   const auto [d, pass] =
       pass_of(Pass::Forward, x.shape(), w.shape(), y.shape(), bias.defined(), g,
               [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
@@ -233,17 +221,10 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
   if (dw.dtype() != DType::F32 || dy.numel() == 0)
     return ReferenceBackend::conv2d_backward_weights(dw, dbias, dy, x, g, beta);
   const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), dw.shape()), cpu::kSmallMultiplyAdds);
-  if (cpu::one_channel_conv_pays(x.shape(), dw.shape(), g)) {
-    cpu::Key key;
-    key << "one_channel_conv_dy" << dy.shape();
-    const memory gradient =
-        cpu::laid_out(channels_last_f32(dy.shape()), cpu::plain_f32(dy.shape()), dy, key);
-    cpu::stream().wait();  // for dy's reorder
+  if (cpu::one_channel_conv_pays(x.shape(), dw.shape(), g))
     return cpu::one_channel_conv_weight_gradient(
-        dw.data<float>(), dbias.defined() ? dbias.data<float>() : nullptr,
-        static_cast<const float*>(gradient.get_data_handle()), x.data<float>(), x.shape(),
-        dw.shape(), g, beta);
-  }
+        dw.data<float>(), dbias.defined() ? dbias.data<float>() : nullptr, dy.data<float>(),
+        x.data<float>(), x.shape(), dw.shape(), g, beta);
   const auto [d, pass] = pass_of(
       Pass::Weights, x.shape(), dw.shape(), dy.shape(), dbias.defined(), g, [](const ConvDescs& d) {
         const auto desc = d.bias.is_zero() ? dnnl::convolution_backward_weights::desc(

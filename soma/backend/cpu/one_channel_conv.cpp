@@ -2,9 +2,12 @@
 // by the weights: the lanes of a vector hold 16 neighbouring pixels of a row, so a patch's tap is
 // one load from the image, and a block of 4 such vectors × 6 output channels keeps 24 sums in
 // registers, loading 10 vectors for every 24 multiply-adds. oneDNN's kernels give each pixel's 6
-// channels a vector of their own instead (6 of 16 lanes busy): its forward pass took 0.44 ms and
-// its weight gradient 0.40 ms for LeNet-5's 128 images. The sums, one plane per channel, are
-// interleaved into channels-last outputs (and the gradients out of them) by permutations.
+// channels a vector of their own instead (6 of 16 lanes busy): for LeNet-5's 128 images its
+// forward pass took 0.44 ms and its weight gradient 0.40 ms, these loops 0.15 and 0.21 ms. The
+// outputs are written, and their gradients read, in soma's own NCHW, where a vector is a row's
+// pixels of one channel: interleaving the channels by permutations (channels-last, as oneDNN's
+// NHWC) took as long as the products, and the pooling that follows is faster on rows too (see
+// rows_pooled_by_loops).
 #include "soma/backend/cpu/one_channel_conv.h"
 
 #include <immintrin.h>
@@ -22,6 +25,11 @@ constexpr int64_t kLanes = 16;
 // A block of sums: kChannels output channels of kPixels vectors of pixels, or of kTaps taps.
 constexpr int64_t kChannels = 6, kPixels = 4, kTaps = 4;
 
+// The lanes of the first `count` elements of a vector.
+__mmask16 first_lanes(int64_t count) {
+  return count >= kLanes ? __mmask16(0xffff) : count <= 0 ? 0 : __mmask16((1u << count) - 1);
+}
+
 // One convolution's geometry. Its output pixels go 16 to a vector, row by row (xvecs to a row,
 // the last one short where ow is no multiple of 16), the vectors numbered e = i · xvecs + x / 16.
 struct Plan {
@@ -31,6 +39,10 @@ struct Plan {
   int64_t padded_w;           // of the image padded with zeros: every tap of every vector inside
   int64_t rows;               // of the padded image, with zero rows for the vectors past the last
   std::vector<int64_t> taps;  // where tap (r, c)'s pixels start in the padded image, from (0, 0)'s
+  // Of vector e: where its pixels start in the padded image (for tap (0, 0)) and in a plane of
+  // outputs, and which of its lanes are outputs (none past the image's vectors).
+  std::vector<int64_t> starts, offsets;
+  std::vector<__mmask16> insides;
 
   Plan(const Shape& x, const Shape& w_shape, const Conv2dGeometry& g)
       : n(x[0]),
@@ -50,14 +62,13 @@ struct Plan {
         rows(oh + kh - 1 + kPixels) {
     for (int64_t r = 0; r < kh; ++r)
       for (int64_t c = 0; c < kw; ++c) taps.push_back(r * padded_w + c);
+    for (int64_t e = 0; e < vectors; ++e) {
+      const int64_t i = e / xvecs, x0 = e % xvecs * kLanes;
+      starts.push_back(i * padded_w + x0);
+      offsets.push_back(i * ow + x0);
+      insides.push_back(i < oh ? first_lanes(ow - x0) : __mmask16(0));
+    }
   }
-
-  // Where vector e's pixels start in the padded image, for tap (0, 0).
-  int64_t start(int64_t e) const { return e / xvecs * padded_w + e % xvecs * kLanes; }
-  // The pixels of vector e that exist.
-  int64_t pixels(int64_t e) const { return std::min(kLanes, ow - e % xvecs * kLanes); }
-  // Vector e's first output in an image's channels-last outputs.
-  int64_t output(int64_t e) const { return (e / xvecs * ow + e % xvecs * kLanes) * oc; }
 
   // Image x (h × w) into the padded image, whose borders stay zero.
   void pad(const float* x, float* padded) const {
@@ -66,66 +77,16 @@ struct Plan {
   }
 };
 
-__mmask16 first_lanes(int64_t count) {
-  return count >= kLanes ? __mmask16(0xffff) : count <= 0 ? 0 : __mmask16((1u << count) - 1);
-}
-
-// The permutations between a vector's pixels held channels-last (oc vectors of 16 · oc floats,
-// pixel after pixel, each pixel's channels in turn) and one plane per channel (oc vectors of 16
-// pixels). Each lane comes from one of a pair of vectors, chosen by `from`, under the mask of
-// the lanes that pair serves.
-struct Interleaving {
-  int64_t oc, pairs;
-  std::vector<int32_t> to_last, to_planes;         // per vector made: the lanes' sources
-  std::vector<__mmask16> last_masks, plane_masks;  // per vector made and pair
-
-  explicit Interleaving(int64_t oc_) : oc(oc_), pairs((oc_ + 1) / 2) {
-    for (int64_t u = 0; u < oc; ++u)
-      for (int64_t q = 0; q < pairs; ++q) {
-        __mmask16 last = 0, plane = 0;
-        for (int64_t l = 0; l < kLanes; ++l) {
-          // Lane l of channels-last vector u: pixel f / oc of channel f % oc's plane.
-          const int64_t f = u * kLanes + l;
-          if (f % oc / 2 == q) last |= __mmask16(1u << l);
-          // Lane l of channel u's plane: float f of the channels-last vectors.
-          const int64_t g = l * oc + u;
-          if (g / kLanes / 2 == q) plane |= __mmask16(1u << l);
-        }
-        last_masks.push_back(last);
-        plane_masks.push_back(plane);
-      }
-    for (int64_t u = 0; u < oc; ++u)
-      for (int64_t l = 0; l < kLanes; ++l) {
-        const int64_t f = u * kLanes + l, g = l * oc + u;
-        to_last.push_back(int32_t(f / oc + f % oc % 2 * kLanes));
-        to_planes.push_back(int32_t(g % kLanes + g / kLanes % 2 * kLanes));
-      }
-  }
-
-  // from: 2 · pairs vectors; made: oc vectors.
-  void permute(const __m512* from, __m512* made, const std::vector<int32_t>& sources,
-               const std::vector<__mmask16>& masks) const {
-    for (int64_t u = 0; u < oc; ++u) {
-      const __m512i at = _mm512_loadu_si512(sources.data() + u * kLanes);
-      __m512 v = _mm512_setzero_ps();
-      for (int64_t q = 0; q < pairs; ++q)
-        v = _mm512_mask_mov_ps(v, masks[u * pairs + q],
-                               _mm512_permutex2var_ps(from[2 * q], at, from[2 * q + 1]));
-      made[u] = v;
-    }
-  }
-};
-
-// Sums of kChannels channels from c0 for the vectors of pixels e0 .. e0 + kPixels - 1 into
-// `planes` (a plane of `vectors` vectors per channel), from the padded image and the weights laid
-// out tap by tap (`weights`, `channels` to a tap) with biases first.
+// Outputs of kChannels channels from c0 (those below oc) for the vectors of pixels e0 .. e0 +
+// kPixels - 1 into an image's planes `y`, from the padded image and the weights laid out tap by
+// tap (`weights`, `channels` to a tap) with biases first.
 void forward_block(const Plan& p, const float* padded, const float* weights, int64_t c0, int64_t e0,
-                   float* planes) {
+                   float* y) {
   __m512 sum[kChannels][kPixels];
   for (int64_t g = 0; g < kChannels; ++g)
     for (int64_t k = 0; k < kPixels; ++k) sum[g][k] = _mm512_set1_ps(weights[c0 + g]);
   const float* in[kPixels];
-  for (int64_t k = 0; k < kPixels; ++k) in[k] = padded + p.start(e0 + k);
+  for (int64_t k = 0; k < kPixels; ++k) in[k] = padded + p.starts[e0 + k];
   const float* tap_weights = weights + p.channels + c0;
   for (const int64_t tap : p.taps) {
     __m512 x[kPixels];
@@ -138,11 +99,15 @@ void forward_block(const Plan& p, const float* padded, const float* weights, int
   }
   for (int64_t g = 0; g < kChannels; ++g)
     for (int64_t k = 0; k < kPixels; ++k)
-      _mm512_storeu_ps(planes + ((c0 + g) * p.vectors + e0 + k) * kLanes, sum[g][k]);
+      if (c0 + g < p.oc)
+        _mm512_mask_storeu_ps(y + (c0 + g) * p.oh * p.ow + p.offsets[e0 + k], p.insides[e0 + k],
+                              sum[g][k]);
 }
 
-// Adds to sums[c][t] (vectors) the products of the gradient's planes and the padded image for
-// kChannels channels from c0 and kTaps taps from t0, over all of an image's vectors of pixels.
+// Adds to sums[c][t] (vectors) the products of the gradient and the padded image for kChannels
+// channels from c0 and kTaps taps from t0, over all of an image's vectors of pixels. The gradient
+// comes in `planes` (of `vectors` vectors per channel, zeros where no output is): masked loads
+// from the gradient itself kept GCC 12 from holding the sums in registers.
 void weight_gradient_block(const Plan& p, const float* padded, const float* planes, int64_t c0,
                            int64_t t0, float* sums) {
   __m512 sum[kChannels][kTaps];
@@ -151,7 +116,7 @@ void weight_gradient_block(const Plan& p, const float* padded, const float* plan
   int64_t tap[kTaps];  // past the last tap: the first again, its sums never read
   for (int64_t t = 0; t < kTaps; ++t) tap[t] = t0 + t < int64_t(p.taps.size()) ? p.taps[t0 + t] : 0;
   for (int64_t e = 0; e < p.vectors; ++e) {
-    const float* in = padded + p.start(e);
+    const float* in = padded + p.starts[e];
     __m512 x[kTaps];
     for (int64_t t = 0; t < kTaps; ++t) x[t] = _mm512_loadu_ps(in + tap[t]);
     for (int64_t g = 0; g < kChannels; ++g) {
@@ -177,7 +142,6 @@ bool one_channel_conv_pays(const Shape& x, const Shape& w, const Conv2dGeometry&
 void one_channel_conv_forward(float* y, const float* x, const float* w, const float* bias,
                               const Shape& x_shape, const Shape& w_shape, const Conv2dGeometry& g) {
   const Plan p(x_shape, w_shape, g);
-  const Interleaving interleaving(p.oc);
   // The biases, then each tap's weights, `channels` apart, zeros past oc.
   const int64_t taps = int64_t(p.taps.size());
   std::vector<float> weights((taps + 1) * p.channels, 0.0f);
@@ -187,26 +151,11 @@ void one_channel_conv_forward(float* y, const float* x, const float* w, const fl
   }
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> padded(p.rows * p.padded_w, 0.0f);
-    std::vector<float> planes((p.channels + 1) * p.vectors * kLanes);
     for (int64_t n = begin; n < end; ++n) {
       p.pad(x + n * p.h * p.w, padded.data());
       for (int64_t c0 = 0; c0 < p.oc; c0 += kChannels)
         for (int64_t e0 = 0; e0 < p.vectors; e0 += kPixels)
-          forward_block(p, padded.data(), weights.data(), c0, e0, planes.data());
-      float* out = y + n * p.oh * p.ow * p.oc;
-      for (int64_t e = 0; e < p.oh * p.xvecs; ++e) {
-        __m512 from[kLanes], made[kLanes];
-        for (int64_t c = 0; c < 2 * interleaving.pairs; ++c)
-          from[c] = _mm512_loadu_ps(planes.data() + (c * p.vectors + e) * kLanes);
-        interleaving.permute(from, made, interleaving.to_last, interleaving.last_masks);
-        const int64_t floats = p.pixels(e) * p.oc;
-        float* to = out + p.output(e);
-        for (int64_t u = 0; u < p.oc; ++u, to += kLanes)
-          if (floats - u * kLanes >= kLanes)
-            _mm512_storeu_ps(to, made[u]);
-          else
-            _mm512_mask_storeu_ps(to, first_lanes(floats - u * kLanes), made[u]);
-      }
+          forward_block(p, padded.data(), weights.data(), c0, e0, y + n * p.oc * p.oh * p.ow);
     }
   });
 }
@@ -215,34 +164,30 @@ void one_channel_conv_weight_gradient(float* dw, float* dbias, const float* dy, 
                                       const Shape& x_shape, const Shape& w_shape,
                                       const Conv2dGeometry& g, float beta) {
   const Plan p(x_shape, w_shape, g);
-  const Interleaving interleaving(p.oc);
   // Each thread sums its images' products lane by lane for every channel and tap, the bias after
   // the taps; the lanes are added up at the end, in a fixed order.
   const int64_t taps = int64_t(p.taps.size()), blocked_taps = (taps + kTaps - 1) / kTaps * kTaps;
   const int64_t threads = num_threads(), sums_size = p.channels * (blocked_taps + 1) * kLanes;
+  const int64_t plane = p.oh * p.ow;
   std::vector<float> sums(threads * sums_size, 0.0f);
   parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> padded(p.rows * p.padded_w, 0.0f);
     // Zeros in the planes of channels past oc and of vectors past the image's.
-    std::vector<float> planes((p.channels + 1) * p.vectors * kLanes, 0.0f);
+    std::vector<float> planes(p.channels * p.vectors * kLanes, 0.0f);
     for (int64_t t = begin; t < end; ++t) {
       float* thread_sums = sums.data() + t * sums_size;
       float* bias_sums = thread_sums + p.channels * blocked_taps * kLanes;
       for (int64_t n = p.n * t / threads; n < p.n * (t + 1) / threads; ++n) {
         p.pad(x + n * p.h * p.w, padded.data());
-        const float* gradient = dy + n * p.oh * p.ow * p.oc;
-        for (int64_t e = 0; e < p.oh * p.xvecs; ++e) {
-          __m512 from[kLanes + 1], made[kLanes];
-          const int64_t floats = p.pixels(e) * p.oc;
-          for (int64_t u = 0; u < 2 * interleaving.pairs; ++u)
-            from[u] = _mm512_maskz_loadu_ps(first_lanes(floats - u * kLanes),
-                                            gradient + p.output(e) + u * kLanes);
-          interleaving.permute(from, made, interleaving.to_planes, interleaving.plane_masks);
-          for (int64_t c = 0; c < p.oc; ++c) {
-            _mm512_storeu_ps(planes.data() + (c * p.vectors + e) * kLanes, made[c]);
-            float* to = bias_sums + c * kLanes;
-            _mm512_storeu_ps(to, _mm512_add_ps(_mm512_loadu_ps(to), made[c]));
+        for (int64_t c = 0; c < p.oc; ++c) {
+          const float* gradient = dy + (n * p.oc + c) * plane;
+          __m512 sum = _mm512_loadu_ps(bias_sums + c * kLanes);
+          for (int64_t e = 0; e < p.vectors; ++e) {
+            const __m512 v = _mm512_maskz_loadu_ps(p.insides[e], gradient + p.offsets[e]);
+            _mm512_storeu_ps(planes.data() + (c * p.vectors + e) * kLanes, v);
+            sum = _mm512_add_ps(sum, v);
           }
+          _mm512_storeu_ps(bias_sums + c * kLanes, sum);
         }
         for (int64_t c0 = 0; c0 < p.oc; c0 += kChannels)
           for (int64_t t0 = 0; t0 < taps; t0 += kTaps)

@@ -1,8 +1,11 @@
 // The cpu backend's own pooling loops on bf16 channels-last activations (as AMX's convolutions
-// write them under Autocast) against the reference backend on the same values. The op's tests
+// write them under Autocast), and on NCHW rows with ties, against the reference backend on the
+// same values. The op's tests
 // compare whole chains with f32, where bf16 rounding may move a maximum; here nothing is rounded
 // but averages and the sums of overlapping windows' gradients.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "soma/backend/backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
@@ -54,6 +57,28 @@ TEST(CpuPool2d, Bf16ChannelsLastAgreesWithReferenceOnTheSameValues) {
       reference_backend().pool2d_backward(expected_dx, dy, reference_workspace, g, 0.0f);
       testing::expect_close(dx, expected_dx, 1e-2, 1e-2, "input gradient");
     }
+}
+
+TEST(CpuPool2d, NchwRowsSendTiedGradientsWhereTheReferenceDoes) {
+  // Values in steps of 1/2, so that windows hold ties, whose maximum is the first in row-major
+  // order: its gradient goes there.
+  Rng rng(7);
+  std::vector<float> values = Tensor::randn({2, 3, 6, 34}, rng).to_vector<float>();
+  for (float& v : values) v = std::round(v * 2) / 2;
+  const Tensor x = Tensor::from(values, {2, 3, 6, 34});
+  for (const Pool2dGeometry& g :
+       {Pool2dGeometry{}, Pool2dGeometry{.kernel = {3, 2}, .stride = {3, 2}}}) {
+    const Shape y_shape{2, 3, 6 / g.kernel[0], 17};
+    const Tensor y = Tensor::empty(y_shape), expected_y = Tensor::empty(y_shape);
+    const Tensor workspace = cpu_backend().pool2d_forward(y, x, g, true);
+    const Tensor reference_workspace = reference_backend().pool2d_forward(expected_y, x, g, true);
+    testing::expect_close(y, expected_y, 0, 0, "output");
+    const Tensor dy = Tensor::randn(y_shape, rng);
+    const Tensor dx = Tensor::empty(x.shape()), expected_dx = Tensor::empty(x.shape());
+    cpu_backend().pool2d_backward(dx, dy, workspace, g, 0.0f);
+    reference_backend().pool2d_backward(expected_dx, dy, reference_workspace, g, 0.0f);
+    testing::expect_close(dx, expected_dx, 0, 0, "input gradient");
+  }
 }
 
 }  // namespace
