@@ -136,7 +136,7 @@ void weight_gradient_block(const Plan& p, const float* padded, const float* plan
 
 bool one_channel_conv_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g) {
   return x[1] == 1 && w[0] < kLanes && g.groups == 1 && g.stride[0] == 1 && g.stride[1] == 1 &&
-         g.dilation[0] == 1 && g.dilation[1] == 1 && autocast_precision() != Precision::BF16;
+         g.dilation[0] == 1 && g.dilation[1] == 1;
 }
 
 void one_channel_conv_forward(float* y, const float* x, const float* w, const float* bias,
