@@ -176,18 +176,21 @@ class Backend {
                                const Pool2dGeometry& g, float beta) = 0;
 
   // Batch normalisation of x [N, C, ...] per channel: y = (x - mean) / √(var + eps) · gamma +
-  // beta. With `training`, mean and var [C] are outputs (the batch's mean and biased variance),
-  // otherwise inputs (running statistics).
-  virtual void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
-                                  const Tensor& var, const Tensor& gamma, const Tensor& beta,
-                                  double eps, bool training) = 0;
+  // beta, then y = max(y, 0) with `relu`. With `training`, mean and var [C] are outputs (the
+  // batch's mean and biased variance), otherwise inputs (running statistics). With `relu`,
+  // returns what the backward pass needs for the ReLU (a backend-specific mask, passed back
+  // unchanged), otherwise an undefined tensor.
+  virtual Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                    const Tensor& var, const Tensor& gamma, const Tensor& beta,
+                                    double eps, bool training, bool relu) = 0;
   // dgamma, dbeta += their gradients, dx = its gradient + dx_beta · dx (undefined ones are
   // skipped). With `training` the statistics were the batch's and dx flows through them too;
-  // otherwise they were constants.
+  // otherwise they were constants. relu_mask: the forward pass's return where it applied the
+  // ReLU (dy then flows back only where y > 0), otherwise undefined.
   virtual void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                                    const Tensor& dy, const Tensor& x, const Tensor& mean,
                                    const Tensor& var, const Tensor& gamma, double eps,
-                                   bool training, float dx_beta) = 0;
+                                   bool training, float dx_beta, const Tensor& relu_mask) = 0;
 
   // y = lrn(x) for x [N, C, H, W]; see LrnParams. With `training`, returns what the backward
   // needs beyond x (a backend-specific workspace, passed back unchanged), or an undefined tensor.

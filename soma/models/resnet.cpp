@@ -33,7 +33,7 @@ BasicBlock::BasicBlock(int64_t in_channels, int64_t out_channels, int64_t stride
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  const Tensor out = bn2_->forward(conv2_->forward(relu(bn1_->forward(conv1_->forward(x)))));
+  const Tensor out = bn2_->forward(conv2_->forward(bn1_->forward_relu(conv1_->forward(x))));
   return relu(out + (downsample_ ? downsample_->forward(x) : x));
 }
 
@@ -57,7 +57,7 @@ ResNet18::ResNet18(ResNetOptions options)
 }
 
 Tensor ResNet18::forward(const Tensor& x) {
-  Tensor out = relu(bn1_->forward(conv1_->forward(x)));
+  Tensor out = bn1_->forward_relu(conv1_->forward(x));
   for (const auto& layer : layers_) out = layer->forward(out);
   return fc_->forward(flatten(adaptive_avg_pool2d(out, {1, 1})));
 }

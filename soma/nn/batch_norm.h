@@ -19,12 +19,16 @@ class BatchNorm : public Module {
   BatchNorm(int64_t num_features, BatchNormOptions options, std::vector<int64_t> dims,
             std::string kind);
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)), the ReLU applied as the layer normalises (see batch_norm_relu).
+  Tensor forward_relu(const Tensor& x);
   std::string kind() const override { return kind_; }
 
   Tensor weight, bias;                                    // γ and β, undefined without affine
   Tensor running_mean, running_var, num_batches_tracked;  // undefined without tracking
 
  private:
+  Tensor normalise(const Tensor& x, bool relu);
+
   BatchNormOptions options_;
   std::vector<int64_t> dims_;
   std::string kind_;

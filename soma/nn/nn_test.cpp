@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "soma/backend/reference/reference_backend.h"
 #include "soma/nn/activation.h"
+#include "soma/nn/batch_norm.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/dropout.h"
 #include "soma/nn/init.h"
@@ -61,6 +63,61 @@ TEST(Sequential, PoolsBeforeTheReluInFrontOfMaxPoolingAsIfInOrder) {
           << "no window of negative values only";
       EXPECT_EQ(output_and_gradients(false), in_order) << channels << " channels";
     }
+}
+
+// The reference backend, counting the batch normalisations that end with a ReLU.
+struct CountingFusedNorms : ReferenceBackend {
+  int fused = 0;
+  Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
+                            const Tensor& gamma, const Tensor& beta, double eps, bool training,
+                            bool relu) override {
+    fused += relu;
+    return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training, relu);
+  }
+};
+
+TEST(Sequential, NormalisesAndRectifiesInOneOpAsIfInOrder) {
+  // Sequential runs batch norm followed by a ReLU as batch_norm_relu: to the bit the fused op's
+  // output and gradients, and those of the layers in the order written up to the order of the
+  // sums; in training (batch statistics) and evaluation (running ones), before max pooling.
+  Sequential model{Conv2d(3, 16, {.kernel = 3, .padding = 1}), BatchNorm2d(16), ReLU(),
+                   MaxPool2d({.kernel = 2})};
+  auto& norm = dynamic_cast<BatchNorm2d&>(model[1]);
+  Rng rng(4);
+  const Tensor x = Tensor::randn({16, 3, 12, 12}, rng).requires_grad();
+  const Tensor upstream = Tensor::randn({16, 16, 6, 6}, rng);
+  for (bool training : {true, false}) {
+    training ? model.train() : model.eval();
+    enum class Run { Sequential, Fused, InOrder };
+    auto output_and_gradients = [&](Run run) {
+      x.set_grad(Tensor());
+      for (const Tensor& p : model.parameters()) p.set_grad(Tensor());
+      const Tensor running_mean = norm.running_mean.clone(), running_var = norm.running_var.clone();
+      Tensor y = run == Run::Sequential ? model(x)
+                 : run == Run::Fused    ? model[3](norm.forward_relu(model[0](x)))
+                                        : model[3](model[2](model[1](model[0](x))));
+      norm.running_mean.copy_(running_mean), norm.running_var.copy_(running_var);
+      y.backward(upstream);
+      std::vector<std::vector<float>> results{y.to_vector<float>(), x.grad().to_vector<float>()};
+      for (const Tensor& p : model.parameters()) results.push_back(p.grad().to_vector<float>());
+      return results;
+    };
+    const auto fused = output_and_gradients(Run::Fused);
+    EXPECT_EQ(output_and_gradients(Run::Sequential), fused) << training;
+    CountingFusedNorms counting;
+    {
+      BackendGuard guard(counting);
+      model(x);
+    }
+    EXPECT_EQ(counting.fused, 1);
+    const auto in_order = output_and_gradients(Run::InOrder);
+    ASSERT_EQ(in_order.size(), fused.size());
+    EXPECT_EQ(in_order[0], fused[0]) << training;
+    for (size_t k = 1; k < fused.size(); ++k)
+      testing::expect_close(Tensor::from(fused[k], {int64_t(fused[k].size())}),
+                            Tensor::from(in_order[k], {int64_t(in_order[k].size())}), 1e-4, 1e-5,
+                            training ? "training" : "evaluation");
+  }
 }
 
 TEST(Module, TrainAndEvalReachEverySubmodule) {

@@ -21,11 +21,10 @@ void update_running(const Tensor& running, const Tensor& batch, double momentum,
   }
 }
 
-}  // namespace
-
-Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+// batch_norm, followed by a ReLU with `relu`.
+Tensor normalised(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& gamma, const Tensor& beta, bool training, double momentum,
-                  double eps) {
+                  double eps, bool relu) {
   SOMA_CHECK(x.dim() >= 2, "batch_norm: expected an input [N, C, ...], found ",
              to_string(x.shape()));
   const int64_t channels = x.size(1), count = x.numel() / channels;
@@ -46,7 +45,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor y = Tensor::empty_like(x);
   Tensor mean = batch_stats ? Tensor::empty({channels}, x.dtype()) : running_mean.to(x.dtype());
   Tensor var = batch_stats ? Tensor::empty({channels}, x.dtype()) : running_var.to(x.dtype());
-  backend().batch_norm_forward(y, x, mean, var, gamma, beta, eps, batch_stats);
+  const Tensor relu_mask =
+      backend().batch_norm_forward(y, x, mean, var, gamma, beta, eps, batch_stats, relu);
   if (training && running_mean.defined()) {
     update_running(running_mean, mean, momentum, 1.0);
     update_running(running_var, var, momentum, double(count) / double(count - 1));
@@ -54,13 +54,28 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   std::vector<Tensor> inputs{x};
   if (gamma.defined()) inputs.insert(inputs.end(), {gamma, beta});
   return autograd::record(
-      y, inputs, [x, mean, var, gamma, eps, batch_stats](const Tensor& dy, autograd::Grads& g) {
+      y, inputs,
+      [x, mean, var, gamma, eps, batch_stats, relu_mask](const Tensor& dy, autograd::Grads& g) {
         const bool affine = gamma.defined();
         const auto [dx, accumulate] = g.needs(0) ? g.target(0) : autograd::Grads::Target{};
         backend().batch_norm_backward(dx, affine && g.needs(1) ? g[1] : Tensor(),
                                       affine && g.needs(2) ? g[2] : Tensor(), dy, x, mean, var,
-                                      gamma, eps, batch_stats, accumulate ? 1.0f : 0.0f);
+                                      gamma, eps, batch_stats, accumulate ? 1.0f : 0.0f, relu_mask);
       });
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& gamma, const Tensor& beta, bool training, double momentum,
+                  double eps) {
+  return normalised(x, running_mean, running_var, gamma, beta, training, momentum, eps, false);
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& gamma, const Tensor& beta, bool training, double momentum,
+                       double eps) {
+  return normalised(x, running_mean, running_var, gamma, beta, training, momentum, eps, true);
 }
 
 Tensor local_response_norm(const Tensor& x, const LrnParams& params) {

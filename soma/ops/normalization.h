@@ -15,6 +15,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   const Tensor& gamma, const Tensor& beta, bool training, double momentum = 0.1,
                   double eps = 1e-5);
 
+// relu(batch_norm(...)) as one op: the backends apply the ReLU as they normalise (oneDNN's
+// fuse_norm_relu), sparing the activation's own passes over the values and their gradients.
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& gamma, const Tensor& beta, bool training,
+                       double momentum = 0.1, double eps = 1e-5);
+
 // Local response normalisation across channels of x [N, C, ...]
 // (torch.nn.functional.local_response_norm); see LrnParams.
 Tensor local_response_norm(const Tensor& x, const LrnParams& params = {});

@@ -1,7 +1,10 @@
 #include "soma/ops/normalization.h"
 
 #include "soma/autograd/node.h"
+#include "soma/ops/activation.h"
 #include "soma/ops/conv.h"
+#include "soma/ops/elementwise.h"
+#include "soma/ops/reduce.h"
 #include "testing.h"
 
 namespace soma {
@@ -81,6 +84,95 @@ TEST(BatchNorm, RunningStatisticsOfHeldActivationsAgreeWithReference) {
   }
   testing::expect_close(stats[0], stats[2], 1e-4, 1e-4, "running mean");
   testing::expect_close(stats[1], stats[3], 1e-4, 1e-4, "running variance");
+}
+
+Tensor relu_training_of(const std::vector<Tensor>& x) {
+  return batch_norm_relu(x[0], Tensor(), Tensor(), x[1], x[2], true);
+}
+
+Tensor relu_eval_of(const std::vector<Tensor>& x) {
+  return batch_norm_relu(x[0], x[3].detach(), x[4].detach(), x[1], x[2], false, 0.1, 1e-3);
+}
+
+TEST(BatchNormRelu, Gradcheck) {
+  // Inputs well away from where a value crosses 0, which the finite differences would straddle.
+  expect_gradcheck(relu_training_of,
+                   {Input({3, 2, 3, 2}), Input({2}, 0.5, 2), Input({2}, -0.05, 0.05)});
+  Rng rng(3);
+  const Tensor mean = Tensor::randn({3}, rng, DType::F64) * 0.05,
+               var = Tensor::rand({3}, rng, DType::F64) + 0.5;
+  expect_gradcheck(
+      [&](const std::vector<Tensor>& x) {
+        return batch_norm_relu(x[0], mean, var, x[1], x[2], false, 0.1, 1e-3);
+      },
+      {Input({2, 3, 2, 2}, -2, 2, 0.3), Input({3}, 0.5, 2), Input({3}, -0.05, 0.05)});
+}
+
+TEST(BatchNormRelu, MatchesReference) {
+  // Plain NCHW activations, which the cpu backend normalises with its loops.
+  for (const Shape& shape : std::vector<Shape>{{2, 6, 28, 28}, {3, 5, 7, 9}, {64, 120}}) {
+    const int64_t c = shape[1];
+    expect_backends_agree(relu_training_of, {Input(shape), Input({c}), Input({c})}, 1e-4, 1e-4);
+    expect_backends_agree(relu_eval_of,
+                          {Input(shape), Input({c}), Input({c}), Input({c}), Input({c}, 0.5, 2)},
+                          1e-4, 1e-4);
+  }
+  // A convolution's held output, which oneDNN's primitive normalises with the ReLU fused (its
+  // workspace marks where the output is positive): 32 channels in blocks, 8 channels-last; the
+  // input's gradient written, then added to by the second branch.
+  const auto chain = [](const std::vector<Tensor>& t) {
+    const Tensor a = conv2d(t[0], t[1], Tensor(), {.padding = {1, 1}});
+    const Tensor b = batch_norm_relu(a, Tensor(), Tensor(), t[2], t[3], true) + a;
+    const Tensor c = conv2d(b, t[4], Tensor(), {.padding = {1, 1}});
+    return batch_norm_relu(c, Tensor(), Tensor(), t[5], t[6], true);
+  };
+  const std::vector<Input> inputs{Input({8, 16, 12, 12}),
+                                  Input({32, 16, 3, 3}, -0.3, 0.3),
+                                  Input({32}),
+                                  Input({32}),
+                                  Input({8, 32, 3, 3}, -0.2, 0.2),
+                                  Input({8}),
+                                  Input({8})};
+  expect_backends_agree(chain, inputs, 1e-3, 1e-3);
+}
+
+TEST(BatchNormRelu, EqualsReluOfBatchNorm) {
+  // On the cpu backend, fused and apart, the same values and gradients: for held activations
+  // (oneDNN's primitive) in f32 and in bf16 under Autocast, and plain ones (the loops); the
+  // parameters' gradients, with the input's not wanted.
+  Rng setup(5);
+  const Tensor x = Tensor::randn({8, 16, 10, 10}, setup), w = Tensor::randn({32, 16, 3, 3}, setup);
+  for (const auto& [held, precision] :
+       {std::pair{true, Precision::F32}, std::pair{true, Precision::BF16},
+        std::pair{false, Precision::F32}}) {
+    const Autocast autocast(precision);
+    const std::string name = !held ? "plain" : precision == Precision::BF16 ? "bf16 held" : "held";
+    const double tolerance = precision == Precision::BF16 ? 1e-2 : 1e-5;
+    std::vector<std::vector<float>> results;
+    for (bool fused : {true, false}) {
+      Rng rng(6);  // the same parameters and activations for both
+      const Tensor gamma = Tensor::randn({32}, rng).requires_grad(),
+                   beta = Tensor::randn({32}, rng).requires_grad();
+      const Tensor a = held ? conv2d(x, w) : Tensor::randn({8, 32, 8, 8}, rng);
+      const Tensor y = fused ? batch_norm_relu(a, Tensor(), Tensor(), gamma, beta, true)
+                             : relu(batch_norm(a, Tensor(), Tensor(), gamma, beta, true));
+      // Weights that do not vanish where y does: the ReLU's gradient must.
+      sum(y * Tensor::randn(y.shape(), rng)).backward();
+      results.push_back(y.to_vector<float>());
+      results.push_back(gamma.grad().to_vector<float>());
+      results.push_back(beta.grad().to_vector<float>());
+    }
+    // The values to the bit; the parameter gradients summed in another order.
+    EXPECT_EQ(results[0], results[3]) << name;
+    for (size_t k = 1; k < 3; ++k)
+      testing::expect_close(Tensor::from(results[k], {32}), Tensor::from(results[k + 3], {32}),
+                            tolerance, tolerance, name);
+  }
+}
+
+TEST(BatchNormRelu, MatchesPyTorch) {
+  testing::expect_matches_fixture("batch_norm_relu_training", relu_training_of, 1e-4, 1e-5);
+  testing::expect_matches_fixture("batch_norm_relu_eval", relu_eval_of);
 }
 
 TEST(BatchNorm, RejectsOneValuePerChannelInTraining) {

@@ -36,12 +36,13 @@ class CpuBackend : public ReferenceBackend {
                         bool training) override;
   void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
                        const Pool2dGeometry& g, float beta) override;
-  void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
-                          const Tensor& gamma, const Tensor& beta, double eps,
-                          bool training) override;
+  Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
+                            const Tensor& gamma, const Tensor& beta, double eps, bool training,
+                            bool relu) override;
   void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                            const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
-                           const Tensor& gamma, double eps, bool training, float dx_beta) override;
+                           const Tensor& gamma, double eps, bool training, float dx_beta,
+                           const Tensor& relu_mask) override;
   Tensor lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p, bool training) override;
   void lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
                     const LrnParams& p) override;

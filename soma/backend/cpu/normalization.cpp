@@ -61,7 +61,7 @@ struct OnednnNorm {
 };
 
 std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, double eps,
-                                      bool training) {
+                                      bool training, bool relu) {
   const auto kept = cpu::held(x);
   if (!kept) return std::nullopt;
   const memory::desc md = kept->memory().get_desc();
@@ -70,6 +70,7 @@ std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, doub
       training ? dnnl::normalization_flags::none : dnnl::normalization_flags::use_global_stats;
   if (gamma.defined())
     flags = flags | dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  if (relu) flags = flags | dnnl::normalization_flags::fuse_norm_relu;
   cpu::Key key;
   key << "batch_norm" << md << int64_t(flags) << std::to_string(eps);
   return OnednnNorm{md, flags, key};
@@ -88,12 +89,14 @@ bool jit(const dnnl::primitive& primitive) {
 
 }  // namespace
 
-void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
-                                    const Tensor& var, const Tensor& gamma, const Tensor& beta,
-                                    double eps, bool training) {
+// A fused ReLU runs in oneDNN's primitive (fuse_norm_relu), whose workspace marks where y > 0, a
+// bit per element; the loops apply it after the normalisation, with a byte per element.
+Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                      const Tensor& var, const Tensor& gamma, const Tensor& beta,
+                                      double eps, bool training, bool relu) {
   if (x.dtype() != DType::F32 || x.numel() == 0)
-    return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training);
-  if (const auto n = onednn_norm(x, gamma, eps, training)) {
+    return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training, relu);
+  if (const auto n = onednn_norm(x, gamma, eps, training, relu)) {
     const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
     dnnl::primitive& primitive = cpu::cached(cpu::Key(n->key) << "fwd", [&] {
       return dnnl::batch_normalization_forward(forward_desc(*n, eps));
@@ -111,10 +114,16 @@ void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tens
         args.emplace(DNNL_ARG_SCALE, memory(stats, engine, gamma.raw_data()));
         args.emplace(DNNL_ARG_SHIFT, memory(stats, engine, beta.raw_data()));
       }
+      Tensor workspace;
+      if (relu) {
+        const memory::desc ws = cpu::queried(primitive, dnnl::query::workspace_md);
+        workspace = Tensor::empty({int64_t(ws.get_size())}, DType::U8);
+        args.emplace(DNNL_ARG_WORKSPACE, memory(ws, engine, workspace.raw_data()));
+      }
       primitive.execute(cpu::stream(), args);
       out.finish();
       cpu::stream().wait();
-      return;
+      return workspace;
     }
   }
   const ChannelSplit p = split_channels(x);
@@ -139,6 +148,7 @@ void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tens
       for (int64_t i = 0; i < p.inner; ++i) ys[i] = xs[i] * scale + shift;
     }
   });
+  return relu ? relu_with_mask(y) : Tensor();
 }
 
 // With x̂ = (x - mean)·inv_std: dβ = Σ dy, dγ = Σ dy·x̂, and
@@ -147,11 +157,18 @@ void CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tens
 void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                                      const Tensor& dy, const Tensor& x, const Tensor& mean,
                                      const Tensor& var, const Tensor& gamma, double eps,
-                                     bool training, float dx_beta) {
+                                     bool training, float dx_beta, const Tensor& relu_mask) {
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_backward(dx, dgamma, dbeta, dy, x, mean, var, gamma, eps,
-                                                 training, dx_beta);
-  if (const auto n = dx.defined() ? onednn_norm(x, gamma, eps, training) : std::nullopt) {
+                                                 training, dx_beta, relu_mask);
+  if (relu_mask.defined() && relu_mask.numel() == dy.numel())  // the loops' mask, a byte each
+    return batch_norm_backward(dx, dgamma, dbeta, masked_gradient(dy, relu_mask), x, mean, var,
+                               gamma, eps, training, dx_beta, Tensor());
+  // oneDNN's workspace: its primitive computes dx, into a scratch tensor if none is wanted.
+  const bool relu = relu_mask.defined();
+  const Tensor target = dx.defined() || !relu ? dx : Tensor::empty(x.shape());
+  if (!dx.defined()) dx_beta = 0.0f;
+  if (const auto n = target.defined() ? onednn_norm(x, gamma, eps, training, relu) : std::nullopt) {
     const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
     const bool affine = gamma.defined();
     dnnl::primitive& primitive = cpu::cached(cpu::Key(n->key) << "bwd", [&] {
@@ -163,7 +180,7 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
     if (jit(primitive)) {
       const memory::desc plain = cpu::plain_f32(x.shape()), stats = cpu::plain_f32({x.size(1)});
       auto& engine = cpu::engine();
-      cpu::LaidOutOutput out(n->md, plain, dx, dx_beta, cpu::Key(n->key) << "dx",
+      cpu::LaidOutOutput out(n->md, plain, target, dx_beta, cpu::Key(n->key) << "dx",
                              /*hold=*/true);
       std::unordered_map<int, memory> args{
           {DNNL_ARG_SRC, cpu::laid_out(n->md, plain, x, cpu::Key(n->key) << "x")},
@@ -184,6 +201,9 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
         args.emplace(DNNL_ARG_DIFF_SCALE, memory(stats, engine, dscale.raw_data()));
         args.emplace(DNNL_ARG_DIFF_SHIFT, memory(stats, engine, dshift.raw_data()));
       }
+      if (relu)
+        args.emplace(DNNL_ARG_WORKSPACE, memory(cpu::queried(primitive, dnnl::query::workspace_md),
+                                                engine, relu_mask.raw_data()));
       primitive.execute(cpu::stream(), args);
       out.finish();
       cpu::stream().wait();
@@ -192,6 +212,8 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
       return;
     }
   }
+  SOMA_CHECK(!relu, "batch_norm_backward: a ReLU mask from oneDNN's primitive, which this ",
+             "backward pass cannot run");
   const ChannelSplit p = split_channels(x);
   const float* in = x.data<float>();
   const float* up = dy.data<float>();

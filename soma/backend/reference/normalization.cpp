@@ -1,4 +1,4 @@
-// Batch normalisation, per channel, in the textbook's two passes.
+// Batch normalisation, per channel, in the textbook's two passes, and the ReLU it may end with.
 #include <cmath>
 
 #include "soma/backend/channel_split.h"
@@ -14,9 +14,38 @@ T value_or(const Tensor& t, int64_t i, T fallback) {
 
 }  // namespace
 
-void ReferenceBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
-                                          const Tensor& var, const Tensor& gamma,
-                                          const Tensor& beta, double eps, bool training) {
+Tensor relu_with_mask(const Tensor& y) {
+  Tensor mask = Tensor::empty({y.numel()}, DType::U8);
+  dispatch_floating(y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* values = y.data<T>();
+    uint8_t* above = mask.data<uint8_t>();
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      above[i] = values[i] > T(0);
+      if (!above[i]) values[i] = T(0);
+    }
+  });
+  return mask;
+}
+
+Tensor masked_gradient(const Tensor& dy, const Tensor& mask) {
+  SOMA_CHECK(mask.numel() == dy.numel(), "batch_norm_backward: expected a ReLU mask of ",
+             dy.numel(), " bytes, found ", mask.numel());
+  Tensor masked = Tensor::empty(dy.shape(), dy.dtype());
+  dispatch_floating(dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* from = dy.data<T>();
+    const uint8_t* above = mask.data<uint8_t>();
+    T* to = masked.data<T>();
+    for (int64_t i = 0; i < dy.numel(); ++i) to[i] = above[i] ? from[i] : T(0);
+  });
+  return masked;
+}
+
+Tensor ReferenceBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                            const Tensor& var, const Tensor& gamma,
+                                            const Tensor& beta, double eps, bool training,
+                                            bool relu) {
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const ChannelSplit s = split_channels(x);
@@ -44,18 +73,20 @@ void ReferenceBackend::batch_norm_forward(const Tensor& y, const Tensor& x, cons
           out[s.at(b, c, i)] = (in[s.at(b, c, i)] - m) * inv_std * g + shift;
     }
   });
+  return relu ? relu_with_mask(y) : Tensor();
 }
 
 void ReferenceBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma,
                                            const Tensor& dbeta, const Tensor& dy, const Tensor& x,
                                            const Tensor& mean, const Tensor& var,
                                            const Tensor& gamma, double eps, bool training,
-                                           float dx_beta) {
+                                           float dx_beta, const Tensor& relu_mask) {
+  const Tensor upstream = relu_mask.defined() ? masked_gradient(dy, relu_mask) : dy;
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const ChannelSplit s = split_channels(x);
     const T* in = x.data<T>();
-    const T* gy = dy.data<T>();
+    const T* gy = upstream.data<T>();
     for (int64_t c = 0; c < s.c; ++c) {
       const T m = mean.data<T>()[c];
       const T inv_std = T(1) / std::sqrt(var.data<T>()[c] + T(eps));

@@ -5,6 +5,12 @@
 
 namespace soma {
 
+// The ReLU that batch_norm_forward applies after the normalisation, on y in place; returns the
+// mask the backward pass takes: a byte per element of y, 1 where y > 0.
+Tensor relu_with_mask(const Tensor& y);
+// dy where that mask is 1, 0 elsewhere.
+Tensor masked_gradient(const Tensor& dy, const Tensor& mask);
+
 class ReferenceBackend : public Backend {
  public:
   const char* name() const override { return "reference"; }
@@ -40,12 +46,13 @@ class ReferenceBackend : public Backend {
                         bool training) override;
   void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
                        const Pool2dGeometry& g, float beta) override;
-  void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
-                          const Tensor& gamma, const Tensor& beta, double eps,
-                          bool training) override;
+  Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
+                            const Tensor& gamma, const Tensor& beta, double eps, bool training,
+                            bool relu) override;
   void batch_norm_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
                            const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
-                           const Tensor& gamma, double eps, bool training, float dx_beta) override;
+                           const Tensor& gamma, double eps, bool training, float dx_beta,
+                           const Tensor& relu_mask) override;
   Tensor lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p, bool training) override;
   void lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
                     const LrnParams& p) override;
