@@ -31,26 +31,21 @@ std::string kernels_of_a_step(const Shape& x_shape, const Shape& w_shape, const 
   return printed;
 }
 
-// The passes oneDNN runs: a line for each convolution primitive it executes.
-int onednn_passes(const std::string& printed) {
+// The convolution passes oneDNN ran by a kernel whose name holds `kernel`: oneDNN prints a line
+// for each primitive it runs (dnnl_verbose,exec,cpu,convolution,jit_wino_4x3:avx512_core,...)
+// and, the first time, for each it creates.
+int passes(const std::string& printed, const std::string& kernel = "convolution") {
   int count = 0;
   std::istringstream lines(printed);
   for (std::string line; std::getline(lines, line);)
-    count +=
-        line.find(",exec,") != std::string::npos && line.find("convolution") != std::string::npos;
+    count += line.find(",exec,") != std::string::npos &&
+             line.find("convolution") != std::string::npos &&
+             line.find(kernel) != std::string::npos;
   return count;
 }
 
-// The passes run by a Winograd kernel: oneDNN prints a line for each primitive it runs
-// (dnnl_verbose,exec,cpu,convolution,jit_wino_4x3:avx512_core,...) and, the first time, for each
-// it creates.
-int winograd_passes(const std::string& printed) {
-  int count = 0;
-  std::istringstream lines(printed);
-  for (std::string line; std::getline(lines, line);)
-    count += line.find(",exec,") != std::string::npos && line.find("wino") != std::string::npos;
-  return count;
-}
+// The passes run by a Winograd kernel.
+int winograd_passes(const std::string& printed) { return passes(printed, "wino"); }
 
 TEST(CpuConv2d, RunsWinogradWhereItPays) {
   const Conv2dGeometry same{.padding = {1, 1}};
@@ -74,14 +69,14 @@ TEST(CpuConv2d, RunsOneChannelImagesOnItsOwnLoops) {
   // LeNet-5's first layer: its forward pass and weight gradient by soma's loops, the gradient of
   // the images (which training does not ask for) by oneDNN.
   const Conv2dGeometry same{.padding = {2, 2}};
-  EXPECT_EQ(onednn_passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 1);
-  EXPECT_EQ(onednn_passes(kernels_of_a_step({8, 3, 28, 28}, {6, 3, 5, 5}, same)), 3);
-  EXPECT_EQ(onednn_passes(kernels_of_a_step({8, 1, 28, 28}, {16, 1, 5, 5}, same)), 3);
-  EXPECT_EQ(onednn_passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5},
-                                            {.stride = {2, 2}, .padding = {2, 2}})),
+  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 1);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 3, 28, 28}, {6, 3, 5, 5}, same)), 3);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {16, 1, 5, 5}, same)), 3);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5},
+                                     {.stride = {2, 2}, .padding = {2, 2}})),
             3);
   const Autocast bf16(Precision::BF16);  // in f32 under Autocast too
-  EXPECT_EQ(onednn_passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 1);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 1);
 }
 
 }  // namespace
