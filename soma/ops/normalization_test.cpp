@@ -119,12 +119,16 @@ TEST(BatchNormRelu, MatchesReference) {
   }
   // A convolution's held output, which oneDNN's primitive normalises with the ReLU fused (its
   // workspace marks where the output is positive): 32 channels in blocks, 8 channels-last; the
-  // input's gradient written, then added to by the second branch.
+  // input's gradient written, then added to by the second branch. The second normalisation's
+  // input is read row-major before the backward pass, which must still read the workspace in
+  // the layout it was written in.
   const auto chain = [](const std::vector<Tensor>& t) {
     const Tensor a = conv2d(t[0], t[1], Tensor(), {.padding = {1, 1}});
     const Tensor b = batch_norm_relu(a, Tensor(), Tensor(), t[2], t[3], true) + a;
     const Tensor c = conv2d(b, t[4], Tensor(), {.padding = {1, 1}});
-    return batch_norm_relu(c, Tensor(), Tensor(), t[5], t[6], true);
+    const Tensor d = batch_norm_relu(c, Tensor(), Tensor(), t[5], t[6], true);
+    EXPECT_GT(c.to_vector<float>().size(), 0u);  // ends c's holding
+    return d;
   };
   const std::vector<Input> inputs{Input({8, 16, 12, 12}),
                                   Input({32, 16, 3, 3}, -0.3, 0.3),

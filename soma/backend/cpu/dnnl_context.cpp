@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "soma/core/parallel.h"
 
@@ -74,6 +75,22 @@ dnnl::memory::desc plain_f32(const Shape& shape) {
 dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what, int index) {
   return dnnl::memory::desc(*dnnl_primitive_desc_query_md(primitive.get_primitive_desc(),
                                                           dnnl::convert_to_c(what), index));
+}
+
+Tensor workspace_for(int64_t bytes, const dnnl::memory::desc& md) {
+  Tensor workspace = Tensor::empty({bytes + int64_t(sizeof(dnnl_memory_desc_t))}, DType::U8);
+  std::memcpy(workspace.data<uint8_t>() + bytes, &md.data, sizeof(dnnl_memory_desc_t));
+  return workspace;
+}
+
+dnnl::memory::desc recorded_layout(const Tensor& workspace, const char* what) {
+  constexpr int64_t record = sizeof(dnnl_memory_desc_t);
+  SOMA_CHECK(workspace.defined() && workspace.dtype() == DType::U8 && workspace.numel() >= record,
+             what, ": expected the workspace of its forward pass, found ",
+             workspace.defined() ? to_string(workspace.shape()) : "none");
+  dnnl::memory::desc md;
+  std::memcpy(&md.data, workspace.data<uint8_t>() + workspace.numel() - record, record);
+  return md;
 }
 
 namespace {

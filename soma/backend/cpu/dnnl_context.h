@@ -66,6 +66,13 @@ dnnl::memory::desc plain_f32(const Shape& shape);
 // `index` picks among several of a kind (an RNN's weights: 0 the input's, 1 the hidden state's).
 dnnl::memory::desc queried(const dnnl::primitive& primitive, dnnl::query what, int index = 0);
 
+// A backward pass must read a workspace in the layout its forward pass wrote it for, whatever
+// layout the backward pass's other arguments come in (a held activation may have been read
+// row-major since): so a workspace of `bytes` is followed by the record of that layout, `md`.
+Tensor workspace_for(int64_t bytes, const dnnl::memory::desc& md);
+// The layout recorded at the end of a workspace_for (`what` names it in the error for another).
+dnnl::memory::desc recorded_layout(const Tensor& workspace, const char* what);
+
 // Values of an f32 tensor held in the layout a primitive wrote them in (see Storage::Layout).
 // Activations stay in the layouts oneDNN's convolutions choose (channel blocks, channels-last)
 // from one convolution, eltwise, pooling or LRN primitive to the next: reordering each to NCHW

@@ -5,6 +5,7 @@
 // plane once per pass, in parallel over channels, and write or add the gradients in the same pass
 // that computes them.
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -60,12 +61,8 @@ struct OnednnNorm {
   cpu::Key key;
 };
 
-std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, double eps,
-                                      bool training, bool relu) {
-  const auto kept = cpu::held(x);
-  if (!kept) return std::nullopt;
-  const memory::desc md = kept->memory().get_desc();
-  if (md.dims() != memory::dims(x.shape().begin(), x.shape().end())) return std::nullopt;
+OnednnNorm norm_in(const memory::desc& md, const Tensor& gamma, double eps, bool training,
+                   bool relu) {
   auto flags =
       training ? dnnl::normalization_flags::none : dnnl::normalization_flags::use_global_stats;
   if (gamma.defined())
@@ -74,6 +71,15 @@ std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, doub
   cpu::Key key;
   key << "batch_norm" << md << int64_t(flags) << std::to_string(eps);
   return OnednnNorm{md, flags, key};
+}
+
+std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, double eps,
+                                      bool training, bool relu) {
+  const auto kept = cpu::held(x);
+  if (!kept) return std::nullopt;
+  const memory::desc md = kept->memory().get_desc();
+  if (md.dims() != memory::dims(x.shape().begin(), x.shape().end())) return std::nullopt;
+  return norm_in(md, gamma, eps, training, relu);
 }
 
 dnnl::batch_normalization_forward::primitive_desc forward_desc(const OnednnNorm& n, double eps) {
@@ -90,7 +96,9 @@ bool jit(const dnnl::primitive& primitive) {
 }  // namespace
 
 // A fused ReLU runs in oneDNN's primitive (fuse_norm_relu), whose workspace marks where y > 0, a
-// bit per element; the loops apply it after the normalisation, with a byte per element.
+// bit per element; the loops apply it after the normalisation, with a byte per element. Either
+// mask is followed by the record of the layout it was made in (cpu::workspace_for): plain for
+// the loops'.
 Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
                                       const Tensor& var, const Tensor& gamma, const Tensor& beta,
                                       double eps, bool training, bool relu) {
@@ -117,7 +125,7 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Te
       Tensor workspace;
       if (relu) {
         const memory::desc ws = cpu::queried(primitive, dnnl::query::workspace_md);
-        workspace = Tensor::empty({int64_t(ws.get_size())}, DType::U8);
+        workspace = cpu::workspace_for(int64_t(ws.get_size()), n->md);
         args.emplace(DNNL_ARG_WORKSPACE, memory(ws, engine, workspace.raw_data()));
       }
       primitive.execute(cpu::stream(), args);
@@ -148,7 +156,10 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Te
       for (int64_t i = 0; i < p.inner; ++i) ys[i] = xs[i] * scale + shift;
     }
   });
-  return relu ? relu_with_mask(y) : Tensor();
+  if (!relu) return Tensor();
+  const Tensor workspace = cpu::workspace_for(y.numel(), cpu::plain_f32(y.shape()));
+  std::memcpy(workspace.raw_data(), relu_with_mask(y).raw_data(), size_t(y.numel()));
+  return workspace;
 }
 
 // With x̂ = (x - mean)·inv_std: dβ = Σ dy, dγ = Σ dy·x̂, and
@@ -161,14 +172,20 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_backward(dx, dgamma, dbeta, dy, x, mean, var, gamma, eps,
                                                  training, dx_beta, relu_mask);
-  if (relu_mask.defined() && relu_mask.numel() == dy.numel())  // the loops' mask, a byte each
+  const memory::desc mask_layout =
+      relu_mask.defined() ? cpu::recorded_layout(relu_mask, "batch_norm_backward") : memory::desc();
+  if (relu_mask.defined() && mask_layout == cpu::plain_f32(x.shape()))  // the loops' mask
     return batch_norm_backward(dx, dgamma, dbeta, masked_gradient(dy, relu_mask), x, mean, var,
                                gamma, eps, training, dx_beta, Tensor());
-  // oneDNN's workspace: its primitive computes dx, into a scratch tensor if none is wanted.
+  // oneDNN's workspace: the primitive that wrote it computes dx (into a scratch tensor if none is
+  // wanted), in the layout it was written in.
   const bool relu = relu_mask.defined();
   const Tensor target = dx.defined() || !relu ? dx : Tensor::empty(x.shape());
   if (!dx.defined()) dx_beta = 0.0f;
-  if (const auto n = target.defined() ? onednn_norm(x, gamma, eps, training, relu) : std::nullopt) {
+  const auto n = relu               ? norm_in(mask_layout, gamma, eps, training, true)
+                 : target.defined() ? onednn_norm(x, gamma, eps, training, false)
+                                    : std::nullopt;
+  if (n) {
     const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
     const bool affine = gamma.defined();
     dnnl::primitive& primitive = cpu::cached(cpu::Key(n->key) << "bwd", [&] {
@@ -212,8 +229,8 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
       return;
     }
   }
-  SOMA_CHECK(!relu, "batch_norm_backward: a ReLU mask from oneDNN's primitive, which this ",
-             "backward pass cannot run");
+  SOMA_CHECK(!relu, "batch_norm_backward: expected a jit kernel for the workspace of oneDNN's ",
+             "fused ReLU, found none");
   const ChannelSplit p = split_channels(x);
   const float* in = x.data<float>();
   const float* up = dy.data<float>();

@@ -5,7 +5,6 @@
 // wide (see rows_pooled_by_loops); every other layout goes to oneDNN's pooling primitives.
 #include <immintrin.h>
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -46,9 +45,8 @@ memory::desc y_layout(const memory::desc& x, bool held, const Shape& y) {
   return held ? memory::desc(plain.dims(), x.data_type(), memory::format_tag::any) : plain;
 }
 
-// The backward pass must read the workspace in the layout the forward pass wrote it in, whatever
-// layout dy comes in; so the forward pass records its layout of x after oneDNN's workspace.
-constexpr size_t kRecord = sizeof(dnnl_memory_desc_t);
+// The workspace (cpu::workspace_for) records the forward pass's layout of x: the backward pass
+// reads the workspace in it, whatever layout dy comes in.
 
 dnnl::pooling_forward::primitive_desc forward_desc(const memory::desc& x, const memory::desc& y,
                                                    const Pool2dGeometry& g, bool training) {
@@ -415,8 +413,7 @@ Tensor pool_by_loops(const Tensor& y, const Tensor& x, const memory::desc& x_md,
   uint8_t* where = nullptr;
   if (training) {
     const int64_t offsets = g.mode == PoolMode::Max ? p.n * p.image(p.oh, p.ow) : 0;
-    workspace = Tensor::empty({offsets + int64_t(kRecord)}, DType::U8);
-    std::memcpy(workspace.data<uint8_t>() + offsets, &x_md.data, kRecord);
+    workspace = cpu::workspace_for(offsets, x_md);
     if (offsets) where = workspace.data<uint8_t>();
   }
   cpu::Key key;
@@ -470,8 +467,7 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
   if (held && pooled_by_loops(x_md, g)) return pool_by_loops(y, x, x_md, g, training);
   if (!held && rows_pooled_by_loops(x.shape(), y.shape(), g)) {
     const int64_t offsets = max_training ? y.numel() : 0;
-    Tensor workspace = training ? Tensor::empty({offsets + int64_t(kRecord)}, DType::U8) : Tensor();
-    if (training) std::memcpy(workspace.data<uint8_t>() + offsets, &x_md.data, kRecord);
+    const Tensor workspace = training ? cpu::workspace_for(offsets, x_md) : Tensor();
     pool_rows_forward(x.data<float>(), y.data<float>(),
                       offsets ? workspace.data<uint8_t>() : nullptr, x.size(0) * x.size(1),
                       y.size(2), y.size(3), g);
@@ -491,10 +487,9 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
   Tensor workspace;
   if (training) {
     const memory::desc ws_md = cpu::queried(primitive, dnnl::query::workspace_md);
-    workspace = Tensor::empty({int64_t(ws_md.get_size() + kRecord)}, DType::U8);
-    uint8_t* bytes = workspace.data<uint8_t>();
-    std::memcpy(bytes + ws_md.get_size(), &x_md.data, kRecord);
-    if (max_training) args.emplace(DNNL_ARG_WORKSPACE, memory(ws_md, cpu::engine(), bytes));
+    workspace = cpu::workspace_for(int64_t(ws_md.get_size()), x_md);
+    if (max_training)
+      args.emplace(DNNL_ARG_WORKSPACE, memory(ws_md, cpu::engine(), workspace.data<uint8_t>()));
   }
   primitive.execute(cpu::stream(), args);
   out.finish();
@@ -506,13 +501,10 @@ void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tenso
                                  const Pool2dGeometry& g, float beta) {
   if (dx.dtype() != DType::F32 || dy.numel() == 0)
     return ReferenceBackend::pool2d_backward(dx, dy, workspace, g, beta);
-  SOMA_CHECK(workspace.defined() && workspace.numel() >= int64_t(kRecord),
-             "pool2d_backward: expected the workspace of a training forward pass");
+  const memory::desc x_md = cpu::recorded_layout(workspace, "pool2d_backward");
   const cpu::SerialWhenSmall serial(dx.numel(), cpu::kSmallElements);
   const memory::desc plain_x = cpu::plain_f32(dx.shape()), plain_y = cpu::plain_f32(dy.shape());
   uint8_t* bytes = workspace.data<uint8_t>();
-  memory::desc x_md;
-  std::memcpy(&x_md.data, bytes + workspace.numel() - kRecord, kRecord);
   const bool max = g.mode == PoolMode::Max, held = x_md != plain_x;
   if (held && pooled_by_loops(x_md, g)) return unpool_by_loops(dx, dy, workspace, x_md, g, beta);
   if (!held && rows_pooled_by_loops(dx.shape(), dy.shape(), g))

@@ -29,8 +29,9 @@ Tensor relu_with_mask(const Tensor& y) {
 }
 
 Tensor masked_gradient(const Tensor& dy, const Tensor& mask) {
-  SOMA_CHECK(mask.numel() == dy.numel(), "batch_norm_backward: expected a ReLU mask of ",
-             dy.numel(), " bytes, found ", mask.numel());
+  SOMA_CHECK(mask.dtype() == DType::U8 && mask.numel() >= dy.numel(),
+             "batch_norm_backward: expected a ReLU mask of ", dy.numel(), " bytes, found ",
+             mask.numel());
   Tensor masked = Tensor::empty(dy.shape(), dy.dtype());
   dispatch_floating(dy.dtype(), [&](auto tag) {
     using T = decltype(tag);

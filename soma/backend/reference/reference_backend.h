@@ -8,7 +8,7 @@ namespace soma {
 // The ReLU that batch_norm_forward applies after the normalisation, on y in place; returns the
 // mask the backward pass takes: a byte per element of y, 1 where y > 0.
 Tensor relu_with_mask(const Tensor& y);
-// dy where that mask is 1, 0 elsewhere.
+// dy where that mask (its first bytes, one per element of dy) is 1, 0 elsewhere.
 Tensor masked_gradient(const Tensor& dy, const Tensor& mask);
 
 class ReferenceBackend : public Backend {
