@@ -4,7 +4,8 @@
 // samples/s with reorders and 15.3k with NCHW handed to the primitives). Outputs stay in the
 // primitive's layout, held by the tensor (cpu::Held), for the next primitive to read as they are.
 // Under Autocast each pass that oneDNN has a bf16 jit kernel for runs in bf16, and the activations
-// it writes stay bf16 (see ConvDescs).
+// it writes stay bf16 (see ConvDescs). Convolutions of one-channel images run on soma's own loops
+// in NCHW instead (see one_channel_conv).
 #include <algorithm>
 #include <string>
 
