@@ -127,7 +127,7 @@ TEST(BatchNormRelu, MatchesReference) {
     const Tensor b = batch_norm_relu(a, Tensor(), Tensor(), t[2], t[3], true) + a;
     const Tensor c = conv2d(b, t[4], Tensor(), {.padding = {1, 1}});
     const Tensor d = batch_norm_relu(c, Tensor(), Tensor(), t[5], t[6], true);
-    EXPECT_GT(c.to_vector<float>().size(), 0u);  // ends c's holding
+    static_cast<void>(c.to_vector<float>());  // ends c's holding
     return d;
   };
   const std::vector<Input> inputs{Input({8, 16, 12, 12}),

@@ -5,7 +5,6 @@
 // plane once per pass, in parallel over channels, and write or add the gradients in the same pass
 // that computes them.
 #include <cmath>
-#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -158,7 +157,7 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Te
   });
   if (!relu) return Tensor();
   const Tensor workspace = cpu::workspace_for(y.numel(), cpu::plain_f32(y.shape()));
-  std::memcpy(workspace.raw_data(), relu_with_mask(y).raw_data(), size_t(y.numel()));
+  relu_with_mask(y, workspace.data<uint8_t>());
   return workspace;
 }
 

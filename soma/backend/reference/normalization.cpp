@@ -14,18 +14,15 @@ T value_or(const Tensor& t, int64_t i, T fallback) {
 
 }  // namespace
 
-Tensor relu_with_mask(const Tensor& y) {
-  Tensor mask = Tensor::empty({y.numel()}, DType::U8);
+void relu_with_mask(const Tensor& y, uint8_t* mask) {
   dispatch_floating(y.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* values = y.data<T>();
-    uint8_t* above = mask.data<uint8_t>();
     for (int64_t i = 0; i < y.numel(); ++i) {
-      above[i] = values[i] > T(0);
-      if (!above[i]) values[i] = T(0);
+      mask[i] = values[i] > T(0);
+      if (!mask[i]) values[i] = T(0);
     }
   });
-  return mask;
 }
 
 Tensor masked_gradient(const Tensor& dy, const Tensor& mask) {
@@ -74,7 +71,10 @@ Tensor ReferenceBackend::batch_norm_forward(const Tensor& y, const Tensor& x, co
           out[s.at(b, c, i)] = (in[s.at(b, c, i)] - m) * inv_std * g + shift;
     }
   });
-  return relu ? relu_with_mask(y) : Tensor();
+  if (!relu) return Tensor();
+  Tensor mask = Tensor::empty({y.numel()}, DType::U8);
+  relu_with_mask(y, mask.data<uint8_t>());
+  return mask;
 }
 
 void ReferenceBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma,

@@ -5,9 +5,9 @@
 
 namespace soma {
 
-// The ReLU that batch_norm_forward applies after the normalisation, on y in place; returns the
-// mask the backward pass takes: a byte per element of y, 1 where y > 0.
-Tensor relu_with_mask(const Tensor& y);
+// The ReLU that batch_norm_forward applies after the normalisation, on y in place; writes the
+// mask the backward pass takes to `mask`: a byte per element of y, 1 where y > 0.
+void relu_with_mask(const Tensor& y, uint8_t* mask);
 // dy where that mask (its first bytes, one per element of dy) is 1, 0 elsewhere.
 Tensor masked_gradient(const Tensor& dy, const Tensor& mask);
 
