@@ -1,8 +1,7 @@
 // The cpu backend's own pooling loops on bf16 channels-last activations (as AMX's convolutions
 // write them under Autocast), and on NCHW rows with ties, against the reference backend on the
-// same values. The op's tests
-// compare whole chains with f32, where bf16 rounding may move a maximum; here nothing is rounded
-// but averages and the sums of overlapping windows' gradients.
+// same values. The op's tests compare whole chains with f32, where bf16 rounding may move a
+// maximum; here nothing is rounded but averages and the sums of overlapping windows' gradients.
 #include <gtest/gtest.h>
 
 #include <cmath>
