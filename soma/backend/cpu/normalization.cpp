@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "soma/backend/channel_split.h"
+#include "soma/backend/cpu/batch_norm_loops.h"
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
 #include "soma/core/parallel.h"
@@ -92,6 +93,48 @@ bool jit(const dnnl::primitive& primitive) {
   return impl && std::string(impl).find("jit") != std::string::npos;
 }
 
+const float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
+// batch_norm_forward on soma's loops (cpu::normalised_by_loops), y held as x.
+Tensor normalise_held(const Tensor& y, const Tensor& x, const OnednnNorm& n, const Tensor& mean,
+                      const Tensor& var, const Tensor& gamma, const Tensor& beta, double eps,
+                      bool training, bool relu) {
+  const memory::desc plain = cpu::plain_f32(x.shape());
+  const memory in = cpu::laid_out(n.md, plain, x, cpu::Key(n.key) << "x");
+  cpu::LaidOutOutput out(n.md, plain, y, 0.0f, cpu::Key(n.key) << "y", /*hold=*/true);
+  cpu::stream().wait();  // for x's reorder
+  const Tensor workspace = relu ? cpu::workspace_for(cpu::relu_mask_bytes(n.md), n.md) : Tensor();
+  cpu::batch_norm_loops_forward(
+      n.md, in.get_data_handle(), out.memory().get_data_handle(), mean.data<float>(),
+      var.data<float>(), data_or_null(gamma), data_or_null(beta), eps, training,
+      relu ? reinterpret_cast<uint16_t*>(workspace.data<uint8_t>()) : nullptr);
+  out.finish();
+  cpu::stream().wait();
+  return workspace;
+}
+
+// batch_norm_backward on soma's loops, dx (if wanted) held as x.
+void backpropagate_held(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                        const Tensor& dy, const Tensor& x, const OnednnNorm& n, const Tensor& mean,
+                        const Tensor& var, const Tensor& gamma, double eps, bool training,
+                        float dx_beta, const Tensor& relu_mask) {
+  const memory::desc plain = cpu::plain_f32(x.shape());
+  const memory in = cpu::laid_out(n.md, plain, x, cpu::Key(n.key) << "x");
+  const memory up = cpu::laid_out(n.md, plain, dy, cpu::Key(n.key) << "dy");
+  std::optional<cpu::LaidOutOutput> out;
+  if (dx.defined()) out.emplace(n.md, plain, dx, dx_beta, cpu::Key(n.key) << "dx", /*hold=*/true);
+  cpu::stream().wait();  // for the reorders
+  Tensor dg = dgamma, db = dbeta;
+  cpu::batch_norm_loops_backward(
+      n.md, in.get_data_handle(), up.get_data_handle(),
+      relu_mask.defined() ? reinterpret_cast<const uint16_t*>(relu_mask.data<uint8_t>()) : nullptr,
+      out ? out->memory().get_data_handle() : nullptr, data_or_null(dg), data_or_null(db),
+      mean.data<float>(), var.data<float>(), data_or_null(gamma), eps, training);
+  if (out) out->finish();
+  cpu::stream().wait();
+}
+
 }  // namespace
 
 // A fused ReLU runs in oneDNN's primitive (fuse_norm_relu), whose workspace marks where y > 0, a
@@ -104,6 +147,8 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Te
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training, relu);
   if (const auto n = onednn_norm(x, gamma, eps, training, relu)) {
+    if (cpu::normalised_by_loops(n->md))
+      return normalise_held(y, x, *n, mean, var, gamma, beta, eps, training, relu);
     const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
     dnnl::primitive& primitive = cpu::cached(cpu::Key(n->key) << "fwd", [&] {
       return dnnl::batch_normalization_forward(forward_desc(*n, eps));
@@ -184,6 +229,9 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
   const auto n = relu               ? norm_in(mask_layout, gamma, eps, training, true)
                  : target.defined() ? onednn_norm(x, gamma, eps, training, false)
                                     : std::nullopt;
+  if (n && cpu::normalised_by_loops(n->md))
+    return backpropagate_held(dx, dgamma, dbeta, dy, x, *n, mean, var, gamma, eps, training,
+                              dx_beta, relu_mask);
   if (n) {
     const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
     const bool affine = gamma.defined();

@@ -11,6 +11,7 @@
 
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
+#include "soma/backend/cpu/vectors.h"
 #include "soma/core/parallel.h"
 
 namespace soma {
@@ -130,33 +131,9 @@ struct ChannelsInner {
 // A pixel's channels, 16 at a time, as the lanes of an AVX-512 vector: the maxima, their window
 // offsets and the sums are a vector each, and choosing a maximum is a masked move; scalar loops
 // over the 6 channels of LeNet-5 branched on every comparison and ran no faster than oneDNN.
-__m512 load(const float* p, __mmask16 lanes) { return _mm512_maskz_loadu_ps(lanes, p); }
-__m512 load(const bfloat16* p, __mmask16 lanes) {
-  const __m256i bits = _mm256_maskz_loadu_epi16(lanes, p);
-  // The maskz forms: GCC 12 warns of the plain ones' undefined sources (its bug 105593).
-  return _mm512_castsi512_ps(
-      _mm512_maskz_slli_epi32(lanes, _mm512_maskz_cvtepu16_epi32(lanes, bits), 16));
-}
-void store(float* p, __m512 v, __mmask16 lanes) { _mm512_mask_storeu_ps(p, lanes, v); }
-// Rounds to nearest even as bfloat16's constructor does, NaNs kept quiet. (The maskz shifts: see
-// load.)
-void store(bfloat16* p, __m512 v, __mmask16 lanes) {
-  const __m512i word = _mm512_castps_si512(v);
-  const __m512i odd =
-      _mm512_and_si512(_mm512_maskz_srli_epi32(0xffff, word, 16), _mm512_set1_epi32(1));
-  __m512i bits = _mm512_maskz_srli_epi32(
-      0xffff, _mm512_add_epi32(word, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd)), 16);
-  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  bits = _mm512_mask_or_epi32(bits, nan, _mm512_maskz_srli_epi32(0xffff, word, 16),
-                              _mm512_set1_epi32(0x40));
-  _mm512_mask_cvtepi32_storeu_epi16(p, lanes, bits);
-}
-
-// The lanes of channels c0 .. c0 + 15 that exist (of elements, of a row's pixels).
-__mmask16 lanes_from(int64_t c0, int64_t channels) {
-  const int64_t left = channels - c0;
-  return left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
-}
+using cpu::lanes_from;
+using cpu::load;
+using cpu::store;
 
 // The lanes a store writes: in blocks, the padding too (with zeros, as oneDNN keeps it).
 __mmask16 written(const ChannelsInner& p, __mmask16 lanes) {

@@ -1,0 +1,94 @@
+// The cpu backend's batch norm loops on activations held channels-last in bf16 (AMX's
+// convolutions under Autocast) and in f32 blocks of 16 channels, against the reference backend on
+// the same values: statistics, outputs, the ReLU's mask and all three gradients.
+#include "soma/backend/cpu/batch_norm_loops.h"
+
+#include <gtest/gtest.h>
+
+#include "soma/backend/backend.h"
+#include "soma/backend/cpu/dnnl_context.h"
+#include "testing.h"
+
+namespace soma {
+namespace {
+
+using dnnl::memory;
+
+struct Case {
+  Precision precision;
+  int64_t in_channels, channels;
+  memory::format_tag layout;
+};
+
+// Two convolutions' identical outputs: `held` stays held, `plain` is read row-major.
+struct Activations {
+  Tensor held, plain;
+};
+
+Activations convolved(const Case& c, Rng& rng) {
+  const Tensor x = Tensor::randn({6, c.in_channels, 10, 12}, rng);
+  const Tensor w = Tensor::randn({c.channels, c.in_channels, 3, 3}, rng);
+  const Tensor bias = Tensor::randn({c.channels}, rng);
+  Activations a{Tensor::empty({6, c.channels, 10, 12}), Tensor::empty({6, c.channels, 10, 12})};
+  const Autocast precision(c.precision);
+  for (const Tensor& out : {a.held, a.plain})
+    cpu_backend().conv2d_forward(out, x, w, bias, {.padding = {1, 1}});
+  a.plain = Tensor::from(a.plain.to_vector<float>(), a.plain.shape());
+  return a;
+}
+
+TEST(CpuBatchNorm, HeldActivationsAgreeWithReference) {
+  Rng rng(8);
+  // oneDNN's f32 kernels write blocks from 16 input channels on, channels-last below.
+  for (const Case& c : {Case{Precision::BF16, 3, 32, memory::format_tag::nhwc},
+                        Case{Precision::F32, 16, 24, memory::format_tag::nChw16c},
+                        Case{Precision::F32, 3, 32, memory::format_tag::nhwc}})
+    for (bool training : {true, false})
+      for (bool relu : {false, true}) {
+        SCOPED_TRACE(::testing::Message() << "bf16 " << (c.precision == Precision::BF16)
+                                          << " training " << training << " relu " << relu);
+        const Activations a = convolved(c, rng);
+        const auto kept = cpu::held(a.held);
+        ASSERT_TRUE(kept);
+        const memory::desc md = kept->memory().get_desc();
+        ASSERT_EQ(md, memory::desc(md.dims(), md.data_type(), c.layout));
+        ASSERT_TRUE(cpu::normalised_by_loops(md));
+        const int64_t ch = c.channels;
+        const Tensor gamma = Tensor::randn({ch}, rng), beta = Tensor::randn({ch}, rng);
+        // In eval mode the statistics are read: a plausible mean and variance.
+        const Tensor mean = Tensor::randn({ch}, rng), expected_mean = mean.clone();
+        const Tensor var = Tensor::full({ch}, 2.5f), expected_var = var.clone();
+        const Tensor y = Tensor::empty(a.held.shape()), expected_y = Tensor::empty(y.shape());
+        const Tensor mask = cpu_backend().batch_norm_forward(y, a.held, mean, var, gamma, beta,
+                                                             1e-5, training, relu);
+        const Tensor expected_mask = reference_backend().batch_norm_forward(
+            expected_y, a.plain, expected_mean, expected_var, gamma, beta, 1e-5, training, relu);
+        testing::expect_close(mean, expected_mean, 1e-5, 1e-5, "mean");
+        testing::expect_close(var, expected_var, 1e-5, 1e-5, "variance");
+        // y is rounded to bf16 once (by at most 2^-8 of it).
+        const double tol = c.precision == Precision::BF16 ? 4e-3 : 1e-5;
+        testing::expect_close(y, expected_y, tol, 1e-5, "output");
+
+        // dy as bf16 holds it, so that only the sums' order and dx's rounding differ.
+        std::vector<float> up = Tensor::randn(y.shape(), rng).to_vector<float>();
+        for (float& v : up) v = float(bfloat16(v));
+        const Tensor dy = Tensor::from(up, y.shape());
+        const Tensor dx = Tensor::randn(y.shape(), rng), expected_dx = dx.clone();
+        const Tensor dgamma = Tensor::randn({ch}, rng), expected_dgamma = dgamma.clone();
+        const Tensor dbeta = Tensor::randn({ch}, rng), expected_dbeta = dbeta.clone();
+        // In f32 dx is added to (beta 1), as a gradient from a second branch is; in bf16 it is
+        // written, rounded once.
+        const float dx_beta = c.precision == Precision::BF16 ? 0.0f : 1.0f;
+        cpu_backend().batch_norm_backward(dx, dgamma, dbeta, dy, a.held, mean, var, gamma, 1e-5,
+                                          training, dx_beta, mask);
+        reference_backend().batch_norm_backward(expected_dx, expected_dgamma, expected_dbeta, dy,
+                                                a.plain, expected_mean, expected_var, gamma, 1e-5,
+                                                training, dx_beta, expected_mask);
+        testing::expect_close(dx, expected_dx, tol, 1e-4, "input gradient");
+        testing::expect_close(dgamma, expected_dgamma, 1e-4, 1e-4, "scale gradient");
+        testing::expect_close(dbeta, expected_dbeta, 1e-4, 1e-4, "shift gradient");
+      }
+}
+
+}  // namespace
+}  // namespace soma
