@@ -83,6 +83,19 @@ void for_vectors(const Groups g, int64_t begin, int64_t end, Body&& body) {
     }
 }
 
+// Calls add(at, v, a, b) for every vector of the outer blocks [begin, end) to add to two sums,
+// sums[v · 32] and sums[v · 32 + 16], kept in registers along a run (an image's pixels in blocks).
+template <class Add>
+void sum_vectors(const Groups g, int64_t begin, int64_t end, float* sums, Add&& add) {
+  for (int64_t o = begin; o < end; ++o)
+    for (int64_t v = 0; v < g.vectors; ++v) {
+      const int64_t at = g.at(o, v);
+      __m512 a = _mm512_loadu_ps(sums + v * 32), b = _mm512_loadu_ps(sums + v * 32 + 16);
+      for (int64_t i = 0; i < g.inner; ++i) add(at + i, v, a, b);
+      _mm512_storeu_ps(sums + v * 32, a), _mm512_storeu_ps(sums + v * 32 + 16, b);
+    }
+}
+
 int64_t grain(const Groups& g) { return std::max<int64_t>(1, 16384 / (g.vectors * g.inner * 16)); }
 
 template <class T>
@@ -96,11 +109,10 @@ void forward(const Groups& g, const T* x, T* y, float* mean, float* var, const f
     const auto totals = chunked_sums(g, 2, [&](int64_t begin, int64_t end, float* sums) {
       const T* const in = x;
       const float* const x0 = first.data();
-      for_vectors(g, begin, end, [&](int64_t at, int64_t v) {
+      sum_vectors(g, begin, end, sums, [&](int64_t at, int64_t v, __m512& sum, __m512& squares) {
         const __m512 d = _mm512_sub_ps(load(in + at * 16, 0xffff), _mm512_loadu_ps(x0 + v * 16));
-        float* const to = sums + v * 32;
-        _mm512_storeu_ps(to, _mm512_add_ps(_mm512_loadu_ps(to), d));
-        _mm512_storeu_ps(to + 16, _mm512_fmadd_ps(d, d, _mm512_loadu_ps(to + 16)));
+        sum = _mm512_add_ps(sum, d);
+        squares = _mm512_fmadd_ps(d, d, squares);
       });
     });
     const double count = double(g.count());
@@ -152,12 +164,11 @@ void backward(const Groups& g, const T* x, const T* dy, const uint16_t* mask, T*
     const T *const in = x, *const up = dy;
     const uint16_t* const positives = mask;
     const float* const m = means.data();
-    for_vectors(g, begin, end, [&](int64_t at, int64_t v) {
+    sum_vectors(g, begin, end, sums, [&](int64_t at, int64_t v, __m512& sum, __m512& centred) {
       const __m512 grad = masked(up, positives, at);
-      const __m512 centred = _mm512_sub_ps(load(in + at * 16, 0xffff), _mm512_loadu_ps(m + v * 16));
-      float* const to = sums + v * 32;
-      _mm512_storeu_ps(to, _mm512_add_ps(_mm512_loadu_ps(to), grad));
-      _mm512_storeu_ps(to + 16, _mm512_fmadd_ps(grad, centred, _mm512_loadu_ps(to + 16)));
+      sum = _mm512_add_ps(sum, grad);
+      centred = _mm512_fmadd_ps(
+          grad, _mm512_sub_ps(load(in + at * 16, 0xffff), _mm512_loadu_ps(m + v * 16)), centred);
     });
   });
   const double count = double(g.count());

@@ -1,9 +1,10 @@
-// Batch normalisation: on oneDNN's primitive for activations held in a convolution's layout
-// (cpu::Held), as vectorised loops over each channel's planes for soma's NCHW tensors. oneDNN 2.6
-// normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels want channel blocks or
-// NHWC): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per pass; the loops read each
-// plane once per pass, in parallel over channels, and write or add the gradients in the same pass
-// that computes them.
+// Batch normalisation: activations held channels-last or in blocks of 16 channels (a
+// convolution's outputs, see cpu::Held) on soma's loops in cpu/batch_norm_loops, those held in
+// other layouts on oneDNN's primitive, soma's NCHW tensors as vectorised loops over each channel's
+// planes below. oneDNN 2.6 normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels
+// want channel blocks or NHWC): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per
+// pass; the loops read each plane once per pass, in parallel over channels, and write or add the
+// gradients in the same pass that computes them.
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -53,8 +54,8 @@ double plane_squares(const float* x, const ChannelSplit& p, int64_t c, float shi
 
 using dnnl::memory;
 
-// oneDNN's normalisation of x in the layout x is held in, when x is held in one that oneDNN's jit
-// kernels take; none for NCHW, which the loops serve better.
+// The normalisation of x in the layout x is held in (by oneDNN, or by soma's loops where
+// cpu::normalised_by_loops); none for NCHW, which the plane loops below serve better.
 struct OnednnNorm {
   memory::desc md;
   dnnl::normalization_flags flags;
@@ -138,9 +139,10 @@ void backpropagate_held(const Tensor& dx, const Tensor& dgamma, const Tensor& db
 }  // namespace
 
 // A fused ReLU runs in oneDNN's primitive (fuse_norm_relu), whose workspace marks where y > 0, a
-// bit per element; the loops apply it after the normalisation, with a byte per element. Either
-// mask is followed by the record of the layout it was made in (cpu::workspace_for): plain for
-// the loops'.
+// bit per element; the held-layout loops mark it a bit per element too (in their own order), the
+// plane loops a byte per element. Every mask is followed by the record of the layout it was made
+// in (cpu::workspace_for), which tells the backward pass whose mask it is: plain for the plane
+// loops', one that cpu::normalised_by_loops takes for the held-layout loops'.
 Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
                                       const Tensor& var, const Tensor& gamma, const Tensor& beta,
                                       double eps, bool training, bool relu) {
