@@ -11,6 +11,7 @@
 
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
+#include "soma/backend/cpu/im2col_conv.h"
 #include "soma/backend/cpu/one_channel_conv.h"
 
 namespace soma {
@@ -172,6 +173,8 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
     return cpu::one_channel_conv_forward(y.data<float>(), x.data<float>(), w.data<float>(),
                                          bias.defined() ? bias.data<float>() : nullptr, x.shape(),
                                          w.shape(), g);
+  if (cpu::im2col_pays(x.shape(), w.shape(), g, bias.defined()))
+    return cpu::im2col_conv_forward(y, x, w);
   const auto [d, pass] =
       pass_of(Pass::Forward, x.shape(), w.shape(), y.shape(), bias.defined(), g,
               [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
@@ -196,6 +199,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
   if (dx.dtype() != DType::F32 || dx.numel() == 0)
     return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
   const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), w.shape()), cpu::kSmallMultiplyAdds);
+  if (cpu::im2col_pays(dx.shape(), w.shape(), g, false))
+    return cpu::im2col_conv_backward_data(dx, dy, w, beta);
   const auto [d, pass] =
       pass_of(Pass::Data, dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
         return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
@@ -226,6 +231,8 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
     return cpu::one_channel_conv_weight_gradient(
         dw.data<float>(), dbias.defined() ? dbias.data<float>() : nullptr, dy.data<float>(),
         x.data<float>(), x.shape(), dw.shape(), g, beta);
+  if (cpu::im2col_pays(x.shape(), dw.shape(), g, dbias.defined()))
+    return cpu::im2col_conv_backward_weights(dw, dy, x, beta);
   const auto [d, pass] = pass_of(
       Pass::Weights, x.shape(), dw.shape(), dy.shape(), dbias.defined(), g, [](const ConvDescs& d) {
         const auto desc = d.bias.is_zero() ? dnnl::convolution_backward_weights::desc(

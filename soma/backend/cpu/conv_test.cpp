@@ -1,5 +1,6 @@
 // Which of oneDNN's convolution algorithms the cpu backend runs, as oneDNN's verbose mode names
-// the kernels. That the results agree with the reference backend is tested with the op.
+// the kernels. That the results agree with the reference backend is tested with the op, but for
+// the products over im2col columns, which only Autocast runs.
 #include <gtest/gtest.h>
 
 #include <dnnl.hpp>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "soma/backend/backend.h"
+#include "soma/backend/cpu/im2col_conv.h"
 #include "testing.h"
 
 namespace soma {
@@ -34,13 +36,13 @@ std::string kernels_of_a_step(const Shape& x_shape, const Shape& w_shape, const 
 // The convolution passes oneDNN ran by a kernel whose name holds `kernel`: oneDNN prints a line
 // for each primitive it runs (dnnl_verbose,exec,cpu,convolution,jit_wino_4x3:avx512_core,...)
 // and, the first time, for each it creates.
-int passes(const std::string& printed, const std::string& kernel = "convolution") {
+int passes(const std::string& printed, const std::string& kernel = "convolution",
+           const std::string& primitive = "convolution") {
   int count = 0;
   std::istringstream lines(printed);
   for (std::string line; std::getline(lines, line);)
     count += line.find(",exec,") != std::string::npos &&
-             line.find("convolution") != std::string::npos &&
-             line.find(kernel) != std::string::npos;
+             line.find(primitive) != std::string::npos && line.find(kernel) != std::string::npos;
   return count;
 }
 
@@ -77,6 +79,52 @@ TEST(CpuConv2d, RunsOneChannelImagesOnItsOwnLoops) {
             3);
   const Autocast bf16(Precision::BF16);  // in f32 under Autocast too
   EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 1);
+}
+
+TEST(CpuConv2d, RunsFewPixelsUnderAutocastAsProducts) {
+  const Conv2dGeometry same{.padding = {1, 1}};
+  const Autocast bf16(Precision::BF16);
+  for (const Shape& x : {Shape{8, 64, 4, 4}, Shape{8, 64, 3, 3}}) {
+    const std::string printed = kernels_of_a_step(x, {64, 64, 3, 3}, same);
+    EXPECT_EQ(passes(printed), 0);
+    EXPECT_EQ(passes(printed, "", "matmul"), 3);
+  }
+  EXPECT_EQ(passes(kernels_of_a_step({8, 64, 8, 8}, {64, 64, 3, 3}, same)), 3);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 32, 4, 4}, {64, 32, 3, 3}, same)), 3);
+}
+
+// Values that bf16 holds exactly, so that only the sums' order and the rounding of bf16 results
+// differ from the reference backend's f32.
+Tensor in_bf16(const Shape& shape, Rng& rng) {
+  std::vector<float> values = Tensor::randn(shape, rng).to_vector<float>();
+  for (float& v : values) v = float(bfloat16(v));
+  return Tensor::from(values, shape);
+}
+
+TEST(CpuConv2d, ProductsOfColumnsAgreeWithReference) {
+  Rng rng(9);
+  const Conv2dGeometry same{.padding = {1, 1}};
+  // Different channel counts on the two sides, and a window over an odd image.
+  const Shape x_shape{5, 64, 3, 3}, w_shape{80, 64, 3, 3}, y_shape{5, 80, 3, 3};
+  const Tensor x = in_bf16(x_shape, rng), w = in_bf16(w_shape, rng), dy = in_bf16(y_shape, rng);
+  const Tensor y = Tensor::empty(y_shape), expected_y = Tensor::empty(y_shape);
+  // The gradients are added to what the tensors hold (beta 1), as a second branch's are.
+  const Tensor dx = Tensor::randn(x_shape, rng), expected_dx = dx.clone();
+  const Tensor dw = Tensor::randn(w_shape, rng), expected_dw = dw.clone();
+  {
+    const Autocast bf16(Precision::BF16);
+    ASSERT_TRUE(cpu::im2col_pays(x_shape, w_shape, same, false));
+    cpu_backend().conv2d_forward(y, x, w, Tensor(), same);
+    cpu_backend().conv2d_backward_data(dx, dy, w, same, 1.0f);
+    cpu_backend().conv2d_backward_weights(dw, Tensor(), dy, x, same, 1.0f);
+  }
+  reference_backend().conv2d_forward(expected_y, x, w, Tensor(), same);
+  reference_backend().conv2d_backward_data(expected_dx, dy, w, same, 1.0f);
+  reference_backend().conv2d_backward_weights(expected_dw, Tensor(), dy, x, same, 1.0f);
+  // y and dx are rounded to bf16 once (by at most 2^-8 of them); dw stays f32.
+  testing::expect_close(y, expected_y, 4e-3, 1e-3, "output");
+  testing::expect_close(dx, expected_dx, 4e-3, 2e-2, "input gradient");
+  testing::expect_close(dw, expected_dw, 1e-4, 1e-3, "weight gradient");
 }
 
 }  // namespace
