@@ -173,8 +173,8 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
     return cpu::one_channel_conv_forward(y.data<float>(), x.data<float>(), w.data<float>(),
                                          bias.defined() ? bias.data<float>() : nullptr, x.shape(),
                                          w.shape(), g);
-  if (cpu::im2col_pays(x.shape(), w.shape(), g, bias.defined()))
-    return cpu::im2col_conv_forward(y, x, w);
+  if (cpu::im2col_pays(x.shape(), w.shape(), y.shape(), g, bias.defined(), false))
+    return cpu::im2col_conv_forward(y, x, w, g);
   const auto [d, pass] =
       pass_of(Pass::Forward, x.shape(), w.shape(), y.shape(), bias.defined(), g,
               [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
@@ -199,7 +199,7 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
   if (dx.dtype() != DType::F32 || dx.numel() == 0)
     return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
   const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), w.shape()), cpu::kSmallMultiplyAdds);
-  if (cpu::im2col_pays(dx.shape(), w.shape(), g, false))
+  if (cpu::im2col_pays(dx.shape(), w.shape(), dy.shape(), g, false, true))
     return cpu::im2col_conv_backward_data(dx, dy, w, beta);
   const auto [d, pass] =
       pass_of(Pass::Data, dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
@@ -231,8 +231,8 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
     return cpu::one_channel_conv_weight_gradient(
         dw.data<float>(), dbias.defined() ? dbias.data<float>() : nullptr, dy.data<float>(),
         x.data<float>(), x.shape(), dw.shape(), g, beta);
-  if (cpu::im2col_pays(x.shape(), dw.shape(), g, dbias.defined()))
-    return cpu::im2col_conv_backward_weights(dw, dy, x, beta);
+  if (cpu::im2col_pays(x.shape(), dw.shape(), dy.shape(), g, dbias.defined(), false))
+    return cpu::im2col_conv_backward_weights(dw, dy, x, g, beta);
   const auto [d, pass] = pass_of(
       Pass::Weights, x.shape(), dw.shape(), dy.shape(), dbias.defined(), g, [](const ConvDescs& d) {
         const auto desc = d.bias.is_zero() ? dnnl::convolution_backward_weights::desc(

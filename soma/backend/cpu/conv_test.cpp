@@ -89,6 +89,14 @@ TEST(CpuConv2d, RunsFewPixelsUnderAutocastAsProducts) {
     EXPECT_EQ(passes(printed), 0);
     EXPECT_EQ(passes(printed, "", "matmul"), 3);
   }
+  // Strided into 4×4 (ResNet-18's downsampling): the data gradient stays a convolution.
+  for (const Conv2dGeometry& g :
+       {Conv2dGeometry{.stride = {2, 2}, .padding = {1, 1}}, Conv2dGeometry{.stride = {2, 2}}}) {
+    const int64_t k = g.padding[0] == 1 ? 3 : 1;
+    const std::string printed = kernels_of_a_step({8, 64, 8, 8}, {64, 64, k, k}, g);
+    EXPECT_EQ(passes(printed), 1);
+    EXPECT_EQ(passes(printed, "", "matmul"), 2);
+  }
   EXPECT_EQ(passes(kernels_of_a_step({8, 64, 8, 8}, {64, 64, 3, 3}, same)), 3);
   EXPECT_EQ(passes(kernels_of_a_step({8, 32, 4, 4}, {64, 32, 3, 3}, same)), 3);
 }
@@ -103,28 +111,35 @@ Tensor in_bf16(const Shape& shape, Rng& rng) {
 
 TEST(CpuConv2d, ProductsOfColumnsAgreeWithReference) {
   Rng rng(9);
-  const Conv2dGeometry same{.padding = {1, 1}};
-  // Different channel counts on the two sides, and a window over an odd image.
-  const Shape x_shape{5, 64, 3, 3}, w_shape{80, 64, 3, 3}, y_shape{5, 80, 3, 3};
-  const Tensor x = in_bf16(x_shape, rng), w = in_bf16(w_shape, rng), dy = in_bf16(y_shape, rng);
-  const Tensor y = Tensor::empty(y_shape), expected_y = Tensor::empty(y_shape);
-  // The gradients are added to what the tensors hold (beta 1), as a second branch's are.
-  const Tensor dx = Tensor::randn(x_shape, rng), expected_dx = dx.clone();
-  const Tensor dw = Tensor::randn(w_shape, rng), expected_dw = dw.clone();
-  {
-    const Autocast bf16(Precision::BF16);
-    ASSERT_TRUE(cpu::im2col_pays(x_shape, w_shape, same, false));
-    cpu_backend().conv2d_forward(y, x, w, Tensor(), same);
-    cpu_backend().conv2d_backward_data(dx, dy, w, same, 1.0f);
-    cpu_backend().conv2d_backward_weights(dw, Tensor(), dy, x, same, 1.0f);
+  struct Case {
+    Shape x, w, y;
+    Conv2dGeometry g;
+  };
+  // Different channel counts on the two sides; a window over an odd image; strides.
+  for (const Case& c :
+       {Case{{5, 64, 3, 3}, {80, 64, 3, 3}, {5, 80, 3, 3}, {.padding = {1, 1}}},
+        Case{{5, 64, 8, 7}, {80, 64, 3, 3}, {5, 80, 4, 4}, {.stride = {2, 2}, .padding = {1, 1}}},
+        Case{{5, 64, 8, 8}, {80, 64, 1, 1}, {5, 80, 4, 4}, {.stride = {2, 2}}}}) {
+    const Tensor x = in_bf16(c.x, rng), w = in_bf16(c.w, rng), dy = in_bf16(c.y, rng);
+    const Tensor y = Tensor::empty(c.y), expected_y = Tensor::empty(c.y);
+    // The gradients are added to what the tensors hold (beta 1), as a second branch's are.
+    const Tensor dx = Tensor::randn(c.x, rng), expected_dx = dx.clone();
+    const Tensor dw = Tensor::randn(c.w, rng), expected_dw = dw.clone();
+    {
+      const Autocast bf16(Precision::BF16);
+      ASSERT_TRUE(cpu::im2col_pays(c.x, c.w, c.y, c.g, false, false));
+      cpu_backend().conv2d_forward(y, x, w, Tensor(), c.g);
+      cpu_backend().conv2d_backward_data(dx, dy, w, c.g, 1.0f);
+      cpu_backend().conv2d_backward_weights(dw, Tensor(), dy, x, c.g, 1.0f);
+    }
+    reference_backend().conv2d_forward(expected_y, x, w, Tensor(), c.g);
+    reference_backend().conv2d_backward_data(expected_dx, dy, w, c.g, 1.0f);
+    reference_backend().conv2d_backward_weights(expected_dw, Tensor(), dy, x, c.g, 1.0f);
+    // y and dx are rounded to bf16 once (by at most 2^-8 of them); dw stays f32.
+    testing::expect_close(y, expected_y, 4e-3, 1e-3, "output");
+    testing::expect_close(dx, expected_dx, 4e-3, 2e-2, "input gradient");
+    testing::expect_close(dw, expected_dw, 1e-4, 1e-3, "weight gradient");
   }
-  reference_backend().conv2d_forward(expected_y, x, w, Tensor(), same);
-  reference_backend().conv2d_backward_data(expected_dx, dy, w, same, 1.0f);
-  reference_backend().conv2d_backward_weights(expected_dw, Tensor(), dy, x, same, 1.0f);
-  // y and dx are rounded to bf16 once (by at most 2^-8 of them); dw stays f32.
-  testing::expect_close(y, expected_y, 4e-3, 1e-3, "output");
-  testing::expect_close(dx, expected_dx, 4e-3, 2e-2, "input gradient");
-  testing::expect_close(dw, expected_dw, 1e-4, 1e-3, "weight gradient");
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
-// A 3×3 convolution of stride 1 and padding 1 is a product of its input's columns, a row per
-// output pixel holding the 3×3 window of its channels (im2col), by the weights as a matrix of
-// (tap, input channel) rows by output channels. With channels-last activations a column's row is
-// nine copies of a pixel's channels. The data gradient is the same product over dy's columns with
-// the window flipped, by the weights transposed; the weight gradient is x's columns, transposed,
-// by dy. oneDNN's matmul runs all three on AMX. For 128 images of 512 channels at 4×4 (2048 rows
-// of 4608 columns, 19 MB in bf16) the products took 7.2, 6.5 and 9.5 ms, oneDNN 2.6's
-// convolutions 13, 18 and 21 ms (the weight gradient 12 ms by f32 Winograd).
+// A convolution is a product of its input's columns, a row per output pixel holding the window of
+// its channels (im2col), by the weights as a matrix of (tap, input channel) rows by output
+// channels. With channels-last activations a column's row is a pixel's channels per tap. The data
+// gradient (stride 1) is the same product over dy's columns with the window flipped, by the
+// weights transposed; the weight gradient is x's columns, transposed, by dy. oneDNN's matmul runs
+// all three on AMX. For 128 images of 512 channels at 4×4 (2048 rows of 4608 columns, 19 MB in
+// bf16) the products took 7.2, 6.5 and 9.5 ms, oneDNN 2.6's convolutions 13, 18 and 21 ms (the
+// weight gradient 12 ms by f32 Winograd).
 #include "soma/backend/cpu/im2col_conv.h"
 
 #include <algorithm>
@@ -20,23 +20,39 @@ namespace {
 using dnnl::memory;
 using Type = memory::data_type;
 
-constexpr int64_t kTaps = 9;
-
 memory::desc nhwc_bf16(const Shape& s) {
   return memory::desc(memory::dims(s.begin(), s.end()), Type::bf16, memory::format_tag::nhwc);
 }
 
-// Rows of `columns` for every pixel (n, y, x) of images [N, H, W, C] channels-last: tap (kh, kw)
-// holds pixel (y + sign·(kh − 1), x + sign·(kw − 1)), zeros outside the image; sign +1 reads the
-// window, −1 the flipped window (the data gradient's).
-void im2col(const bfloat16* in, bfloat16* columns, const Shape& s, int sign) {
-  const int64_t h = s[2], w = s[3], c = s[1];
-  parallel_for(s[0] * h * w, 16, [&](int64_t begin, int64_t end) {
+// A square window of k × k taps (k odd) at stride `stride` over images [N, C, H, W], padded by
+// (k - 1) / 2, and the outputs' height and width.
+struct Window {
+  Shape in;
+  int64_t k, stride, out_h, out_w;
+  int64_t taps() const { return k * k; }
+  int64_t pad() const { return (k - 1) / 2; }
+  int64_t rows() const { return in[0] * out_h * out_w; }
+  int64_t cols() const { return taps() * in[1]; }
+};
+
+Window window_of(const Shape& in, const Shape& w, int64_t stride) {
+  const int64_t k = w[2], pad = (k - 1) / 2;
+  return {in, k, stride, (in[2] + 2 * pad - k) / stride + 1, (in[3] + 2 * pad - k) / stride + 1};
+}
+
+// Rows of `columns` for every output pixel (n, y, x) of images channels-last: tap (kh, kw)
+// holds input pixel (y·stride + kh − pad, x·stride + kw − pad), zeros outside the image; with
+// `flip` (stride 1: the data gradient's window) pixel (y − kh + pad, x − kw + pad).
+void im2col(const bfloat16* in, bfloat16* columns, const Window& v, bool flip) {
+  const int64_t h = v.in[2], w = v.in[3], c = v.in[1];
+  parallel_for(v.rows(), 16, [&](int64_t begin, int64_t end) {
     for (int64_t m = begin; m < end; ++m) {
-      const int64_t x = m % w, y = m / w % h, image = m / (w * h);
-      bfloat16* row = columns + m * kTaps * c;
-      for (int64_t t = 0; t < kTaps; ++t) {
-        const int64_t iy = y + sign * (t / 3 - 1), ix = x + sign * (t % 3 - 1);
+      const int64_t x = m % v.out_w, y = m / v.out_w % v.out_h, image = m / (v.out_w * v.out_h);
+      bfloat16* row = columns + m * v.cols();
+      for (int64_t t = 0; t < v.taps(); ++t) {
+        const int64_t kh = t / v.k - v.pad(), kw = t % v.k - v.pad();
+        const int64_t iy = flip ? y - kh : y * v.stride + kh;
+        const int64_t ix = flip ? x - kw : x * v.stride + kw;
         bfloat16* to = row + t * c;
         if (iy < 0 || iy >= h || ix < 0 || ix >= w)
           std::memset(static_cast<void*>(to), 0, size_t(c) * sizeof(bfloat16));
@@ -48,14 +64,14 @@ void im2col(const bfloat16* in, bfloat16* columns, const Shape& s, int sign) {
   });
 }
 
-// The weights w [O, C, 3, 3] f32 as the matrix of rows (tap, `rows` channel) by `cols` channels:
+// The weights w [O, C, k, k] f32 as the matrix of rows (tap, `rows` channel) by `cols` channels:
 // the forward pass's (rows C, cols O) and the data gradient's (rows O, cols C), in their element
 // order (tap, row, col), f32 strides into w.
 memory::desc weight_view(const Shape& w, bool transposed) {
-  const int64_t o = w[0], c = w[1];
-  const memory::dims dims = transposed ? memory::dims{kTaps, o, c} : memory::dims{kTaps, c, o};
+  const int64_t o = w[0], c = w[1], taps = w[2] * w[3];
+  const memory::dims dims = transposed ? memory::dims{taps, o, c} : memory::dims{taps, c, o};
   const memory::dims strides =
-      transposed ? memory::dims{1, c * kTaps, kTaps} : memory::dims{1, kTaps, c * kTaps};
+      transposed ? memory::dims{1, c * taps, taps} : memory::dims{1, taps, c * taps};
   return memory::desc(dims, Type::f32, strides);
 }
 
@@ -77,23 +93,22 @@ void product(const memory::desc& a, void* a_data, const memory::desc& b, void* b
                                {DNNL_ARG_DST, memory(c, e, c_data)}});
 }
 
-// The columns of images t [N, C, H, W], read channels-last in bf16: rows N·H·W, columns 9·C.
-Tensor columns_of(const Tensor& t, int sign, const Key& key) {
-  const Shape& s = t.shape();
-  const memory in = laid_out(nhwc_bf16(s), plain_f32(s), t, Key(key) << "nhwc");
+// The columns of images t, read channels-last in bf16: rows() × cols().
+Tensor columns_of(const Tensor& t, const Window& v, bool flip, const Key& key) {
+  const memory in = laid_out(nhwc_bf16(t.shape()), plain_f32(t.shape()), t, Key(key) << "nhwc");
   stream().wait();  // for the reorder, if any
-  Tensor cols = Tensor::empty({s[0] * s[2] * s[3], kTaps * s[1]}, DType::BF16);
-  im2col(static_cast<const bfloat16*>(in.get_data_handle()), cols.data<bfloat16>(), s, sign);
+  Tensor cols = Tensor::empty({v.rows(), v.cols()}, DType::BF16);
+  im2col(static_cast<const bfloat16*>(in.get_data_handle()), cols.data<bfloat16>(), v, flip);
   return cols;
 }
 
-// A convolution written as columns (rows M, 9·K) by the weights as (9·K, N) into y's held
-// channels-last bf16 layout, for the forward pass (transposed = false) and the data gradient.
-void convolve(const Tensor& out, const Tensor& in, const Tensor& w, bool transposed, float beta,
-              const char* what) {
+// out = in's columns by the weights as a (taps · K, N) matrix + beta · out, held in bf16
+// channels-last: the forward pass (transposed = false) and the data gradient.
+void convolve(const Tensor& out, const Tensor& in, const Tensor& w, int64_t stride, bool transposed,
+              float beta, const char* what) {
   Key key;
-  key << what << in.shape() << w.shape();
-  const Tensor cols = columns_of(in, transposed ? -1 : 1, key);
+  key << what << in.shape() << w.shape() << stride;
+  const Tensor cols = columns_of(in, window_of(in.shape(), w.shape(), stride), transposed, key);
   const memory::desc view = weight_view(w.shape(), transposed);
   const memory weights = laid_out(dense(view.dims(), Type::bf16), view, w, Key(key) << "w");
   const int64_t rows = cols.size(0), k = cols.size(1), n = out.size(1);
@@ -108,28 +123,33 @@ void convolve(const Tensor& out, const Tensor& in, const Tensor& w, bool transpo
 
 }  // namespace
 
-bool im2col_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g, bool bias) {
-  return autocast_precision() == Precision::BF16 && !bias && g.groups == 1 && w[2] == 3 &&
-         w[3] == 3 && g.stride[0] == 1 && g.stride[1] == 1 && g.padding[0] == 1 &&
-         g.padding[1] == 1 && g.dilation[0] == 1 && g.dilation[1] == 1 && x[2] * x[3] <= 16 &&
+bool im2col_pays(const Shape& x, const Shape& w, const Shape& y, const Conv2dGeometry& g, bool bias,
+                 bool data_gradient) {
+  const int64_t k = w[2], stride = g.stride[0];
+  return autocast_precision() == Precision::BF16 && !bias && g.groups == 1 && w[3] == k &&
+         (k == 1 || k == 3) && g.padding[0] == (k - 1) / 2 && g.padding[1] == (k - 1) / 2 &&
+         g.stride[1] == stride && (stride == 1 || (stride == 2 && !data_gradient)) &&
+         g.dilation[0] == 1 && g.dilation[1] == 1 && y[2] * y[3] <= 16 &&
          std::min(x[1], w[0]) >= 64;
 }
 
-void im2col_conv_forward(const Tensor& y, const Tensor& x, const Tensor& w) {
-  convolve(y, x, w, /*transposed=*/false, 0.0f, "im2col_fwd");
+void im2col_conv_forward(const Tensor& y, const Tensor& x, const Tensor& w,
+                         const Conv2dGeometry& g) {
+  convolve(y, x, w, g.stride[0], /*transposed=*/false, 0.0f, "im2col_fwd");
 }
 
 void im2col_conv_backward_data(const Tensor& dx, const Tensor& dy, const Tensor& w, float beta) {
-  convolve(dx, dy, w, /*transposed=*/true, beta, "im2col_bwd_data");
+  convolve(dx, dy, w, 1, /*transposed=*/true, beta, "im2col_bwd_data");
 }
 
-void im2col_conv_backward_weights(const Tensor& dw, const Tensor& dy, const Tensor& x, float beta) {
+void im2col_conv_backward_weights(const Tensor& dw, const Tensor& dy, const Tensor& x,
+                                  const Conv2dGeometry& g, float beta) {
   Key key;
-  key << "im2col_bwd_weights" << x.shape() << dw.shape();
-  const Tensor cols = columns_of(x, 1, key);
+  key << "im2col_bwd_weights" << x.shape() << dw.shape() << g.stride[0];
+  const Tensor cols = columns_of(x, window_of(x.shape(), dw.shape(), g.stride[0]), false, key);
   const memory up = laid_out(nhwc_bf16(dy.shape()), plain_f32(dy.shape()), dy, Key(key) << "dy");
   const int64_t rows = cols.size(0), k = cols.size(1), n = dy.size(1);
-  // The product (tap, channel) × output channel, in f32, moved into dw's [O, C, 3, 3].
+  // The product (tap, channel) × output channel, in f32, moved into dw's [O, C, k, k].
   const memory::desc view = weight_view(dw.shape(), false);
   LaidOutOutput out(dense(view.dims(), Type::f32), view, dw, beta, Key(key) << "dw");
   stream().wait();  // for dy's reorder, if any
