@@ -1,6 +1,6 @@
-// Batch normalisation: activations held channels-last or in blocks of 16 channels (a
-// convolution's outputs, see cpu::Held) on soma's loops in cpu/batch_norm_loops, those held in
-// other layouts on oneDNN's primitive, soma's NCHW tensors as vectorised loops over each channel's
+// Batch normalisation: bf16 activations held channels-last (a convolution's outputs under
+// Autocast, see cpu::Held) on soma's loops in cpu/batch_norm_loops, those held in other layouts
+// on oneDNN's primitive, soma's NCHW tensors as vectorised loops over each channel's
 // planes below. oneDNN 2.6 normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels
 // want channel blocks or NHWC): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per
 // pass; the loops read each plane once per pass, in parallel over channels, and write or add the
@@ -107,8 +107,9 @@ Tensor normalise_held(const Tensor& y, const Tensor& x, const OnednnNorm& n, con
   cpu::stream().wait();  // for x's reorder
   const Tensor workspace = relu ? cpu::workspace_for(cpu::relu_mask_bytes(n.md), n.md) : Tensor();
   cpu::batch_norm_loops_forward(
-      n.md, in.get_data_handle(), out.memory().get_data_handle(), mean.data<float>(),
-      var.data<float>(), data_or_null(gamma), data_or_null(beta), eps, training,
+      n.md, static_cast<const bfloat16*>(in.get_data_handle()),
+      static_cast<bfloat16*>(out.memory().get_data_handle()), mean.data<float>(), var.data<float>(),
+      data_or_null(gamma), data_or_null(beta), eps, training,
       relu ? reinterpret_cast<uint16_t*>(workspace.data<uint8_t>()) : nullptr);
   out.finish();
   cpu::stream().wait();
@@ -128,10 +129,11 @@ void backpropagate_held(const Tensor& dx, const Tensor& dgamma, const Tensor& db
   cpu::stream().wait();  // for the reorders
   Tensor dg = dgamma, db = dbeta;
   cpu::batch_norm_loops_backward(
-      n.md, in.get_data_handle(), up.get_data_handle(),
+      n.md, static_cast<const bfloat16*>(in.get_data_handle()),
+      static_cast<const bfloat16*>(up.get_data_handle()),
       relu_mask.defined() ? reinterpret_cast<const uint16_t*>(relu_mask.data<uint8_t>()) : nullptr,
-      out ? out->memory().get_data_handle() : nullptr, data_or_null(dg), data_or_null(db),
-      mean.data<float>(), var.data<float>(), data_or_null(gamma), eps, training);
+      out ? static_cast<bfloat16*>(out->memory().get_data_handle()) : nullptr, data_or_null(dg),
+      data_or_null(db), mean.data<float>(), var.data<float>(), data_or_null(gamma), eps, training);
   if (out) out->finish();
   cpu::stream().wait();
 }
