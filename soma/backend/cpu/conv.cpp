@@ -5,7 +5,8 @@
 // primitive's layout, held by the tensor (cpu::Held), for the next primitive to read as they are.
 // Under Autocast each pass that oneDNN has a bf16 jit kernel for runs in bf16, and the activations
 // it writes stay bf16 (see ConvDescs). Convolutions of one-channel images run on soma's own loops
-// in NCHW instead (see one_channel_conv).
+// in NCHW instead (see one_channel_conv), and under Autocast those of few output pixels as matrix
+// products over im2col columns (see im2col_conv).
 #include <algorithm>
 #include <string>
 
@@ -73,7 +74,8 @@ const char* name(Pass pass) {
 // on the zero-padded border: for 128 images, 12 against 31 ms at 512 channels and 4×4, 2.9
 // against 4.8 ms at 256 channels and 3×3. AMX keeps the other passes (at 4×4 the forward pass
 // took 10.5 ms in bf16, 12.8 ms by Winograd) and larger layers (at 7×7 the weight gradient took
-// 8.7 ms in bf16, 12.4 ms by Winograd).
+// 8.7 ms in bf16, 12.4 ms by Winograd). Layers of 64 channels or more there go to the im2col
+// products before this (see cpu::im2col_pays), which are faster still.
 bool winograd_beats_amx(Pass pass, const Shape& y) {
   return pass == Pass::Weights && y[2] * y[3] <= 16;
 }
