@@ -1,9 +1,9 @@
 // Batch normalisation: bf16 activations held channels-last (a convolution's outputs under
 // Autocast, see cpu::Held) on soma's loops in cpu/batch_norm_loops, those held in other layouts
-// on oneDNN's primitive, soma's NCHW tensors as vectorised loops over each channel's
-// planes below. oneDNN 2.6 normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels
-// want channel blocks or NHWC): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per
-// pass; the loops read each plane once per pass, in parallel over channels, and write or add the
+// on oneDNN's primitive, soma's NCHW tensors as vectorised loops over each channel's planes
+// below. oneDNN 2.6 normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels want
+// channel blocks or NHWC): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per pass;
+// the plane loops read each plane once per pass, in parallel over channels, and write or add the
 // gradients in the same pass that computes them.
 #include <cmath>
 #include <optional>
@@ -94,8 +94,7 @@ bool jit(const dnnl::primitive& primitive) {
   return impl && std::string(impl).find("jit") != std::string::npos;
 }
 
-const float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
-float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 // batch_norm_forward on soma's loops (cpu::normalised_by_loops), y held as x.
 Tensor normalise_held(const Tensor& y, const Tensor& x, const OnednnNorm& n, const Tensor& mean,
@@ -127,13 +126,13 @@ void backpropagate_held(const Tensor& dx, const Tensor& dgamma, const Tensor& db
   std::optional<cpu::LaidOutOutput> out;
   if (dx.defined()) out.emplace(n.md, plain, dx, dx_beta, cpu::Key(n.key) << "dx", /*hold=*/true);
   cpu::stream().wait();  // for the reorders
-  Tensor dg = dgamma, db = dbeta;
   cpu::batch_norm_loops_backward(
       n.md, static_cast<const bfloat16*>(in.get_data_handle()),
       static_cast<const bfloat16*>(up.get_data_handle()),
       relu_mask.defined() ? reinterpret_cast<const uint16_t*>(relu_mask.data<uint8_t>()) : nullptr,
-      out ? static_cast<bfloat16*>(out->memory().get_data_handle()) : nullptr, data_or_null(dg),
-      data_or_null(db), mean.data<float>(), var.data<float>(), data_or_null(gamma), eps, training);
+      out ? static_cast<bfloat16*>(out->memory().get_data_handle()) : nullptr, data_or_null(dgamma),
+      data_or_null(dbeta), mean.data<float>(), var.data<float>(), data_or_null(gamma), eps,
+      training);
   if (out) out->finish();
   cpu::stream().wait();
 }
