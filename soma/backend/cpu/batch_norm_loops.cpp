@@ -34,9 +34,9 @@ Pixels pixels_of(const memory::desc& md) {
 // Sums over fixed chunks of pixels: the same chunks, so the same sums, for every thread count.
 constexpr int64_t kChunks = 64;
 
-// Calls add(at, v, a, b) for the vectors of pixels [begin, end) of every chunk, in parallel, to
-// add to two f32 sums per channel (zero at each chunk's start), then adds the chunks' sums up in
-// double in chunk order: the a of channel c at [c / 16 · 32 + c % 16], its b 16 further on.
+// Calls add(at, v, a, b) for every vector, chunk by chunk in parallel, to add to two f32 sums
+// per channel (zero at each chunk's start), then adds the chunks' sums up in double in chunk
+// order: the a of channel c at [c / 16 · 32 + c % 16], its b 16 further on.
 template <class Add>
 std::vector<double> sums_over_pixels(const Pixels& g, Add&& add) {
   const int64_t chunks = std::min(kChunks, g.pixels), size = g.vectors * 32;
