@@ -141,9 +141,9 @@ TEST(BatchNormRelu, MatchesReference) {
 }
 
 TEST(BatchNormRelu, EqualsReluOfBatchNorm) {
-  // On the cpu backend, fused and apart, the same values and gradients: for held activations
-  // (oneDNN's primitive) in f32 and in bf16 under Autocast, and plain ones (the loops); the
-  // parameters' gradients, with the input's not wanted.
+  // On the cpu backend, fused and apart, the same values and gradients: for held activations in
+  // f32 (oneDNN's primitive) and in bf16 under Autocast (soma's channels-last loops), and plain
+  // ones (the plane loops); the parameters' gradients, with the input's not wanted.
   Rng setup(5);
   const Tensor x = Tensor::randn({8, 16, 10, 10}, setup), w = Tensor::randn({32, 16, 3, 3}, setup);
   for (const auto& [held, precision] :

@@ -56,14 +56,14 @@ using dnnl::memory;
 
 // The normalisation of x in the layout x is held in (by oneDNN, or by soma's loops where
 // cpu::normalised_by_loops); none for NCHW, which the plane loops below serve better.
-struct OnednnNorm {
+struct HeldNorm {
   memory::desc md;
   dnnl::normalization_flags flags;
   cpu::Key key;
 };
 
-OnednnNorm norm_in(const memory::desc& md, const Tensor& gamma, double eps, bool training,
-                   bool relu) {
+HeldNorm norm_in(const memory::desc& md, const Tensor& gamma, double eps, bool training,
+                 bool relu) {
   auto flags =
       training ? dnnl::normalization_flags::none : dnnl::normalization_flags::use_global_stats;
   if (gamma.defined())
@@ -71,11 +71,11 @@ OnednnNorm norm_in(const memory::desc& md, const Tensor& gamma, double eps, bool
   if (relu) flags = flags | dnnl::normalization_flags::fuse_norm_relu;
   cpu::Key key;
   key << "batch_norm" << md << int64_t(flags) << std::to_string(eps);
-  return OnednnNorm{md, flags, key};
+  return HeldNorm{md, flags, key};
 }
 
-std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, double eps,
-                                      bool training, bool relu) {
+std::optional<HeldNorm> held_norm(const Tensor& x, const Tensor& gamma, double eps, bool training,
+                                  bool relu) {
   const auto kept = cpu::held(x);
   if (!kept) return std::nullopt;
   const memory::desc md = kept->memory().get_desc();
@@ -83,7 +83,7 @@ std::optional<OnednnNorm> onednn_norm(const Tensor& x, const Tensor& gamma, doub
   return norm_in(md, gamma, eps, training, relu);
 }
 
-dnnl::batch_normalization_forward::primitive_desc forward_desc(const OnednnNorm& n, double eps) {
+dnnl::batch_normalization_forward::primitive_desc forward_desc(const HeldNorm& n, double eps) {
   return {{dnnl::prop_kind::forward_training, n.md, float(eps), n.flags}, cpu::engine()};
 }
 
@@ -97,7 +97,7 @@ bool jit(const dnnl::primitive& primitive) {
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
 // batch_norm_forward on soma's loops (cpu::normalised_by_loops), y held as x.
-Tensor normalise_held(const Tensor& y, const Tensor& x, const OnednnNorm& n, const Tensor& mean,
+Tensor normalise_held(const Tensor& y, const Tensor& x, const HeldNorm& n, const Tensor& mean,
                       const Tensor& var, const Tensor& gamma, const Tensor& beta, double eps,
                       bool training, bool relu) {
   const memory::desc plain = cpu::plain_f32(x.shape());
@@ -117,7 +117,7 @@ Tensor normalise_held(const Tensor& y, const Tensor& x, const OnednnNorm& n, con
 
 // batch_norm_backward on soma's loops, dx (if wanted) held as x.
 void backpropagate_held(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
-                        const Tensor& dy, const Tensor& x, const OnednnNorm& n, const Tensor& mean,
+                        const Tensor& dy, const Tensor& x, const HeldNorm& n, const Tensor& mean,
                         const Tensor& var, const Tensor& gamma, double eps, bool training,
                         float dx_beta, const Tensor& relu_mask) {
   const memory::desc plain = cpu::plain_f32(x.shape());
@@ -149,7 +149,7 @@ Tensor CpuBackend::batch_norm_forward(const Tensor& y, const Tensor& x, const Te
                                       double eps, bool training, bool relu) {
   if (x.dtype() != DType::F32 || x.numel() == 0)
     return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training, relu);
-  if (const auto n = onednn_norm(x, gamma, eps, training, relu)) {
+  if (const auto n = held_norm(x, gamma, eps, training, relu)) {
     if (cpu::normalised_by_loops(n->md))
       return normalise_held(y, x, *n, mean, var, gamma, beta, eps, training, relu);
     const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
@@ -224,17 +224,17 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
   if (relu_mask.defined() && mask_layout == cpu::plain_f32(x.shape()))  // the loops' mask
     return batch_norm_backward(dx, dgamma, dbeta, masked_gradient(dy, relu_mask), x, mean, var,
                                gamma, eps, training, dx_beta, Tensor());
-  // oneDNN's workspace: the primitive that wrote it computes dx (into a scratch tensor if none is
-  // wanted), in the layout it was written in.
   const bool relu = relu_mask.defined();
-  const Tensor target = dx.defined() || !relu ? dx : Tensor::empty(x.shape());
-  if (!dx.defined()) dx_beta = 0.0f;
-  const auto n = relu               ? norm_in(mask_layout, gamma, eps, training, true)
-                 : target.defined() ? onednn_norm(x, gamma, eps, training, false)
-                                    : std::nullopt;
+  const auto n = relu           ? norm_in(mask_layout, gamma, eps, training, true)
+                 : dx.defined() ? held_norm(x, gamma, eps, training, false)
+                                : std::nullopt;
   if (n && cpu::normalised_by_loops(n->md))
     return backpropagate_held(dx, dgamma, dbeta, dy, x, *n, mean, var, gamma, eps, training,
                               dx_beta, relu_mask);
+  // oneDNN's workspace: the primitive that wrote it computes dx (into a scratch tensor if none is
+  // wanted), in the layout it was written in.
+  const Tensor target = dx.defined() || !relu ? dx : Tensor::empty(x.shape());
+  if (!dx.defined()) dx_beta = 0.0f;
   if (n) {
     const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
     const bool affine = gamma.defined();
