@@ -4,16 +4,16 @@
 // samples/s with reorders and 15.3k with NCHW handed to the primitives). Outputs stay in the
 // primitive's layout, held by the tensor (cpu::Held), for the next primitive to read as they are.
 // Under Autocast each pass that oneDNN has a bf16 jit kernel for runs in bf16, and the activations
-// it writes stay bf16 (see ConvDescs). Convolutions of one-channel images run on soma's own loops
-// in NCHW instead (see one_channel_conv), and under Autocast those of few output pixels as matrix
+// it writes stay bf16 (see ConvDescs). Convolutions of few channels run on soma's own loops in
+// NCHW instead (see few_channel_conv), and under Autocast those of few output pixels as matrix
 // products over im2col columns (see im2col_conv).
 #include <algorithm>
 #include <string>
 
 #include "soma/backend/cpu/cpu_backend.h"
 #include "soma/backend/cpu/dnnl_context.h"
+#include "soma/backend/cpu/few_channel_conv.h"
 #include "soma/backend/cpu/im2col_conv.h"
-#include "soma/backend/cpu/one_channel_conv.h"
 
 namespace soma {
 namespace {
@@ -171,8 +171,8 @@ void CpuBackend::conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& 
   if (x.dtype() != DType::F32 || y.numel() == 0)
     return ReferenceBackend::conv2d_forward(y, x, w, bias, g);
   const cpu::SerialWhenSmall serial(multiply_adds(y.shape(), w.shape()), cpu::kSmallMultiplyAdds);
-  if (cpu::one_channel_conv_pays(x.shape(), w.shape(), g))
-    return cpu::one_channel_conv_forward(y.data<float>(), x.data<float>(), w.data<float>(),
+  if (cpu::few_channel_conv_pays(x.shape(), w.shape(), g))
+    return cpu::few_channel_conv_forward(y.data<float>(), x.data<float>(), w.data<float>(),
                                          bias.defined() ? bias.data<float>() : nullptr, x.shape(),
                                          w.shape(), g);
   if (cpu::im2col_pays(x.shape(), w.shape(), y.shape(), g, bias.defined(), false))
@@ -201,6 +201,9 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
   if (dx.dtype() != DType::F32 || dx.numel() == 0)
     return ReferenceBackend::conv2d_backward_data(dx, dy, w, g, beta);
   const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), w.shape()), cpu::kSmallMultiplyAdds);
+  if (cpu::few_channel_conv_pays(dx.shape(), w.shape(), g))
+    return cpu::few_channel_conv_data_gradient(dx.data<float>(), dy.data<float>(), w.data<float>(),
+                                               dx.shape(), w.shape(), g, beta);
   if (cpu::im2col_pays(dx.shape(), w.shape(), dy.shape(), g, false, true))
     return cpu::im2col_conv_backward_data(dx, dy, w, beta);
   const auto [d, pass] =
@@ -229,8 +232,8 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
   if (dw.dtype() != DType::F32 || dy.numel() == 0)
     return ReferenceBackend::conv2d_backward_weights(dw, dbias, dy, x, g, beta);
   const cpu::SerialWhenSmall serial(multiply_adds(dy.shape(), dw.shape()), cpu::kSmallMultiplyAdds);
-  if (cpu::one_channel_conv_pays(x.shape(), dw.shape(), g))
-    return cpu::one_channel_conv_weight_gradient(
+  if (cpu::few_channel_conv_pays(x.shape(), dw.shape(), g))
+    return cpu::few_channel_conv_weight_gradient(
         dw.data<float>(), dbias.defined() ? dbias.data<float>() : nullptr, dy.data<float>(),
         x.data<float>(), x.shape(), dw.shape(), g, beta);
   if (cpu::im2col_pays(x.shape(), dw.shape(), dy.shape(), g, dbias.defined(), false))
