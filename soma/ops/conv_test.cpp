@@ -62,31 +62,44 @@ TEST(Conv2d, WinogradSizedLayersAgreeWithReference) {
                         1e-3);
 }
 
-TEST(Conv2d, OneChannelImagesAgreeWithReference) {
-  // The cpu backend's own loops for one-channel inputs: channels that fill a block of 6 or not,
-  // rows of outputs that fill vectors of 16 pixels or not, square and oblong kernels.
+TEST(Conv2d, FewChannelsAgreeWithReference) {
+  // The cpu backend's own loops for few channels: output channels that fill blocks of 6, of 8
+  // or a vector of 16 (each pixel's channels in a vector, kernels 1 to 7 wide), or not; rows of
+  // outputs that fill vectors of 16 pixels or not; square and oblong kernels; padding.
   struct Case {
     Shape x, w;
     Conv2dGeometry g;
   };
   const std::vector<Case> cases{
       {{5, 1, 28, 28}, {6, 1, 5, 5}, {.padding = {2, 2}}},  // LeNet-5
+      {{5, 6, 14, 14}, {16, 6, 5, 5}, {}},
       {{3, 1, 13, 17}, {7, 1, 3, 3}, {}},
       {{1, 1, 9, 37}, {15, 1, 4, 2}, {.padding = {0, 1}}},
       {{2, 1, 6, 5}, {1, 1, 1, 1}, {}},
-      {{2, 1, 3, 4}, {4, 1, 3, 3}, {.padding = {2, 3}}},
+      {{2, 1, 3, 4}, {4, 1, 3, 3}, {.padding = {2, 2}}},
+      {{3, 3, 11, 9}, {8, 3, 3, 3}, {.padding = {1, 1}}},
+      {{2, 15, 7, 19}, {12, 15, 2, 3}, {.padding = {1, 0}}},
+      {{3, 2, 9, 30}, {16, 2, 3, 1}, {.padding = {1, 0}}},
+      {{2, 4, 8, 8}, {16, 4, 2, 7}, {.padding = {1, 3}}},
+      {{2, 3, 21, 5}, {16, 3, 4, 4}, {.padding = {2, 1}}},
+      {{2, 2, 10, 12}, {16, 2, 2, 8}, {}},  // wider than the vector-per-pixel loops take
   };
   for (const Case& c : cases) {
     expect_backends_agree(conv_with(c.g), {Input(c.x), Input(c.w), Input({c.w[0]})}, 1e-4, 1e-4);
     expect_backends_agree(conv_with(c.g, false), {Input(c.x), Input(c.w)}, 1e-4, 1e-4);
   }
-  // A weight gradient added to another (beta = 1), a bias gradient to another.
-  expect_backends_agree(
-      [](const std::vector<Tensor>& t) {
-        const Conv2dGeometry g{.padding = {2, 2}};
-        return conv2d(t[0], t[2], t[3], g) + conv2d(t[1], t[2], t[3], g);
-      },
-      {Input({3, 1, 12, 12}), Input({3, 1, 12, 12}), Input({6, 1, 5, 5}), Input({6})}, 1e-4, 1e-4);
+  // Gradients added to others (beta = 1): of the weights and bias shared by two convolutions,
+  // and of an input two convolutions read.
+  for (const int64_t channels : {6, 16})
+    expect_backends_agree(
+        [](const std::vector<Tensor>& t) {
+          const Conv2dGeometry g{.padding = {2, 2}};
+          return conv2d(t[0], t[2], t[3], g) + conv2d(t[1], t[2], t[3], g) +
+                 conv2d(t[0], t[4], Tensor(), g);
+        },
+        {Input({3, 2, 12, 12}), Input({3, 2, 12, 12}), Input({channels, 2, 5, 5}),
+         Input({channels}), Input({channels, 2, 5, 5})},
+        1e-4, 1e-4);
 }
 
 TEST(Conv2d, AccumulatesGradientsOfSharedInputsAndWeights) {

@@ -67,18 +67,22 @@ TEST(CpuConv2d, RunsWinogradWhereItPays) {
   EXPECT_EQ(winograd_passes(kernels_of_a_step({64, 32, 4, 4}, {32, 32, 3, 3}, same)), 1);
 }
 
-TEST(CpuConv2d, RunsOneChannelImagesOnItsOwnLoops) {
-  // LeNet-5's first layer: its forward pass and weight gradient by soma's loops, the gradient of
-  // the images (which training does not ask for) by oneDNN.
+TEST(CpuConv2d, RunsFewChannelsOnItsOwnLoops) {
+  // LeNet-5's two layers: all three passes by soma's loops.
   const Conv2dGeometry same{.padding = {2, 2}};
-  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 1);
-  EXPECT_EQ(passes(kernels_of_a_step({8, 3, 28, 28}, {6, 3, 5, 5}, same)), 3);
-  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {16, 1, 5, 5}, same)), 3);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 0);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 6, 14, 14}, {16, 6, 5, 5}, {})), 0);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 3, 28, 28}, {16, 3, 3, 3}, {.padding = {1, 1}})), 0);
+  // Strided, 16 input channels, more than 16 output channels, padding as wide as the kernel.
   EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5},
                                      {.stride = {2, 2}, .padding = {2, 2}})),
             3);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 16, 14, 14}, {16, 16, 5, 5}, {})), 3);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 6, 14, 14}, {32, 6, 5, 5}, {})), 3);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 6, 14, 14}, {16, 6, 3, 3}, {.padding = {3, 3}})), 3);
   const Autocast bf16(Precision::BF16);  // in f32 under Autocast too
-  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 1);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 0);
+  EXPECT_EQ(passes(kernels_of_a_step({8, 6, 14, 14}, {16, 6, 5, 5}, {})), 0);
 }
 
 TEST(CpuConv2d, RunsFewPixelsUnderAutocastAsProducts) {
