@@ -96,14 +96,13 @@ struct Plan {
     for (int64_t ch = 0; ch < c; ++ch)
       for (int64_t r = 0; r < kh; ++r)
         for (int64_t col = 0; col < kw; ++col) taps.push_back(ch * plane + r * stride + col);
-    for (int64_t e = 0; e < vectors; ++e) {
+    for (int64_t e = 0, row = 0, column = 0; e < vectors; ++e) {  // of the vector's first lane
+      offsets.push_back(row * ow + std::min(column, ow));
       __mmask16 inside = 0;
       for (int64_t l = 0; l < kLanes; ++l) {
-        const int64_t at = e * kLanes + l;
-        if (at / stride < oh && at % stride < ow) inside |= __mmask16(1u << l);
+        if (row < oh && column < ow) inside |= __mmask16(1u << l);
+        if (++column == stride) column = 0, ++row;
       }
-      const int64_t at = e * kLanes;
-      offsets.push_back(at / stride * ow + std::min(at % stride, ow));
       insides.push_back(inside);
     }
   }
@@ -514,11 +513,13 @@ void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
   const int64_t ow = x_shape[3] + 2 * g.padding[1] - kw + 1;
   // dy's oc channels in, x's c out: the tap (o, r, s) of output channel i is w[o, i] flipped.
   const Plan p(x_shape[0], oc, oh, ow, c, kh, kw, kh - 1 - g.padding[0], kw - 1 - g.padding[1]);
-  const auto flipped = [&](int64_t i, int64_t t) {
-    const int64_t o = t / (kh * kw), r = t / kw % kh, s = t % kw;
-    return w[((o * c + i) * kh + kh - 1 - r) * kw + kw - 1 - s];
-  };
-  correlate(p, dy, table_of(p, nullptr, flipped), dx, beta);
+  std::vector<float> table((p.taps.size() + 1) * p.channels, 0.0f);  // no biases
+  for (int64_t o = 0, t = 0; o < oc; ++o)
+    for (int64_t r = 0; r < kh; ++r)
+      for (int64_t s = 0; s < kw; ++s, ++t)
+        for (int64_t i = 0; i < c; ++i)
+          table[(t + 1) * p.channels + i] = w[((o * c + i) * kh + kh - 1 - r) * kw + kw - 1 - s];
+  correlate(p, dy, table, dx, beta);
 }
 
 void few_channel_conv_weight_gradient(float* dw, float* dbias, const float* dy, const float* x,
