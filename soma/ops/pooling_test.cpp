@@ -46,10 +46,17 @@ TEST(Pool2d, MatchesReference) {
 
 TEST(Pool2d, NchwRowsAgreeWithReference) {
   // NCHW activations under windows two columns wide that tile them, which the cpu backend pools
-  // 16 outputs of a row at a time: rows of 3, 17 and 33 outputs, windows of 1 to 3 rows.
+  // 16 outputs of a row at a time: rows of 3, 17 and 33 outputs, windows of 1 to 3 rows; rows of
+  // at most 8 outputs 16 / ow rows at a time (LeNet-5's second pooling: 5), the last vector of
+  // them full or not.
   for (PoolMode mode : {PoolMode::Max, PoolMode::Average, PoolMode::AverageExcludePadding}) {
     expect_backends_agree(pool_with({.mode = mode}), Input({2, 3, 6, 34}));
     expect_backends_agree(pool_with({.mode = mode}), Input({1, 1, 2, 66}));
+    expect_backends_agree(pool_with({.mode = mode}), Input({3, 5, 10, 10}));
+    expect_backends_agree(pool_with({.mode = mode}), Input({2, 3, 4, 14}));
+    expect_backends_agree(pool_with({.mode = mode}), Input({2, 1, 6, 16}));
+    expect_backends_agree(pool_with({.mode = mode}), Input({1, 1, 2, 2}));
+    expect_backends_agree(pool_with({.mode = mode}), Input({1, 2, 4, 10}));
     expect_backends_agree(pool_with({.mode = mode, .kernel = {3, 2}, .stride = {3, 2}}),
                           Input({2, 2, 9, 6}));
     expect_backends_agree(pool_with({.mode = mode, .kernel = {1, 2}, .stride = {1, 2}}),

@@ -67,16 +67,16 @@ SGD::SGD(std::vector<SGDGroup> groups)
 void SGD::step() {
   std::vector<Update> updates;
   int64_t total = 0;
-  for_each_update([&](const Tensor& param, const Tensor& grad, SGDState& state,
-                      const SGDOptions& o) {
-    const bool first = !state.started;
-    state.started = true;
-    if (o.momentum != 0 && first) state.momentum = Tensor::empty_like(param);
-    updates.push_back({param.data<float>(), grad.data<float>(),
-                       o.momentum != 0 ? state.momentum.data<float>() : nullptr, param.numel(),
-                       &o, first});
-    total += param.numel();
-  });
+  for_each_update(
+      [&](const Tensor& param, const Tensor& grad, SGDState& state, const SGDOptions& o) {
+        const bool first = !state.started;
+        state.started = true;
+        if (o.momentum != 0 && first) state.momentum = Tensor::empty_like(param);
+        updates.push_back({param.data<float>(), grad.data<float>(),
+                           o.momentum != 0 ? state.momentum.data<float>() : nullptr, param.numel(),
+                           &o, first});
+        total += param.numel();
+      });
   parallel_for(total, 1 << 15, [&](int64_t begin, int64_t end) {
     int64_t start = 0;  // of the update's values in the whole
     for (const Update& u : updates) {

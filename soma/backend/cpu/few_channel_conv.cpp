@@ -49,7 +49,8 @@ class AlignedZeros {
   explicit AlignedZeros(int64_t n) : storage_(size_t(n + kLanes), 0.0f) {
     void* start = storage_.data();
     size_t space = storage_.size() * sizeof(float);
-    data_ = static_cast<float*>(std::align(kLanes * sizeof(float), n * sizeof(float), start, space));
+    data_ =
+        static_cast<float*>(std::align(kLanes * sizeof(float), n * sizeof(float), start, space));
   }
   AlignedZeros(const AlignedZeros&) = delete;
   AlignedZeros& operator=(const AlignedZeros&) = delete;
@@ -126,8 +127,8 @@ struct Plan {
 // into an image's planes `y` (plus beta times what they hold), from the padded planes and the
 // weights laid out tap by tap (`table`, `channels` to a tap) with biases first.
 template <int64_t Channels, int64_t Pixels>
-void correlate_block(const Plan& p, const float* padded, const float* table, int64_t c0,
-                     int64_t e0, float* y, float beta) {
+void correlate_block(const Plan& p, const float* padded, const float* table, int64_t c0, int64_t e0,
+                     float* y, float beta) {
   __m512 sum[Channels][Pixels];
   for (int64_t g = 0; g < Channels; ++g)
     for (int64_t k = 0; k < Pixels; ++k) sum[g][k] = _mm512_set1_ps(table[c0 + g]);
@@ -177,7 +178,7 @@ void correlate(const Plan& p, const float* x, const std::vector<float>& table, f
       for (int64_t c0 = 0; c0 < p.oc; c0 += p.channel_block)
         if (p.channel_block == kWideChannels)
           correlate_channels<kWideChannels, kWideVectors>(p, padded.data(), table.data(), c0, out,
-                                                         beta);
+                                                          beta);
         else
           correlate_channels<kChannels, kVectors>(p, padded.data(), table.data(), c0, out, beta);
     }
@@ -405,8 +406,8 @@ constexpr int64_t kKernelRows = std::min<int64_t>(8, 24 / KW);
 // rows that start at `rows` in the padded planes (an input channel's row r: c · plane + r · S),
 // from an image's padded planes and its dy channels-last.
 template <int64_t KW>
-__attribute__((optimize("no-predictive-commoning"))) void lanes_weight_gradient_block(const Plan& p, const float* padded, const float* dy_pixels,
-                                 const int64_t* rows, float* sums) {
+__attribute__((optimize("no-predictive-commoning"))) void lanes_weight_gradient_block(
+    const Plan& p, const float* padded, const float* dy_pixels, const int64_t* rows, float* sums) {
   constexpr int64_t Rows = kKernelRows<KW>;
   __m512 sum[Rows][KW];
   for (int64_t k = 0; k < Rows; ++k)
@@ -439,7 +440,8 @@ void lanes_weight_gradient(const Plan& p, const float* dy, const float* x, int64
   // Where each kernel row (c, r) reads, from the plane's start; past the last, the first again,
   // its sums never read.
   std::vector<int64_t> rows((kernel_rows + Rows - 1) / Rows * Rows, 0);
-  for (int64_t cr = 0; cr < kernel_rows; ++cr) rows[cr] = cr / p.kh * p.plane + cr % p.kh * p.stride;
+  for (int64_t cr = 0; cr < kernel_rows; ++cr)
+    rows[cr] = cr / p.kh * p.plane + cr % p.kh * p.stride;
   AlignedZeros padded(p.c * p.plane), dy_pixels((count + kLanes - 1) / kLanes * kLanes * kLanes);
   __m512 bias = _mm512_loadu_ps(bias_sum);
   for (int64_t n = begin; n < end; ++n) {
@@ -490,9 +492,9 @@ void lanes_weight_gradient(const Plan& p, float* dw, float* dbias, const float* 
 
 bool few_channel_conv_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g) {
   if (autocast_precision() == Precision::BF16 && x[1] > 1) return false;
-  return x[1] < kLanes && w[0] <= kLanes && g.groups == 1 && g.stride[0] == 1 &&
-         g.stride[1] == 1 && g.dilation[0] == 1 && g.dilation[1] == 1 && g.padding[0] < w[2] &&
-         g.padding[1] < w[3] && x[2] + 2 * g.padding[0] >= w[2] && x[3] + 2 * g.padding[1] >= w[3];
+  return x[1] < kLanes && w[0] <= kLanes && g.groups == 1 && g.stride[0] == 1 && g.stride[1] == 1 &&
+         g.dilation[0] == 1 && g.dilation[1] == 1 && g.padding[0] < w[2] && g.padding[1] < w[3] &&
+         x[2] + 2 * g.padding[0] >= w[2] && x[3] + 2 * g.padding[1] >= w[3];
 }
 
 void few_channel_conv_forward(float* y, const float* x, const float* w, const float* bias,
@@ -529,13 +531,20 @@ void few_channel_conv_weight_gradient(float* dw, float* dbias, const float* dy, 
                g.padding[0], g.padding[1]);
   if (lanes_pay(p)) {
     switch (p.kw) {
-      case 1: return lanes_weight_gradient<1>(p, dw, dbias, dy, x, beta);
-      case 2: return lanes_weight_gradient<2>(p, dw, dbias, dy, x, beta);
-      case 3: return lanes_weight_gradient<3>(p, dw, dbias, dy, x, beta);
-      case 4: return lanes_weight_gradient<4>(p, dw, dbias, dy, x, beta);
-      case 5: return lanes_weight_gradient<5>(p, dw, dbias, dy, x, beta);
-      case 6: return lanes_weight_gradient<6>(p, dw, dbias, dy, x, beta);
-      default: return lanes_weight_gradient<7>(p, dw, dbias, dy, x, beta);
+      case 1:
+        return lanes_weight_gradient<1>(p, dw, dbias, dy, x, beta);
+      case 2:
+        return lanes_weight_gradient<2>(p, dw, dbias, dy, x, beta);
+      case 3:
+        return lanes_weight_gradient<3>(p, dw, dbias, dy, x, beta);
+      case 4:
+        return lanes_weight_gradient<4>(p, dw, dbias, dy, x, beta);
+      case 5:
+        return lanes_weight_gradient<5>(p, dw, dbias, dy, x, beta);
+      case 6:
+        return lanes_weight_gradient<6>(p, dw, dbias, dy, x, beta);
+      default:
+        return lanes_weight_gradient<7>(p, dw, dbias, dy, x, beta);
     }
   }
   // Each thread sums its images' products lane by lane for every channel and tap, the bias after

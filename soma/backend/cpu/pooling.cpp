@@ -286,12 +286,118 @@ __m512 interleaved(__m512 e, __m512 o, int half) {
   return _mm512_permutex2var_ps(e, half ? _mm512_add_epi32(first, _mm512_set1_epi32(8)) : first, o);
 }
 
+// Rows of at most 8 outputs (LeNet-5's second pooling: 5) under windows of at most 2 rows go
+// 16 / ow rows to a vector: their inputs, at most 64 values, are 4 vectors, from which
+// permutations pick each lane's window, and the gradients are spread back over them the same way.
+// A row to a vector kept 5 of 16 lanes busy, and LeNet-5's second pooling took longer than its
+// first, of 4 times as many values.
+struct ShortRows {
+  int64_t kh, w, ow, per;  // per: rows to a vector
+  __mmask16 lanes;         // of a vector's outputs
+  // Forward: where the lanes' window values (2 · r + c) lie among the 64, and which of them lie
+  // in the last 32.
+  __m512i picks[4];
+  __mmask16 high[4];
+  // Backward: for each of the 64 values (16 per vector), the lane whose window holds it and its
+  // place there (2 · r + c), -1 past the rows.
+  __m512i sources[4], places[4];
+
+  ShortRows(int64_t kh, int64_t ow) : kh(kh), w(2 * ow), ow(ow), per(16 / ow) {
+    lanes = lanes_from(0, per * ow);
+    alignas(64) int32_t at[4][16] = {}, source[4][16] = {}, place[4][16];
+    for (int64_t rc = 0; rc < 4; ++rc) {  // past 2 · kh: unused
+      high[rc] = 0;
+      for (int64_t l = 0; l < per * ow && rc < 2 * kh; ++l) {
+        at[rc][l] = int32_t(l / ow * kh * w + 2 * (l % ow) + rc / 2 * w + rc % 2);
+        if (at[rc][l] >= 32) high[rc] |= __mmask16(1u << l);
+      }
+      picks[rc] = _mm512_load_si512(at[rc]);
+    }
+    for (int64_t p = 0; p < 64; ++p) {
+      const int64_t row = p / (kh * w), r = p % (kh * w) / w, column = p % w;
+      source[p / 16][p % 16] = int32_t(row * ow + column / 2);
+      place[p / 16][p % 16] = row < per ? int32_t(2 * r + column % 2) : -1;
+    }
+    for (int q = 0; q < 4; ++q) {
+      sources[q] = _mm512_load_si512(source[q]);
+      places[q] = _mm512_load_si512(place[q]);
+    }
+  }
+  // How many of rows r0 .. r0 + per - 1 are below `rows`.
+  int64_t count(int64_t r0, int64_t rows) const { return std::min(per, rows - r0); }
+};
+
+// Short rows pool by these when their windows' values fit 4 vectors.
+bool short_rows(int64_t kh, int64_t ow) { return ow <= 8 && kh <= 2; }
+
+void pool_short_rows_forward(const float* x, float* y, uint8_t* where, int64_t rows,
+                             const ShortRows& s, bool max) {
+  const __m512 divisor = _mm512_set1_ps(float(2 * s.kh));
+  parallel_for((rows + s.per - 1) / s.per, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t v = begin; v < end; ++v) {
+      const int64_t r0 = v * s.per, n = s.count(r0, rows), values = n * s.kh * s.w;
+      const float* in = x + r0 * s.kh * s.w;
+      __m512 block[4];
+      for (int q = 0; q < 4; ++q)
+        block[q] = _mm512_maskz_loadu_ps(lanes_from(16 * q, values), in + 16 * q);
+      __m512 best = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+      __m512 sum = _mm512_setzero_ps();
+      __m512i best_at = _mm512_setzero_si512();
+      for (int64_t rc = 0; rc < 2 * s.kh; ++rc) {
+        const __m512 value = _mm512_mask_blend_ps(
+            s.high[rc], _mm512_permutex2var_ps(block[0], s.picks[rc], block[1]),
+            _mm512_permutex2var_ps(block[2], s.picks[rc], block[3]));
+        const __mmask16 above = _mm512_cmp_ps_mask(value, best, _CMP_GT_OQ);
+        best = _mm512_mask_mov_ps(best, above, value);
+        best_at = _mm512_mask_mov_epi32(best_at, above, _mm512_set1_epi32(int(rc)));
+        sum = _mm512_add_ps(sum, value);
+      }
+      const __mmask16 lanes = lanes_from(0, n * s.ow);
+      _mm512_mask_storeu_ps(y + r0 * s.ow, lanes, max ? best : _mm512_div_ps(sum, divisor));
+      if (max && where) _mm512_mask_cvtepi32_storeu_epi8(where + r0 * s.ow, lanes, best_at);
+    }
+  });
+}
+
+void pool_short_rows_backward(const float* dy, const uint8_t* where, float* dx, int64_t rows,
+                              const ShortRows& s, bool max, float beta) {
+  const __m512 divisor = _mm512_set1_ps(float(2 * s.kh));
+  parallel_for((rows + s.per - 1) / s.per, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t v = begin; v < end; ++v) {
+      const int64_t r0 = v * s.per, n = s.count(r0, rows), values = n * s.kh * s.w;
+      const __mmask16 lanes = lanes_from(0, n * s.ow);
+      __m512 gradient = _mm512_maskz_loadu_ps(lanes, dy + r0 * s.ow);
+      if (!max) gradient = _mm512_div_ps(gradient, divisor);
+      const __m512i at =
+          max ? _mm512_maskz_cvtepu8_epi32(lanes, _mm_maskz_loadu_epi8(lanes, where + r0 * s.ow))
+              : _mm512_setzero_si512();
+      float* out = dx + r0 * s.kh * s.w;
+      for (int q = 0; q < 4 && 16 * q < values; ++q) {
+        // Each value gets its window's gradient where it is the window's maximum (all of them
+        // for averages).
+        const __mmask16 inside = lanes_from(16 * q, values);
+        const __mmask16 taken =
+            max ? _mm512_cmpeq_epi32_mask(_mm512_maskz_permutexvar_epi32(0xffff, s.sources[q], at),
+                                          s.places[q])
+                : inside;
+        __m512 value = _mm512_maskz_permutexvar_ps(taken, s.sources[q], gradient);
+        if (beta != 0.0f)
+          value = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(inside, out + 16 * q),
+                                  value);
+        _mm512_mask_storeu_ps(out + 16 * q, inside, value);
+      }
+    }
+  });
+}
+
 // x [planes × h × w] pooled into y [planes × oh × ow], w = 2 · ow, h = kh · oh; `where` (unless
 // null) gets each maximum's offset in its window, as pool_forward's.
 void pool_rows_forward(const float* x, float* y, uint8_t* where, int64_t planes, int64_t oh,
                        int64_t ow, const Pool2dGeometry& g) {
   const int64_t kh = g.kernel[0], w = 2 * ow;
   const bool max = g.mode == PoolMode::Max;
+  if (short_rows(kh, ow))
+    return pool_short_rows_forward(x, y, where, planes * oh, ShortRows(kh, ow), max);
   const __m512 divisor = _mm512_set1_ps(float(2 * kh));
   parallel_for(planes * oh, 1, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -326,6 +432,8 @@ void pool_rows_backward(const float* dy, const uint8_t* where, float* dx, int64_
                         int64_t oh, int64_t ow, const Pool2dGeometry& g, float beta) {
   const int64_t kh = g.kernel[0], w = 2 * ow;
   const bool max = g.mode == PoolMode::Max;
+  if (short_rows(kh, ow))
+    return pool_short_rows_backward(dy, where, dx, planes * oh, ShortRows(kh, ow), max, beta);
   const __m512 divisor = _mm512_set1_ps(float(2 * kh));
   parallel_for(planes * oh, 1, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row)
