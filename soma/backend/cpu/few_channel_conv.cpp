@@ -75,6 +75,7 @@ struct Plan {
   // Of vector e: how many output pixels precede it, and which of its lanes are outputs.
   std::vector<int64_t> offsets;
   std::vector<__mmask16> insides;
+  bool prefixes = true;  // whether every vector's outputs are its first lanes (ow = S)
 
   Plan(int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc, int64_t kh, int64_t kw, int64_t ph,
        int64_t pw)
@@ -105,7 +106,19 @@ struct Plan {
         if (++column == stride) column = 0, ++row;
       }
       insides.push_back(inside);
+      prefixes = prefixes && (inside & (inside + 1)) == 0;
     }
+  }
+
+  // Vector e's outputs from v into `to` (where its first output goes), one after another.
+  void store(float* to, int64_t e, __m512 v) const {
+    if (prefixes) return _mm512_mask_storeu_ps(to, insides[e], v);
+    _mm512_mask_compressstoreu_ps(to, insides[e], v);
+  }
+  // Vector e's outputs from `from` into their lanes, zeros in the others.
+  __m512 load(const float* from, int64_t e) const {
+    return prefixes ? _mm512_maskz_loadu_ps(insides[e], from)
+                    : _mm512_maskz_expandloadu_ps(insides[e], from);
   }
 
   // An image's planes (c × h × w) into the padded planes, whose borders stay zero. By masked
@@ -124,11 +137,11 @@ struct Plan {
 };
 
 // Outputs of Channels channels from c0 (those below oc) for the vectors e0 .. e0 + Pixels - 1
-// into an image's planes `y` (plus beta times what they hold), from the padded planes and the
-// weights laid out tap by tap (`table`, `channels` to a tap) with biases first.
+// into an image's planes `y`, from the padded planes and the weights laid out tap by tap
+// (`table`, `channels` to a tap) with biases first.
 template <int64_t Channels, int64_t Pixels>
 void correlate_block(const Plan& p, const float* padded, const float* table, int64_t c0, int64_t e0,
-                     float* y, float beta) {
+                     float* y) {
   __m512 sum[Channels][Pixels];
   for (int64_t g = 0; g < Channels; ++g)
     for (int64_t k = 0; k < Pixels; ++k) sum[g][k] = _mm512_set1_ps(table[c0 + g]);
@@ -144,32 +157,25 @@ void correlate_block(const Plan& p, const float* padded, const float* table, int
     tap_weights += p.channels;
   }
   for (int64_t g = 0; g < Channels && c0 + g < p.oc; ++g)
-    for (int64_t k = 0; k < Pixels; ++k) {
-      const __mmask16 inside = p.insides[e0 + k];
-      float* to = y + (c0 + g) * p.oh * p.ow + p.offsets[e0 + k];
-      __m512 v = sum[g][k];
-      if (beta != 0.0f)
-        v = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_expandloadu_ps(inside, to), v);
-      _mm512_mask_compressstoreu_ps(to, inside, v);
-    }
+    for (int64_t k = 0; k < Pixels; ++k)
+      p.store(y + (c0 + g) * p.oh * p.ow + p.offsets[e0 + k], e0 + k, sum[g][k]);
 }
 
 // An image's outputs of Channels channels from c0: whole blocks of Pixels vectors (at most 4),
 // then the rest by two and one.
 template <int64_t Channels, int64_t Pixels>
 void correlate_channels(const Plan& p, const float* padded, const float* table, int64_t c0,
-                        float* y, float beta) {
+                        float* y) {
   int64_t e0 = 0;
   for (; e0 + Pixels <= p.vectors; e0 += Pixels)
-    correlate_block<Channels, Pixels>(p, padded, table, c0, e0, y, beta);
-  if (p.vectors - e0 >= 2) correlate_block<Channels, 2>(p, padded, table, c0, e0, y, beta), e0 += 2;
-  if (p.vectors - e0 == 1) correlate_block<Channels, 1>(p, padded, table, c0, e0, y, beta);
+    correlate_block<Channels, Pixels>(p, padded, table, c0, e0, y);
+  if (p.vectors - e0 >= 2) correlate_block<Channels, 2>(p, padded, table, c0, e0, y), e0 += 2;
+  if (p.vectors - e0 == 1) correlate_block<Channels, 1>(p, padded, table, c0, e0, y);
 }
 
-// All outputs y [n, oc, oh, ow] (plus beta times what they hold) of the plan's correlation of
-// images x [n, c, h, w] with the weights table.
-void correlate(const Plan& p, const float* x, const std::vector<float>& table, float* y,
-               float beta) {
+// All outputs y [n, oc, oh, ow] of the plan's correlation of images x [n, c, h, w] with the
+// weights table.
+void correlate(const Plan& p, const float* x, const std::vector<float>& table, float* y) {
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     AlignedZeros padded(p.c * p.plane);
     for (int64_t n = begin; n < end; ++n) {
@@ -177,10 +183,9 @@ void correlate(const Plan& p, const float* x, const std::vector<float>& table, f
       float* out = y + n * p.oc * p.oh * p.ow;
       for (int64_t c0 = 0; c0 < p.oc; c0 += p.channel_block)
         if (p.channel_block == kWideChannels)
-          correlate_channels<kWideChannels, kWideVectors>(p, padded.data(), table.data(), c0, out,
-                                                          beta);
+          correlate_channels<kWideChannels, kWideVectors>(p, padded.data(), table.data(), c0, out);
         else
-          correlate_channels<kChannels, kVectors>(p, padded.data(), table.data(), c0, out, beta);
+          correlate_channels<kChannels, kVectors>(p, padded.data(), table.data(), c0, out);
     }
   });
 }
@@ -541,7 +546,7 @@ void few_channel_conv_forward(float* y, const float* x, const float* w, const fl
   const int64_t taps = int64_t(p.taps.size());
   const auto table = table_of(p, bias, [&](int64_t o, int64_t t) { return w[o * taps + t]; });
   if (lanes_pay(p)) return lanes_forward(p, x, table, y);
-  correlate(p, x, table, y, 0.0f);
+  correlate(p, x, table, y);
 }
 
 void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
@@ -598,10 +603,8 @@ void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
         for (int64_t e = 0; e < p.vectors; ++e) {
           float* to = image + i * p.oh * p.ow + p.offsets[e];
           __m512 v = _mm512_loadu_ps(sums.data() + i * sums_plane + e * kLanes);
-          if (beta != 0.0f)
-            v = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_expandloadu_ps(p.insides[e], to),
-                                v);
-          _mm512_mask_compressstoreu_ps(to, p.insides[e], v);
+          if (beta != 0.0f) v = _mm512_fmadd_ps(_mm512_set1_ps(beta), p.load(to, e), v);
+          p.store(to, e, v);
         }
     }
   });
