@@ -5,13 +5,16 @@
 // offset for every vector. Lanes j ≥ OW read the right border, which is the next row's left one,
 // zeros, and are dropped when the vector is stored, compressed into NCHW's row order. A block of
 // 4 vectors × 6 output channels keeps 24 sums in registers, loading 10 vectors for every 24
-// multiply-adds. LeNet-5's second layer (6 → 16 channels, 14×14 → 10×10) fills 100 of every 144
-// lanes; oneDNN's NHWC kernels fill 6 of 16 for its input's channels, and its training step spent
-// a third of its time in that layer's passes and the reorders around them.
+// multiply-adds. The weight gradient sums, over the vectors of all images, dy's vectors
+// (expanded into the wide order, zeros in the dropped lanes) times the input's taps. The data
+// gradient is the same sum as the forward pass over dy padded by K - 1 - P, with the weights
+// flipped and their two channel axes swapped, taken kernel row by kernel row.
 //
-// The data gradient is the same sum over dy padded by K - 1 - P, with the weights flipped and
-// their two channel axes swapped. The weight gradient sums, over the vectors of all images, dy's
-// vectors (expanded into the wide order, zeros in the dropped lanes) times the input's taps.
+// Where the output channels are 16 (LeNet-5's second layer, 6 → 16 channels, 14×14 → 10×10, whose
+// vectors in the wide order hold 100 outputs in 144 lanes), a vector holds an output pixel's 16
+// channels instead (see lanes_pay). oneDNN's NHWC kernels filled 6 lanes of 16 with its input's
+// channels, and LeNet-5's training step spent a third of its time in that layer's passes and the
+// reorders around them: 1.24 ms, against 0.85 ms for these loops.
 //
 // Outputs are written, and gradients read, in soma's own NCHW, where the pooling that follows
 // runs on rows too (see rows_pooled_by_loops): interleaving the channels (channels-last, as
@@ -136,6 +139,23 @@ struct Plan {
   }
 };
 
+// Adds to sum the products of Pixels vectors of padded planes from `in`, at each of the taps,
+// and the taps' weights of Channels output channels (`channels` apart, from `tap_weights`).
+template <int64_t Channels, int64_t Pixels>
+[[gnu::always_inline]] inline void add_products(__m512 (&sum)[Channels][Pixels], const float* in,
+                                                const std::vector<int64_t>& taps,
+                                                const float* tap_weights, int64_t channels) {
+  for (const int64_t tap : taps) {
+    __m512 x[Pixels];
+    for (int64_t k = 0; k < Pixels; ++k) x[k] = _mm512_loadu_ps(in + tap + k * kLanes);
+    for (int64_t g = 0; g < Channels; ++g) {
+      const __m512 weight = _mm512_set1_ps(tap_weights[g]);
+      for (int64_t k = 0; k < Pixels; ++k) sum[g][k] = _mm512_fmadd_ps(x[k], weight, sum[g][k]);
+    }
+    tap_weights += channels;
+  }
+}
+
 // Outputs of Channels channels from c0 (those below oc) for the vectors e0 .. e0 + Pixels - 1
 // into an image's planes `y`, from the padded planes and the weights laid out tap by tap
 // (`table`, `channels` to a tap) with biases first.
@@ -145,17 +165,7 @@ void correlate_block(const Plan& p, const float* padded, const float* table, int
   __m512 sum[Channels][Pixels];
   for (int64_t g = 0; g < Channels; ++g)
     for (int64_t k = 0; k < Pixels; ++k) sum[g][k] = _mm512_set1_ps(table[c0 + g]);
-  const float* in = padded + e0 * kLanes;
-  const float* tap_weights = table + p.channels + c0;
-  for (const int64_t tap : p.taps) {
-    __m512 x[Pixels];
-    for (int64_t k = 0; k < Pixels; ++k) x[k] = _mm512_loadu_ps(in + tap + k * kLanes);
-    for (int64_t g = 0; g < Channels; ++g) {
-      const __m512 weight = _mm512_set1_ps(tap_weights[g]);
-      for (int64_t k = 0; k < Pixels; ++k) sum[g][k] = _mm512_fmadd_ps(x[k], weight, sum[g][k]);
-    }
-    tap_weights += p.channels;
-  }
+  add_products(sum, padded + e0 * kLanes, p.taps, table + p.channels + c0, p.channels);
   for (int64_t g = 0; g < Channels && c0 + g < p.oc; ++g)
     for (int64_t k = 0; k < Pixels; ++k)
       p.store(y + (c0 + g) * p.oh * p.ow + p.offsets[e0 + k], e0 + k, sum[g][k]);
@@ -232,7 +242,7 @@ struct GradientGroup {
       const float* gradient = dy + (n * p.oc + c) * p.oh * p.ow;
       __m512 sum = _mm512_loadu_ps(bias_sums + c * kLanes);
       for (int64_t e = 0; e < p.vectors; ++e) {
-        const __m512 v = _mm512_maskz_expandloadu_ps(p.insides[e], gradient + p.offsets[e]);
+        const __m512 v = p.load(gradient + p.offsets[e], e);
         _mm512_storeu_ps(image_planes + (c * p.vectors + e) * kLanes, v);
         sum = _mm512_add_ps(sum, v);
       }
@@ -288,8 +298,9 @@ void weight_gradient_blocks(const Plan& p, const GradientGroup& group, int64_t t
 // channels-last and transposed into NCHW an image at a time; the weight gradient reads dy
 // transposed the same way.
 
-// The 16 × 16 block of floats in rows r transposed, in place. (The shuffles are the masked forms
-// with every lane set: GCC 12's plain ones warn of the undefined vector they start from.)
+// The 16 × 16 block of floats in rows r transposed, in place. (The unpacks and shuffles are the
+// masked forms with every lane set: GCC 12's plain ones warn of the undefined vector they start
+// from.)
 void transpose_block(__m512 (&r)[kLanes]) {
   __m512 t[kLanes];
   for (int k = 0; k < 8; ++k) {  // pairs of rows interleaved: a0 b0 a1 b1 | a4 b4 a5 b5 | ...
@@ -511,17 +522,7 @@ struct Rows {
     __m512 sum[kChannels][Pixels];
     for (int64_t g = 0; g < kChannels; ++g)
       for (int64_t k = 0; k < Pixels; ++k) sum[g][k] = _mm512_setzero_ps();
-    const float* in = padded + start;
-    const float* tap_weights = table + c0;
-    for (const int64_t tap : taps) {
-      __m512 x[Pixels];
-      for (int64_t k = 0; k < Pixels; ++k) x[k] = _mm512_loadu_ps(in + tap + k * kLanes);
-      for (int64_t g = 0; g < kChannels; ++g) {
-        const __m512 weight = _mm512_set1_ps(tap_weights[g]);
-        for (int64_t k = 0; k < Pixels; ++k) sum[g][k] = _mm512_fmadd_ps(x[k], weight, sum[g][k]);
-      }
-      tap_weights += channels;
-    }
+    add_products(sum, padded + start, taps, table + c0, channels);
     for (int64_t g = 0; g < kChannels && c0 + g < oc; ++g)
       for (int64_t k = 0; k < Pixels; ++k) {
         float* to = sums + (c0 + g) * plane + start + k * kLanes;
