@@ -472,14 +472,26 @@ void lanes_weight_gradient(const Plan& p, const float* dy, const float* x, int64
   _mm512_storeu_ps(bias_sum, bias);
 }
 
-// Whether the plan's output pixels go a vector of channels each: 16 channels, kernels up to 7 wide.
-bool lanes_pay(const Plan& p) { return p.oc == kLanes && p.kw <= 7; }
+// The plan of a convolution of x with w.
+Plan plan_of(const Shape& x, const Shape& w, const Conv2dGeometry& g) {
+  return Plan(x[0], x[1], x[2], x[3], w[0], w[2], w[3], g.padding[0], g.padding[1]);
+}
 
-// The per-thread sums of lanes_weight_gradient for kernels KW wide, then their total into dw
-// and dbias.
-template <int64_t KW>
+// The widest kernel the weight gradient of 16 channels is made for, a template per width.
+constexpr int64_t kWidestKernel = 7;
+
+// Whether the plan's output pixels go a vector of channels each: 16 channels, kernels up to
+// kWidestKernel wide.
+bool lanes_pay(const Plan& p) { return p.oc == kLanes && p.kw <= kWidestKernel; }
+
+// The per-thread sums of lanes_weight_gradient for kernels KW wide (the plan's: KW counts down
+// to it), then their total into dw and dbias.
+template <int64_t KW = kWidestKernel>
 void lanes_weight_gradient(const Plan& p, float* dw, float* dbias, const float* dy, const float* x,
                            float beta) {
+  if constexpr (KW > 1) {
+    if (p.kw < KW) return lanes_weight_gradient<KW - 1>(p, dw, dbias, dy, x, beta);
+  }
   constexpr int64_t Rows = kKernelRows<KW>;
   const int64_t taps = int64_t(p.taps.size());
   const int64_t sums_size = ((p.c * p.kh + Rows - 1) / Rows * Rows * KW + 1) * kLanes;
@@ -542,8 +554,7 @@ bool few_channel_conv_pays(const Shape& x, const Shape& w, const Conv2dGeometry&
 
 void few_channel_conv_forward(float* y, const float* x, const float* w, const float* bias,
                               const Shape& x_shape, const Shape& w_shape, const Conv2dGeometry& g) {
-  const Plan p(x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3],
-               g.padding[0], g.padding[1]);
+  const Plan p = plan_of(x_shape, w_shape, g);
   const int64_t taps = int64_t(p.taps.size());
   const auto table = table_of(p, bias, [&](int64_t o, int64_t t) { return w[o * taps + t]; });
   if (lanes_pay(p)) return lanes_forward(p, x, table, y);
@@ -614,26 +625,8 @@ void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
 void few_channel_conv_weight_gradient(float* dw, float* dbias, const float* dy, const float* x,
                                       const Shape& x_shape, const Shape& w_shape,
                                       const Conv2dGeometry& g, float beta) {
-  const Plan p(x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3],
-               g.padding[0], g.padding[1]);
-  if (lanes_pay(p)) {
-    switch (p.kw) {
-      case 1:
-        return lanes_weight_gradient<1>(p, dw, dbias, dy, x, beta);
-      case 2:
-        return lanes_weight_gradient<2>(p, dw, dbias, dy, x, beta);
-      case 3:
-        return lanes_weight_gradient<3>(p, dw, dbias, dy, x, beta);
-      case 4:
-        return lanes_weight_gradient<4>(p, dw, dbias, dy, x, beta);
-      case 5:
-        return lanes_weight_gradient<5>(p, dw, dbias, dy, x, beta);
-      case 6:
-        return lanes_weight_gradient<6>(p, dw, dbias, dy, x, beta);
-      default:
-        return lanes_weight_gradient<7>(p, dw, dbias, dy, x, beta);
-    }
-  }
+  const Plan p = plan_of(x_shape, w_shape, g);
+  if (lanes_pay(p)) return lanes_weight_gradient(p, dw, dbias, dy, x, beta);
   // Each thread sums its images' products lane by lane for every channel and tap, the bias after
   // the taps; the lanes are added up at the end, in a fixed order.
   const bool wide = p.channel_block == kWideChannels;
