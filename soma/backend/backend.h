@@ -48,12 +48,15 @@ struct Conv2dGeometry {
 enum class PoolMode { Max, Average, AverageExcludePadding };
 
 // A 2-d pooling window over NCHW tensors: y [N, C, OH, OW] with OH = (H + 2·padding - kernel) /
-// stride + 1 (likewise OW). Padding never wins a max.
+// stride + 1 (likewise OW). Padding never wins a max. With `relu` (max pooling only, where the
+// backend says it fuses them, see Backend::pool2d_fuses_relu) y = max(pool(x), 0), and the
+// gradient flows back only where y > 0.
 struct Pool2dGeometry {
   PoolMode mode = PoolMode::Max;
   std::array<int64_t, 2> kernel{2, 2};
   std::array<int64_t, 2> stride{2, 2};
   std::array<int64_t, 2> padding{0, 0};
+  bool relu = false;
 };
 
 // Local response normalisation across channels (AlexNet), as torch.nn.LocalResponseNorm:
@@ -174,6 +177,11 @@ class Backend {
   // dx = ∂/∂x of the pooling for upstream dy, plus beta · dx (beta 0 or 1).
   virtual void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
                                const Pool2dGeometry& g, float beta) = 0;
+  // Whether pool2d_forward and pool2d_backward apply a ReLU after this max pooling of x (g.relu);
+  // where not, the pooling op runs the two one after the other.
+  virtual bool pool2d_fuses_relu(const Tensor& /*x*/, const Pool2dGeometry& /*g*/) const {
+    return false;
+  }
 
   // Batch normalisation of x [N, C, ...] per channel: y = (x - mean) / √(var + eps) · gamma +
   // beta, then y = max(y, 0) with `relu`. With `training`, mean and var [C] are outputs (the

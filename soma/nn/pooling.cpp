@@ -18,6 +18,12 @@ MaxPool2d::MaxPool2d(Pool2dOptions options) : geometry_(geometry_of(PoolMode::Ma
 
 Tensor MaxPool2d::forward(const Tensor& x) { return pool2d(x, geometry_); }
 
+Tensor MaxPool2d::forward_relu(const Tensor& x) {
+  Pool2dGeometry with_relu = geometry_;
+  with_relu.relu = true;
+  return pool2d(x, with_relu);
+}
+
 AvgPool2d::AvgPool2d(Pool2dOptions options, bool count_include_pad)
     : geometry_(geometry_of(count_include_pad ? PoolMode::Average : PoolMode::AverageExcludePadding,
                             options)) {}

@@ -19,6 +19,8 @@ class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(Pool2dOptions options = {});
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)), in one pass where the backend fuses them (see nn::Sequential).
+  Tensor forward_relu(const Tensor& x);
   std::string kind() const override { return "maxpool2d"; }
   const Pool2dGeometry& geometry() const { return geometry_; }
 

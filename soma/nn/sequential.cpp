@@ -15,7 +15,7 @@ void Sequential::push_back(ModulePtr module) {
 // applies the ReLU as it normalises. A ReLU followed by max pooling runs after the pooling: the
 // two commute (max(relu(x)) = relu(max(x)), and the gradient reaches the same window maximum, or
 // nothing where that is not positive), and the ReLU then reads and writes a quarter of the values
-// behind 2×2 pooling.
+// behind 2×2 pooling, or none where the backend applies it as it pools (MaxPool2d::forward_relu).
 Tensor Sequential::forward(const Tensor& x) {
   const auto& layers = children();
   Tensor y = x;
@@ -27,8 +27,11 @@ Tensor Sequential::forward(const Tensor& x) {
       ++i;
       continue;
     }
-    if (dynamic_cast<ReLU*>(&layer) && dynamic_cast<const MaxPool2d*>(next)) {
-      y = layer.forward(layers[++i].second->forward(y));
+    if (auto* pool =
+            dynamic_cast<MaxPool2d*>(i + 1 < layers.size() ? layers[i + 1].second.get() : nullptr);
+        pool && dynamic_cast<ReLU*>(&layer)) {
+      y = pool->forward_relu(y);
+      ++i;
       continue;
     }
     y = layer.forward(y);

@@ -1,6 +1,7 @@
 #include "soma/ops/pooling.h"
 
 #include "soma/autograd/node.h"
+#include "soma/ops/activation.h"
 
 namespace soma {
 
@@ -17,6 +18,14 @@ Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry) {
     shape[2 + axis] = (x.size(2 + axis) + 2 * padding - kernel) / stride + 1;
     SOMA_CHECK(x.size(2 + axis) + 2 * padding >= kernel, "pool2d: a ", geometry.kernel[0], "×",
                geometry.kernel[1], " window does not fit the input ", to_string(x.shape()));
+  }
+  if (geometry.relu) {
+    SOMA_CHECK(geometry.mode == PoolMode::Max, "pool2d: a ReLU folds into max pooling only");
+    if (!backend().pool2d_fuses_relu(x, geometry)) {
+      Pool2dGeometry plain = geometry;
+      plain.relu = false;
+      return relu(pool2d(x, plain));
+    }
   }
   Tensor y = Tensor::empty(shape, x.dtype());
   const bool training = autograd::grad_enabled() && x.needs_grad();

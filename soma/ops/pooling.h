@@ -6,8 +6,9 @@
 namespace soma {
 
 // Max or average pooling of x [N, C, H, W] -> [N, C, OH, OW] (see Pool2dGeometry), as
-// torch.nn.functional.max_pool2d / avg_pool2d. Throws soma::Error when the window does not fit
-// or the padding is more than half the window (as PyTorch).
+// torch.nn.functional.max_pool2d / avg_pool2d; with geometry.relu, relu(max_pool2d(x)), in one
+// pass where the backend fuses them. Throws soma::Error when the window does not fit, the padding
+// is more than half the window (as PyTorch) or a ReLU follows average pooling.
 Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry);
 
 // Average pooling to a fixed output size [N, C, OH, OW], as torch's adaptive_avg_pool2d for

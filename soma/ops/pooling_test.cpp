@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "soma/ops/activation.h"
 #include "soma/ops/conv.h"
 #include "soma/ops/elementwise.h"
 
@@ -62,6 +63,42 @@ TEST(Pool2d, NchwRowsAgreeWithReference) {
     expect_backends_agree(pool_with({.mode = mode, .kernel = {1, 2}, .stride = {1, 2}}),
                           Input({2, 2, 3, 8}));
   }
+}
+
+TEST(Pool2d, ReluFoldsIntoMaxPooling) {
+  // The cpu backend applies the ReLU as its NCHW row loops pool (rows long and short, windows of
+  // one and two rows): values and gradients equal the ReLU after the pooling to the bit. About a
+  // sixteenth of 2×2 windows of normal values have no positive value.
+  Rng rng(5);
+  struct Case {
+    Shape x;
+    Pool2dGeometry g;
+  };
+  for (const Case& c : {Case{{2, 3, 6, 34}, {}}, Case{{3, 5, 10, 10}, {}},
+                        Case{{2, 2, 3, 8}, {.kernel = {1, 2}, .stride = {1, 2}}},
+                        Case{{2, 3, 9, 7}, {.kernel = {3, 3}, .stride = {2, 2}}}}) {
+    Pool2dGeometry with_relu = c.g;
+    with_relu.relu = true;
+    const bool rows = c.g.kernel[1] == 2;
+    EXPECT_EQ(cpu_backend().pool2d_fuses_relu(Tensor::zeros(c.x), with_relu), rows);
+    const Tensor x = Tensor::randn(c.x, rng).requires_grad(true);
+    const Tensor fused = pool2d(x, with_relu);
+    const Tensor upstream = Tensor::randn(fused.shape(), rng);
+    (fused * upstream).sum().backward();
+    const std::vector<float> fused_grad = x.grad().to_vector<float>();
+    x.set_grad(Tensor());
+    const Tensor after = relu(pool2d(x, c.g));
+    (after * upstream).sum().backward();
+    EXPECT_EQ(fused.to_vector<float>(), after.to_vector<float>());
+    EXPECT_EQ(fused_grad, x.grad().to_vector<float>());
+    // And against the reference backend, which runs the two one after the other.
+    expect_backends_agree([&](const Tensor& t) { return pool2d(t, with_relu); }, Input(c.x));
+  }
+  testing::expect_error(
+      [] {
+        pool2d(Tensor::zeros({1, 1, 4, 4}), {.mode = PoolMode::Average, .relu = true});
+      },
+      "ReLU folds into max pooling only");
 }
 
 TEST(Pool2d, AccumulatesGradientsOfSharedInputs) {

@@ -40,6 +40,7 @@ double divisor(const Pool2dGeometry& g, const Window& rows, const Window& cols) 
 // plane (i64, y's shape).
 Tensor ReferenceBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
                                         bool training) {
+  SOMA_CHECK(!g.relu, "pool2d: the reference backend pools without a ReLU");
   Tensor where = g.mode == PoolMode::Max ? Tensor::empty(y.shape(), DType::I64) : Tensor();
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
