@@ -546,7 +546,6 @@ struct Rows {
 }  // namespace
 
 bool few_channel_conv_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g) {
-  if (autocast_precision() == Precision::BF16 && x[1] > 1) return false;
   return x[1] < kLanes && w[0] <= kLanes && g.groups == 1 && g.stride[0] == 1 && g.stride[1] == 1 &&
          g.dilation[0] == 1 && g.dilation[1] == 1 && g.padding[0] < w[2] && g.padding[1] < w[3] &&
          x[2] + 2 * g.padding[0] >= w[2] && x[3] + 2 * g.padding[1] >= w[3];
