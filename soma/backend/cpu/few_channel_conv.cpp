@@ -14,7 +14,7 @@
 // vectors in the wide order hold 100 outputs in 144 lanes), a vector holds an output pixel's 16
 // channels instead (see lanes_pay). oneDNN's NHWC kernels filled 6 lanes of 16 with its input's
 // channels, and LeNet-5's training step spent a third of its time in that layer's passes and the
-// reorders around them: 1.24 ms, against 0.85 ms for these loops.
+// reorders around them: 1.24 ms, against 0.82 ms for these loops.
 //
 // Outputs are written, and gradients read, in soma's own NCHW, where the pooling that follows
 // runs on rows too (see rows_pooled_by_loops): interleaving the channels (channels-last, as
@@ -23,7 +23,6 @@
 
 #include <immintrin.h>
 #include <algorithm>
-#include <memory>
 #include <vector>
 
 #include "soma/core/parallel.h"
@@ -44,26 +43,10 @@ __mmask16 first_lanes(int64_t count) {
   return count >= kLanes ? __mmask16(0xffff) : count <= 0 ? 0 : __mmask16((1u << count) - 1);
 }
 
-// A zero-filled buffer of n floats that starts a cache line, so that a plane's vectors load whole
-// lines: the weight gradient's loads of std::vector's 16-byte aligned planes each split in two,
-// and took 40 % longer.
-class AlignedZeros {
- public:
-  explicit AlignedZeros(int64_t n) : storage_(size_t(n + kLanes), 0.0f) {
-    void* start = storage_.data();
-    size_t space = storage_.size() * sizeof(float);
-    data_ =
-        static_cast<float*>(std::align(kLanes * sizeof(float), n * sizeof(float), start, space));
-  }
-  AlignedZeros(const AlignedZeros&) = delete;
-  AlignedZeros& operator=(const AlignedZeros&) = delete;
-  float* data() { return data_; }
-  const float* data() const { return data_; }
-
- private:
-  std::vector<float> storage_;
-  float* data_;
-};
+// A zero-filled buffer of n floats for the loops' planes: a tensor's, which starts a cache line,
+// so that a plane's vectors load whole lines (std::vector's 16-byte aligned planes split every
+// load of the weight gradient, which took 40 % longer).
+Tensor zeros(int64_t n) { return Tensor::zeros({n}); }
 
 // One stride-1 correlation of images [n, c, h, w] padded by (ph, pw) on both sides with a kernel
 // [oc, c, kh, kw], in the wide order.
@@ -187,15 +170,16 @@ void correlate_channels(const Plan& p, const float* padded, const float* table, 
 // weights table.
 void correlate(const Plan& p, const float* x, const std::vector<float>& table, float* y) {
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
-    AlignedZeros padded(p.c * p.plane);
+    const Tensor padded_planes = zeros(p.c * p.plane);
+    float* padded = padded_planes.data<float>();
     for (int64_t n = begin; n < end; ++n) {
-      p.pad(x + n * p.c * p.h * p.w, padded.data());
+      p.pad(x + n * p.c * p.h * p.w, padded);
       float* out = y + n * p.oc * p.oh * p.ow;
       for (int64_t c0 = 0; c0 < p.oc; c0 += p.channel_block)
         if (p.channel_block == kWideChannels)
-          correlate_channels<kWideChannels, kWideVectors>(p, padded.data(), table.data(), c0, out);
+          correlate_channels<kWideChannels, kWideVectors>(p, padded, table.data(), c0, out);
         else
-          correlate_channels<kChannels, kVectors>(p, padded.data(), table.data(), c0, out);
+          correlate_channels<kChannels, kVectors>(p, padded, table.data(), c0, out);
     }
   });
 }
@@ -217,27 +201,28 @@ std::vector<float> table_of(const Plan& p, const float* bias, Weight&& weight) {
 // gradient's, expanded into the wide order (zeros in the dropped lanes and in channels past oc).
 struct GradientGroup {
   // Images enough that a block's sums are loaded and stored seldom, few enough that their planes
-  // stay in the core's 48 KiB first-level cache: the weight gradient of LeNet-5's second layer
-  // took 620 µs an image at a time, 385 µs four at a time (its 64 KiB) and 615 µs 32 at a time.
+  // stay in the core's 48 KiB first-level cache: in this form (before the 16-channel loops took
+  // it) the weight gradient of LeNet-5's second layer took 620 µs an image at a time, 385 µs four
+  // at a time (its 64 KiB) and 615 µs 32 at a time.
   static constexpr int64_t kGroupBytes = 64 << 10;
   int64_t padded_size, planes_size;
   int64_t capacity;  // images
   int64_t images = 0;
-  AlignedZeros padded, planes;
+  Tensor padded, planes;
 
   explicit GradientGroup(const Plan& p)
       : padded_size(p.c * p.plane),
         planes_size(p.channels * p.vectors * kLanes),
         capacity(std::clamp<int64_t>(
             kGroupBytes / int64_t((padded_size + planes_size) * sizeof(float)), 1, 16)),
-        padded(capacity * padded_size),
-        planes(capacity * planes_size) {}
+        padded(zeros(capacity * padded_size)),
+        planes(zeros(capacity * planes_size)) {}
 
   // Image n of x and dy in as the group's next; its gradient's sums per channel, lane by lane,
   // are added to bias_sums.
   void add(const Plan& p, const float* x, const float* dy, int64_t n, float* bias_sums) {
-    p.pad(x + n * p.c * p.h * p.w, padded.data() + images * padded_size);
-    float* image_planes = planes.data() + images * planes_size;
+    p.pad(x + n * p.c * p.h * p.w, padded.data<float>() + images * padded_size);
+    float* image_planes = planes.data<float>() + images * planes_size;
     for (int64_t c = 0; c < p.oc; ++c) {
       const float* gradient = dy + (n * p.oc + c) * p.oh * p.ow;
       __m512 sum = _mm512_loadu_ps(bias_sums + c * kLanes);
@@ -264,8 +249,9 @@ void weight_gradient_block(const Plan& p, const GradientGroup& group, int64_t c0
   int64_t tap[Taps];  // past the last tap: the first again, its sums never read
   for (int64_t t = 0; t < Taps; ++t) tap[t] = t0 + t < int64_t(p.taps.size()) ? p.taps[t0 + t] : 0;
   for (int64_t i = 0; i < group.images; ++i) {
-    const float* padded = group.padded.data() + i * group.padded_size;
-    const float* planes = group.planes.data() + i * group.planes_size + c0 * p.vectors * kLanes;
+    const float* padded = group.padded.data<float>() + i * group.padded_size;
+    const float* planes =
+        group.planes.data<float>() + i * group.planes_size + c0 * p.vectors * kLanes;
     for (int64_t e = 0; e < p.vectors; ++e) {
       const float* in = padded + e * kLanes;
       __m512 x[Taps];
@@ -395,20 +381,20 @@ void lanes_forward_pixels(const Plan& p, const float* padded, const float* table
 void lanes_forward(const Plan& p, const float* x, const std::vector<float>& table, float* y) {
   const int64_t count = p.oh * p.ow;
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
-    AlignedZeros padded(p.c * p.plane), pixels((count + kLanes - 1) / kLanes * kLanes * kLanes);
+    const Tensor padded_planes = zeros(p.c * p.plane);
+    const Tensor pixel_rows = zeros((count + kLanes - 1) / kLanes * kLanes * kLanes);
+    float *padded = padded_planes.data<float>(), *pixels = pixel_rows.data<float>();
     for (int64_t n = begin; n < end; ++n) {
-      p.pad(x + n * p.c * p.h * p.w, padded.data());
+      p.pad(x + n * p.c * p.h * p.w, padded);
       for (int64_t i = 0; i < p.oh; i += 2)
         for (int64_t j0 = 0; j0 < p.ow; j0 += kRowPixels) {
           const int64_t pixels_here = std::min(kRowPixels, p.ow - j0);
           if (i + 1 < p.oh)
-            lanes_forward_pixels<2>(p, padded.data(), table.data(), i, j0, pixels_here,
-                                    pixels.data());
+            lanes_forward_pixels<2>(p, padded, table.data(), i, j0, pixels_here, pixels);
           else
-            lanes_forward_pixels<1>(p, padded.data(), table.data(), i, j0, pixels_here,
-                                    pixels.data());
+            lanes_forward_pixels<1>(p, padded, table.data(), i, j0, pixels_here, pixels);
         }
-      channels_first(pixels.data(), count, y + n * kLanes * count);
+      channels_first(pixels, count, y + n * kLanes * count);
     }
   });
 }
@@ -458,15 +444,17 @@ void lanes_weight_gradient(const Plan& p, const float* dy, const float* x, int64
   std::vector<int64_t> rows((kernel_rows + Rows - 1) / Rows * Rows, 0);
   for (int64_t cr = 0; cr < kernel_rows; ++cr)
     rows[cr] = cr / p.kh * p.plane + cr % p.kh * p.stride;
-  AlignedZeros padded(p.c * p.plane), dy_pixels((count + kLanes - 1) / kLanes * kLanes * kLanes);
+  const Tensor padded_planes = zeros(p.c * p.plane);
+  const Tensor pixel_rows = zeros((count + kLanes - 1) / kLanes * kLanes * kLanes);
+  float *padded = padded_planes.data<float>(), *dy_pixels = pixel_rows.data<float>();
   __m512 bias = _mm512_loadu_ps(bias_sum);
   for (int64_t n = begin; n < end; ++n) {
-    p.pad(x + n * p.c * p.h * p.w, padded.data());
-    channels_last(dy + n * kLanes * count, count, dy_pixels.data());
+    p.pad(x + n * p.c * p.h * p.w, padded);
+    channels_last(dy + n * kLanes * count, count, dy_pixels);
     for (int64_t e = 0; e < count; ++e)
-      bias = _mm512_add_ps(bias, _mm512_loadu_ps(dy_pixels.data() + e * kLanes));
+      bias = _mm512_add_ps(bias, _mm512_loadu_ps(dy_pixels + e * kLanes));
     for (int64_t cr = 0; cr < kernel_rows; cr += Rows)
-      lanes_weight_gradient_block<KW>(p, padded.data(), dy_pixels.data(), rows.data() + cr,
+      lanes_weight_gradient_block<KW>(p, padded, dy_pixels, rows.data() + cr,
                                       sums + cr * KW * kLanes);
   }
   _mm512_storeu_ps(bias_sum, bias);
@@ -584,10 +572,11 @@ void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
   }
   const int64_t sums_plane = (p.vectors + 1) * kLanes;  // a vector past the last, see below
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
-    AlignedZeros padded(p.c * p.plane), sums(p.channels * sums_plane);
+    const Tensor padded_planes = zeros(p.c * p.plane), sum_planes = zeros(p.channels * sums_plane);
+    float *padded = padded_planes.data<float>(), *sums = sum_planes.data<float>();
     for (int64_t n = begin; n < end; ++n) {
-      p.pad(dy + n * oc * oh * ow, padded.data());
-      std::fill(sums.data(), sums.data() + p.channels * sums_plane, 0.0f);
+      p.pad(dy + n * oc * oh * ow, padded);
+      std::fill(sums, sums + p.channels * sums_plane, 0.0f);
       for (int64_t r = 0; r < kh; ++r) {
         // The output rows whose row r of taps reads dy's rows rather than the zeros around
         // them; the last vector's lanes past them read zeros, or outputs past the last row.
@@ -597,8 +586,7 @@ void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
         const int64_t start = first * p.stride;
         const int64_t vectors = ((last - first) * p.stride + kLanes - 1) / kLanes;
         for (int64_t c0 = 0; c0 < c; c0 += kChannels) {
-          const Rows rows{padded.data(), taps[r],   tables[r].data(), p.channels, c0, c,
-                          sums.data(),   sums_plane};
+          const Rows rows{padded, taps[r], tables[r].data(), p.channels, c0, c, sums, sums_plane};
           // Blocks of 4 vectors, or of 3 where they divide the vectors (LeNet-5's 9): a block of
           // one is held up by its loads.
           int64_t e = 0;
@@ -613,7 +601,7 @@ void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
       for (int64_t i = 0; i < c; ++i)
         for (int64_t e = 0; e < p.vectors; ++e) {
           float* to = image + i * p.oh * p.ow + p.offsets[e];
-          __m512 v = _mm512_loadu_ps(sums.data() + i * sums_plane + e * kLanes);
+          __m512 v = _mm512_loadu_ps(sums + i * sums_plane + e * kLanes);
           if (beta != 0.0f) v = _mm512_fmadd_ps(_mm512_set1_ps(beta), p.load(to, e), v);
           p.store(to, e, v);
         }
