@@ -83,6 +83,9 @@ TEST(Conv2d, FewChannelsAgreeWithReference) {
       {{2, 4, 8, 8}, {16, 4, 2, 7}, {.padding = {1, 3}}},
       {{2, 3, 21, 5}, {16, 3, 4, 4}, {.padding = {2, 1}}},
       {{2, 2, 10, 12}, {16, 2, 2, 8}, {}},  // wider than the vector-per-pixel loops take
+      // Padding up to the kernel's size less one: the data gradient's rows reach past the last.
+      {{2, 3, 6, 7}, {5, 3, 5, 5}, {.padding = {4, 4}}},
+      {{2, 2, 5, 9}, {16, 2, 4, 4}, {.padding = {3, 3}}},
   };
   for (const Case& c : cases) {
     expect_backends_agree(conv_with(c.g), {Input(c.x), Input(c.w), Input({c.w[0]})}, 1e-4, 1e-4);

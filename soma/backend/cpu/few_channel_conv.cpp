@@ -38,6 +38,9 @@ constexpr int64_t kLanes = 16;
 // sums in registers either way.
 constexpr int64_t kChannels = 6, kVectors = 4, kWideChannels = 8, kWideVectors = 3;
 
+// n rounded up to whole vectors.
+int64_t rounded(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
 // The lanes of the first `count` elements of a vector.
 __mmask16 first_lanes(int64_t count) {
   return count >= kLanes ? __mmask16(0xffff) : count <= 0 ? 0 : __mmask16((1u << count) - 1);
@@ -52,9 +55,12 @@ Tensor zeros(int64_t n) { return Tensor::zeros({n}); }
 // [oc, c, kh, kw], in the wide order.
 struct Plan {
   int64_t n, c, h, w, oc, kh, kw, ph, pw, oh, ow;
-  int64_t stride;             // S: of the padded planes' rows and of the output positions
-  int64_t vectors;            // of an output plane
-  int64_t plane;              // floats of a padded plane, every tap of every vector inside
+  int64_t stride;   // S: of the padded planes' rows and of the output positions
+  int64_t vectors;  // of an output plane
+  // Floats of a padded plane: every tap of every vector inside, and of the vectors of whole
+  // output rows the data gradient takes row by row, whose last vector reaches up to 15 lanes
+  // past the last row.
+  int64_t plane;
   int64_t channel_block;      // kChannels or kWideChannels
   int64_t channels;           // oc rounded up to whole blocks
   std::vector<int64_t> taps;  // where tap (channel, row, column) reads, from vector 0's start
@@ -78,7 +84,8 @@ struct Plan {
         ow(w + 2 * pw - kw + 1),
         stride(w + pw),
         vectors(((oh - 1) * stride + ow + kLanes - 1) / kLanes),
-        plane((vectors * kLanes + (kh - 1) * stride + kw - 1 + kLanes - 1) / kLanes * kLanes),
+        plane(
+            rounded(std::max(vectors * kLanes, oh * stride + kLanes) + (kh - 1) * stride + kw - 1)),
         channel_block(oc % kWideChannels == 0 ? kWideChannels : kChannels),
         channels((oc + channel_block - 1) / channel_block * channel_block) {
     for (int64_t ch = 0; ch < c; ++ch)
@@ -382,7 +389,7 @@ void lanes_forward(const Plan& p, const float* x, const std::vector<float>& tabl
   const int64_t count = p.oh * p.ow;
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     const Tensor padded_planes = zeros(p.c * p.plane);
-    const Tensor pixel_rows = zeros((count + kLanes - 1) / kLanes * kLanes * kLanes);
+    const Tensor pixel_rows = zeros(rounded(count) * kLanes);
     float *padded = padded_planes.data<float>(), *pixels = pixel_rows.data<float>();
     for (int64_t n = begin; n < end; ++n) {
       p.pad(x + n * p.c * p.h * p.w, padded);
@@ -445,7 +452,7 @@ void lanes_weight_gradient(const Plan& p, const float* dy, const float* x, int64
   for (int64_t cr = 0; cr < kernel_rows; ++cr)
     rows[cr] = cr / p.kh * p.plane + cr % p.kh * p.stride;
   const Tensor padded_planes = zeros(p.c * p.plane);
-  const Tensor pixel_rows = zeros((count + kLanes - 1) / kLanes * kLanes * kLanes);
+  const Tensor pixel_rows = zeros(rounded(count) * kLanes);
   float *padded = padded_planes.data<float>(), *dy_pixels = pixel_rows.data<float>();
   __m512 bias = _mm512_loadu_ps(bias_sum);
   for (int64_t n = begin; n < end; ++n) {
@@ -570,7 +577,7 @@ void few_channel_conv_data_gradient(float* dx, const float* dy, const float* w,
               w[((o * c + i) * kh + kh - 1 - r) * kw + kw - 1 - s];
       }
   }
-  const int64_t sums_plane = (p.vectors + 1) * kLanes;  // a vector past the last, see below
+  const int64_t sums_plane = rounded(p.oh * p.stride + kLanes);  // lanes past, see below
   parallel_for(p.n, 1, [&](int64_t begin, int64_t end) {
     const Tensor padded_planes = zeros(p.c * p.plane), sum_planes = zeros(p.channels * sums_plane);
     float *padded = padded_planes.data<float>(), *sums = sum_planes.data<float>();
