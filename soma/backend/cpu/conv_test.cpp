@@ -6,8 +6,10 @@
 #include <dnnl.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "soma/backend/backend.h"
+#include "soma/backend/cpu/amx_weight_gradient.h"
 #include "soma/backend/cpu/im2col_conv.h"
 #include "testing.h"
 
@@ -61,10 +63,10 @@ TEST(CpuConv2d, RunsWinogradWhereItPays) {
             0);
   EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 5, 5}, same)), 0);
   // Under Autocast, AMX's bf16 kernels where they are faster, f32 Winograd where they are not:
-  // the weight gradient of 4×4 outputs.
+  // the weight gradient of 4×4 outputs (of channels that soma's AMX loops do not take).
   const Autocast bf16(Precision::BF16);
   EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 3, 3}, same)), 0);
-  EXPECT_EQ(winograd_passes(kernels_of_a_step({64, 32, 4, 4}, {32, 32, 3, 3}, same)), 1);
+  EXPECT_EQ(winograd_passes(kernels_of_a_step({64, 48, 4, 4}, {48, 48, 3, 3}, same)), 1);
 }
 
 TEST(CpuConv2d, RunsFewChannelsOnItsOwnLoops) {
@@ -101,8 +103,14 @@ TEST(CpuConv2d, RunsFewPixelsUnderAutocastAsProducts) {
     EXPECT_EQ(passes(printed), 1);
     EXPECT_EQ(passes(printed, "", "matmul"), 2);
   }
-  EXPECT_EQ(passes(kernels_of_a_step({8, 64, 8, 8}, {64, 64, 3, 3}, same)), 3);
-  EXPECT_EQ(passes(kernels_of_a_step({8, 32, 4, 4}, {64, 32, 3, 3}, same)), 3);
+  // At 8×8, or with fewer channels, convolutions; the weight gradient on soma's AMX loops where
+  // they run.
+  for (const auto& [x, w] : {std::pair<Shape, Shape>{{8, 64, 8, 8}, {64, 64, 3, 3}},
+                             std::pair<Shape, Shape>{{8, 32, 4, 4}, {64, 32, 3, 3}}}) {
+    const std::string printed = kernels_of_a_step(x, w, same);
+    EXPECT_EQ(passes(printed), cpu::amx_weight_gradient_pays(x, w, same, false) ? 2 : 3);
+    EXPECT_EQ(passes(printed, "", "matmul"), 0);
+  }
 }
 
 // Values that bf16 holds exactly, so that only the sums' order and the rounding of bf16 results
@@ -144,6 +152,63 @@ TEST(CpuConv2d, ProductsOfColumnsAgreeWithReference) {
     testing::expect_close(dx, expected_dx, 4e-3, 2e-2, "input gradient");
     testing::expect_close(dw, expected_dw, 1e-4, 1e-3, "weight gradient");
   }
+}
+
+TEST(CpuConv2d, AmxWeightGradientsAgreeWithReference) {
+  Rng rng(11);
+  struct Case {
+    Shape x, w;
+  };
+  // More output than input channels and the reverse, odd images (a pair of positions across two
+  // images' planes), 1×1, 5×5 and oblong kernels, one image; sums of each thread's own over its
+  // chunks (all but the last) or shared, each thread taking some of the output channels (the
+  // last: 1.2 MB of sums); more chunks than one window takes (the last two).
+  for (const Case& c : {Case{{3, 32, 7, 5}, {64, 32, 3, 3}}, Case{{2, 64, 8, 8}, {32, 64, 3, 3}},
+                        Case{{2, 32, 9, 6}, {32, 32, 1, 1}}, Case{{1, 32, 6, 7}, {32, 32, 5, 5}},
+                        Case{{2, 32, 5, 9}, {32, 32, 3, 5}}, Case{{24, 96, 11, 11}, {64, 96, 3, 3}},
+                        Case{{20, 256, 10, 10}, {128, 256, 3, 3}}}) {
+    const Conv2dGeometry g{.padding = {(c.w[2] - 1) / 2, (c.w[3] - 1) / 2}};
+    const Shape y{c.x[0], c.w[0], c.x[2], c.x[3]};
+    {
+      const Autocast bf16(Precision::BF16);
+      if (!cpu::amx_weight_gradient_pays(c.x, c.w, g, false)) GTEST_SKIP() << "no AMX here";
+    }
+    const Tensor x = in_bf16(c.x, rng), dy = in_bf16(y, rng);
+    for (const float beta : {0.0f, 1.0f}) {  // written, and added as a shared weight's are
+      const Tensor dw = Tensor::randn(c.w, rng), expected = dw.clone();
+      {
+        const Autocast bf16(Precision::BF16);
+        cpu_backend().conv2d_backward_weights(dw, Tensor(), dy, x, g, beta);
+      }
+      reference_backend().conv2d_backward_weights(expected, Tensor(), dy, x, g, beta);
+      testing::expect_close(dw, expected, 1e-4, 1e-4, "weight gradient");
+    }
+  }
+}
+
+TEST(CpuConv2d, RunsWeightGradientsOnAmxTilesUnderAutocast) {
+  const Conv2dGeometry same{.padding = {1, 1}};
+  {
+    const Autocast bf16(Precision::BF16);
+    if (!cpu::amx_weight_gradient_pays({8, 32, 8, 8}, {64, 32, 3, 3}, same, false))
+      GTEST_SKIP() << "no AMX here";
+    EXPECT_EQ(
+        passes(kernels_of_a_step({8, 32, 8, 8}, {64, 32, 3, 3}, same), "", "backward_weights"), 0);
+    // 48 channels, strides, groups: oneDNN's kernels.
+    EXPECT_EQ(
+        passes(kernels_of_a_step({8, 48, 8, 8}, {64, 48, 3, 3}, same), "", "backward_weights"), 1);
+    EXPECT_EQ(passes(kernels_of_a_step({8, 32, 8, 8}, {64, 32, 3, 3},
+                                       {.stride = {2, 2}, .padding = {1, 1}}),
+                     "", "backward_weights"),
+              1);
+    EXPECT_EQ(
+        passes(kernels_of_a_step({8, 64, 8, 8}, {64, 32, 3, 3}, {.padding = {1, 1}, .groups = 2}),
+               "", "backward_weights"),
+        1);
+  }
+  // In f32 not.
+  EXPECT_EQ(passes(kernels_of_a_step({8, 32, 8, 8}, {64, 32, 3, 3}, same), "", "backward_weights"),
+            1);
 }
 
 }  // namespace

@@ -1,0 +1,17 @@
+#pragma once
+// The weight gradient of "same" stride-1 convolutions under Autocast by soma's own loops on AMX
+// tiles: oneDNN 2.6's AMX kernel ran the CIFAR CNN's layers at 0.8–1.2 TFLOP/s, and their weight
+// gradients took half of the convolutions' time in its bf16 training step.
+#include "soma/backend/backend.h"
+
+namespace soma::cpu {
+
+// Whether the weight gradient of x [N, C, H, W] by w [O, C, KH, KW] goes to the loops below:
+// under Autocast where oneDNN runs AMX, for odd kernels padded to keep the image's size, stride
+// 1, no dilation, groups or bias, and input and output channels in multiples of 32.
+bool amx_weight_gradient_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g, bool bias);
+
+// dw = the weight gradient + beta · dw, from dy and x rounded to bf16, summed in f32.
+void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x, float beta);
+
+}  // namespace soma::cpu
