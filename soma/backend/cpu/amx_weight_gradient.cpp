@@ -62,6 +62,14 @@ struct Plan {
   int64_t taps() const { return kh * kw; }
   int64_t offset(int64_t tap) const { return (tap / kw - ph) * stride + tap % kw - pw; }
   int64_t sums() const { return taps() * c * o; }
+  // The pixels at positions before q.
+  int64_t pixels_before(int64_t q) const {
+    if (q <= 0) return 0;
+    const int64_t at = q / image, row = q % image / stride - ph, column = q % stride;
+    if (at >= n) return n * h * w;
+    return (at * h + std::clamp<int64_t>(row, 0, h)) * w +
+           (row >= 0 && row < h ? std::min(column, w) : 0);
+  }
   // The first of the four C tiles (input channels c, c + 16 by output channels o, o + 16) of a
   // tap, for c and o multiples of 32: each block's tiles one after another, 1 KB each. With the
   // sums as rows of output channels (a row per tap and input channel) the products took twice
@@ -257,13 +265,32 @@ struct TileConfig {
   uint8_t rows[16] = {};
 };
 
+// Lines of the next window's activations, fetched into L2 a few at a time as this window's
+// products run, so that packing them finds them there.
+class Prefetch {
+ public:
+  Prefetch() = default;
+  Prefetch(const void* begin, const void* end, int64_t calls)
+      : at_(static_cast<const char*>(begin)),
+        end_(static_cast<const char*>(end)),
+        lines_((end_ - at_) / 64 / std::max<int64_t>(calls, 1) + 1) {}
+  void operator()() {
+    for (int64_t i = 0; i < lines_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T1);
+  }
+
+ private:
+  const char *at_ = nullptr, *end_ = nullptr;
+  int64_t lines_ = 0;
+};
+
 // Adds one chunk's products into the sums of output channels [32 · first_pair, 32 · last_pair),
 // every tap and input channel, in the blocks of Plan::block; `fresh` sums start from zero. x is
 // the window's positions from the chunk's first one, rows of p.row; dy the chunk's pairs of
 // positions, `pairs` apart from one block of 16 output channels to the next.
 __attribute__((noinline)) void sum_products(const Plan& p, const bfloat16* x, const bfloat16* dy,
                                             int64_t pairs, float* sums, int64_t first_pair,
-                                            int64_t last_pair, bool fresh) {
+                                            int64_t last_pair, bool fresh, Prefetch& x_ahead,
+                                            Prefetch& dy_ahead) {
   const int64_t x_stride = p.row * 2;
   constexpr int64_t kBytes = 64, kFloats = kTile * kTile;  // a tile's row; a tile
   for (int64_t c = 0; c < p.c; c += 2 * kTile) {
@@ -272,6 +299,7 @@ __attribute__((noinline)) void sum_products(const Plan& p, const bfloat16* x, co
       const bfloat16* b = dy + 2 * (pair - first_pair) * pairs * 2 * kTile;
       const bfloat16* b_next = b + pairs * 2 * kTile;
       for (int64_t tap = 0; tap < p.taps(); ++tap) {
+        x_ahead(), dy_ahead();
         float* s = sums + p.block(tap, c, 2 * kTile * pair);
         if (fresh) {
           _tile_zero(0);
@@ -322,9 +350,17 @@ void sum_share(const Plan& p, const Windows& windows, const bfloat16* x, const b
     const int64_t chunks = std::min(kWindow, last_chunk - chunk), begin = chunk * kChunk;
     windows.pack(x_window, x, p, begin - p.reach);
     pack_pairs(dy_pairs, dy, p, begin, chunks * kChunk, 2 * first_pair, blocks);
+    // The next window's pixels, over as many calls of each as there are products' blocks here.
+    const int64_t next = std::min(chunk + kWindow, last_chunk) * kChunk;
+    const int64_t last = std::min(chunk + 2 * kWindow, last_chunk) * kChunk;
+    const int64_t calls = chunks * p.c / (2 * kTile) * (last_pair - first_pair) * p.taps();
+    Prefetch x_ahead(x + p.pixels_before(next - p.reach) * p.c,
+                     x + p.pixels_before(last + p.reach) * p.c, calls);
+    Prefetch dy_ahead(dy + p.pixels_before(next) * p.o, dy + p.pixels_before(last) * p.o, calls);
     for (int64_t k = 0; k < chunks; ++k)
       sum_products(p, x_window + p.reach + k * kChunk, dy_pairs + k * kChunk * kTile,
-                   chunks * kChunk / 2, sums, first_pair, last_pair, chunk + k == first_chunk);
+                   chunks * kChunk / 2, sums, first_pair, last_pair, chunk + k == first_chunk,
+                   x_ahead, dy_ahead);
   }
   _tile_release();
 }
