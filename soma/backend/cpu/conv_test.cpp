@@ -154,6 +154,44 @@ TEST(CpuConv2d, ProductsOfColumnsAgreeWithReference) {
   }
 }
 
+TEST(CpuConv2d, RunsDataGradientsUnderAutocastAsForwardConvolutions) {
+  const Autocast bf16(Precision::BF16);
+  const std::string same = kernels_of_a_step({8, 32, 8, 8}, {48, 32, 3, 3}, {.padding = {1, 1}});
+  EXPECT_EQ(passes(same, "", "backward_data"), 0);
+  EXPECT_EQ(passes(same, "", "forward"), 2);
+  // Strided: oneDNN's backward-data kernel.
+  EXPECT_EQ(passes(kernels_of_a_step({8, 32, 8, 8}, {48, 32, 3, 3},
+                                     {.stride = {2, 2}, .padding = {1, 1}}),
+                   "", "backward_data"),
+            1);
+}
+
+TEST(CpuConv2d, DataGradientsByForwardConvolutionsAgreeWithReference) {
+  Rng rng(13);
+  struct Case {
+    Shape x, w;
+    Conv2dGeometry g;
+  };
+  // Padding that keeps the size, less (a 5×5 kernel padded by 1), none, and oblong kernels.
+  for (const Case& c : {Case{{3, 16, 9, 7}, {32, 16, 3, 3}, {.padding = {1, 1}}},
+                        Case{{2, 32, 8, 8}, {16, 32, 5, 5}, {.padding = {1, 1}}},
+                        Case{{2, 24, 6, 10}, {40, 24, 3, 1}, {.padding = {1, 0}}},
+                        Case{{2, 16, 7, 7}, {16, 16, 3, 3}, {}}}) {
+    const Shape y{c.x[0], c.w[0], c.x[2] + 2 * c.g.padding[0] - c.w[2] + 1,
+                  c.x[3] + 2 * c.g.padding[1] - c.w[3] + 1};
+    const Tensor w = in_bf16(c.w, rng), dy = in_bf16(y, rng);
+    for (const float beta : {0.0f, 1.0f}) {  // written, and added as a second branch's are
+      const Tensor dx = Tensor::randn(c.x, rng), expected = dx.clone();
+      {
+        const Autocast bf16(Precision::BF16);
+        cpu_backend().conv2d_backward_data(dx, dy, w, c.g, beta);
+      }
+      reference_backend().conv2d_backward_data(expected, dy, w, c.g, beta);
+      testing::expect_close(dx, expected, 4e-3, 2e-2, "input gradient");
+    }
+  }
+}
+
 TEST(CpuConv2d, AmxWeightGradientsAgreeWithReference) {
   Rng rng(11);
   struct Case {
