@@ -77,9 +77,10 @@ const char* name(Pass pass) {
 // on the zero-padded border: for 128 images, 12 against 31 ms at 512 channels and 4×4, 2.9
 // against 4.8 ms at 256 channels and 3×3. AMX keeps the other passes (at 4×4 the forward pass
 // took 10.5 ms in bf16, 12.8 ms by Winograd) and larger layers (at 7×7 the weight gradient took
-// 8.7 ms in bf16, 12.4 ms by Winograd). Layers of 64 channels or more there go to the im2col
-// products before this (see cpu::im2col_pays), which are faster still, and the other layers of
-// channels in multiples of 32 to soma's AMX loops (32 channels at 4×4: 0.06 against 0.19 ms).
+// 8.7 ms in bf16, 12.4 ms by Winograd). Layers of channels in multiples of 32 go to soma's AMX
+// loops before this, which are faster still (32 channels at 4×4: 0.06 against 0.19 ms; see
+// cpu::amx_weight_gradient_pays), and other layers of 64 channels or more to the im2col products
+// (see cpu::im2col_pays).
 bool winograd_beats_amx(Pass pass, const Shape& y) {
   return pass == Pass::Weights && y[2] * y[3] <= 16;
 }
@@ -280,10 +281,10 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
     return cpu::few_channel_conv_weight_gradient(
         dw.data<float>(), dbias.defined() ? dbias.data<float>() : nullptr, dy.data<float>(),
         x.data<float>(), x.shape(), dw.shape(), g, beta);
-  if (cpu::im2col_pays(x.shape(), dw.shape(), dy.shape(), g, dbias.defined(), false))
-    return cpu::im2col_conv_backward_weights(dw, dy, x, g, beta);
   if (cpu::amx_weight_gradient_pays(x.shape(), dw.shape(), g, dbias.defined()))
     return cpu::amx_weight_gradient(dw, dy, x, beta);
+  if (cpu::im2col_pays(x.shape(), dw.shape(), dy.shape(), g, dbias.defined(), false))
+    return cpu::im2col_conv_backward_weights(dw, dy, x, g, beta);
   const auto [d, pass] = pass_of(
       Pass::Weights, x.shape(), dw.shape(), dy.shape(), dbias.defined(), g, [](const ConvDescs& d) {
         const auto desc = d.bias.is_zero() ? dnnl::convolution_backward_weights::desc(
