@@ -19,7 +19,9 @@
 // thread's own, over its share of the positions, and added at the end; larger ones (256 × 256
 // channels: 2.4 MB) are shared, each thread taking some of the output channels and packing all
 // of x̂. For 128 images, 256 → 256 channels at 8×8 took 5.4 ms against oneDNN 2.6's 11.9 ms, 128
-// → 128 at 16×16 4.7 against 8.7 ms, 64 → 64 at 32×32 5.6 against 6.7 ms.
+// → 128 at 16×16 4.7 against 8.7 ms, 64 → 64 at 32×32 5.6 against 6.7 ms. With stride 2 (see
+// Plan), ResNet-18's downsampling layers: 128 → 256 channels from 16×16, 3×3, 4.5 against 14.1
+// ms, 1×1 0.7 against 4.2 ms; 64 → 128 from 32×32, 3×3, 4.6 against 10.2 ms.
 #include "soma/backend/cpu/amx_weight_gradient.h"
 
 #include <immintrin.h>
@@ -49,26 +51,44 @@ constexpr int64_t kWindow = 4;   // chunks packed at a time
 // shared, each thread summing its share of the output channels over all positions.
 constexpr int64_t kOwnSums = int64_t(768) << 10;
 
-// The padded planes of a convolution of x [N, C, H, W] by w [O, C, KH, KW].
+// The padded planes of a convolution of x [N, C, H, W] by w [O, C, KH, KW] into dy [N, O, OH,
+// OW]: the planes have dy's pixels. With stride 2, x comes in four phases, (even or odd row, even
+// or odd column), each an image of OH × OW pixels: tap (a, b) reads x at (2i + a − P, 2j + b − P)
+// for output (i, j), which is pixel (i + ⌊(a − P) / 2⌋, j + ⌊(b − P) / 2⌋) of phase ((a − P) mod 2,
+// (b − P) mod 2). So a tap is a phase and an offset into its planes, as in stride 1, whose one
+// phase is x.
 struct Plan {
-  int64_t n, c, o, h, w, kh, kw, ph, pw;
-  int64_t stride;  // S: positions per row
-  int64_t image;   // positions per image: PH + H rows
-  int64_t chunks;  // of all images' positions
-  int64_t reach;   // of a tap, before or after a position
-  int64_t row;     // a window's positions per input channel: kWindow chunks and the reach around
-  bool own_sums;   // each thread's, over its share of the chunks
+  int64_t n, c, o, x_h, x_w, h, w, kh, kw, pad_h, pad_w, step;  // step: the stride
+  int64_t ph, pw;     // rows and columns of zeros before a plane's pixels
+  int64_t stride;     // S: positions per row
+  int64_t image;      // positions per image: PH + H rows
+  int64_t chunks;     // of all images' positions
+  int64_t reach;      // of a tap, before or after a position
+  int64_t window;     // chunks packed at a time
+  int64_t row;        // a window's positions per input channel: its chunks and the reach around
+  bool own_sums;      // each thread's, over its share of the chunks
+  uint32_t used = 0;  // the phases that taps read
 
   int64_t taps() const { return kh * kw; }
-  int64_t offset(int64_t tap) const { return (tap / kw - ph) * stride + tap % kw - pw; }
+  int64_t phases() const { return step * step; }
+  // Of tap (a, b) along one side: its phase's row or column, and its offset in rows or columns.
+  int64_t phase_of(int64_t a, int64_t pad) const { return ((a - pad) % step + step) % step; }
+  int64_t shift_of(int64_t a, int64_t pad) const { return (a - pad - phase_of(a, pad)) / step; }
+  int64_t phase(int64_t tap) const {
+    return phase_of(tap / kw, pad_h) * step + phase_of(tap % kw, pad_w);
+  }
+  int64_t offset(int64_t tap) const {
+    return shift_of(tap / kw, pad_h) * stride + shift_of(tap % kw, pad_w);
+  }
   int64_t sums() const { return taps() * c * o; }
-  // The pixels at positions before q.
-  int64_t pixels_before(int64_t q) const {
+  // The pixels of dy, or of x, at positions before q (for prefetching: x's are approximate).
+  int64_t pixels_before(int64_t q, bool of_x = false) const {
     if (q <= 0) return 0;
     const int64_t at = q / image, row = q % image / stride - ph, column = q % stride;
-    if (at >= n) return n * h * w;
-    return (at * h + std::clamp<int64_t>(row, 0, h)) * w +
-           (row >= 0 && row < h ? std::min(column, w) : 0);
+    const int64_t rows = of_x ? x_h : h, columns = of_x ? x_w : w, s = of_x ? step : 1;
+    if (at >= n) return n * rows * columns;
+    return (at * rows + std::clamp<int64_t>(row * s, 0, rows)) * columns +
+           (row >= 0 && row < h ? std::min(column * s, columns) : 0);
   }
   // The first of the four C tiles (input channels c, c + 16 by output channels o, o + 16) of a
   // tap, for c and o multiples of 32: each block's tiles one after another, 1 KB each. With the
@@ -80,17 +100,20 @@ struct Plan {
   }
 };
 
-Plan plan_of(const Shape& x, const Shape& w) {
+Plan plan_of(const Shape& x, const Shape& w, const Shape& y, const Conv2dGeometry& g) {
   Plan p{};
-  p.n = x[0], p.c = x[1], p.h = x[2], p.w = x[3], p.o = w[0], p.kh = w[2], p.kw = w[3];
-  p.ph = (p.kh - 1) / 2, p.pw = (p.kw - 1) / 2;
+  p.n = x[0], p.c = x[1], p.x_h = x[2], p.x_w = x[3], p.o = w[0], p.h = y[2], p.w = y[3];
+  p.kh = w[2], p.kw = w[3], p.pad_h = g.padding[0], p.pad_w = g.padding[1], p.step = g.stride[0];
+  p.ph = -p.shift_of(0, p.pad_h), p.pw = -p.shift_of(0, p.pad_w);
   p.stride = p.w + p.pw, p.image = (p.h + p.ph) * p.stride;
   p.chunks = (p.n * p.image + kChunk - 1) / kChunk;
   p.reach = p.ph * p.stride + p.pw;
-  p.row = (kWindow * kChunk + 2 * p.reach + kStep - 1) / kStep * kStep;
+  p.window = std::max<int64_t>(1, kWindow / p.phases());  // the phases' windows fill as much L2
+  p.row = (p.window * kChunk + 2 * p.reach + kStep - 1) / kStep * kStep;
   // An odd number of cache lines between channels, so that a tile's 16 rows fall in 16 sets.
   if (p.row / kStep % 2 == 0) p.row += kStep;
   p.own_sums = p.sums() * int64_t(sizeof(float)) <= kOwnSums;
+  for (int64_t tap = 0; tap < p.taps(); ++tap) p.used |= uint32_t(1) << p.phase(tap);
   return p;
 }
 
@@ -159,11 +182,11 @@ class Transpose {
   __m512i low_[4], high_[4];
 };
 
-// Packs x's positions [begin, begin + p.row) into `to` (rows of p.row per input channel, 31
-// writable elements before it): x̂, x's channels as rows of positions with zeros between the
-// planes. 16 pixels of an image at a time: their 32 channels (16 pairs of bf16) as 16 vectors,
-// transposed into a vector of 16 pixels per pair of channels, whose two channels are then parted
-// and each expanded over the pixels' positions (a zero where a row ends).
+// Packs x's positions [begin, begin + p.row) into `to`, phase after phase (rows of p.row per
+// input channel, 31 writable elements before it): x̂, x's channels as rows of positions with zeros
+// between the planes. 16 pixels of an image at a time: their 32 channels (16 pairs of bf16) as 16
+// vectors, transposed into a vector of 16 pixels per pair of channels, whose two channels are then
+// parted and each expanded over the pixels' positions (a zero where a row ends).
 class Windows {
  public:
   Windows() {
@@ -174,30 +197,40 @@ class Windows {
   }
 
   void pack(bfloat16* to, const bfloat16* x, const Plan& p, int64_t begin) const {
-    std::memset(static_cast<void*>(to), 0, size_t(p.c * p.row) * sizeof(bfloat16));
-    const int64_t end = begin + p.row, pixels = p.h * p.w;
+    for (int64_t phase = 0; phase < p.phases(); ++phase)
+      if (p.used >> phase & 1)
+        std::memset(static_cast<void*>(to + phase * p.c * p.row), 0,
+                    size_t(p.c * p.row) * sizeof(bfloat16));
+    const int64_t end = begin + p.row;
     for (int64_t image = std::max<int64_t>(begin, 0) / p.image;
          image < p.n && image * p.image < end; ++image) {
       const int64_t origin = image * p.image + p.ph * p.stride;  // pixel 0's position
       const int64_t top = std::max<int64_t>(begin - origin, 0) / p.stride;
       const int64_t bottom = std::min(p.h, (end - origin + p.stride - 1) / p.stride);
-      for (int64_t first = top * p.w; first < bottom * p.w; first += kTile)
-        pack_pixels(to, x + (image * pixels + first) * p.c, p, origin - begin, first,
-                    std::min(kTile, pixels - first));
+      for (int64_t phase = 0; phase < p.phases(); ++phase)
+        for (int64_t first = top * p.w; first < bottom * p.w && p.used >> phase & 1; first += kTile)
+          pack_pixels(to + phase * p.c * p.row, x + image * p.x_h * p.x_w * p.c, p, phase,
+                      origin - begin, first, std::min(kTile, p.h * p.w - first));
     }
   }
 
  private:
-  // Pixels [first, first + count) of an image whose pixel 0 is at `origin` in the window.
-  void pack_pixels(bfloat16* to, const bfloat16* from, const Plan& p, int64_t origin, int64_t first,
-                   int64_t count) const {
-    // Where the pixels go: `start` and each one's place from it.
+  // Pixels [first, first + count) of a phase of an image (x's at `from`) whose pixel 0 is at
+  // `origin` in the window.
+  void pack_pixels(bfloat16* to, const bfloat16* from, const Plan& p, int64_t phase, int64_t origin,
+                   int64_t first, int64_t count) const {
+    // Where the pixels go: `start` and each one's place from it; where x has them.
     const int64_t start = origin + first / p.w * p.stride + first % p.w;
+    const int64_t phase_row = phase / p.step, phase_column = phase % p.step;
     __mmask32 spread = 0;
-    int64_t place = 0;
-    for (int64_t t = 0, column = first % p.w; t < count; ++t) {
+    int64_t place = 0, at[kTile] = {};
+    __mmask16 in_x = 0;
+    for (int64_t t = 0, row = first / p.w, column = first % p.w; t < count; ++t) {
       spread |= __mmask32(1) << place;
-      if (++column == p.w) column = 0, place += p.pw;
+      const int64_t x_row = row * p.step + phase_row, x_column = column * p.step + phase_column;
+      if (x_row < p.x_h && x_column < p.x_w)
+        in_x |= __mmask16(1 << t), at[t] = (x_row * p.x_w + x_column) * p.c;
+      if (++column == p.w) column = 0, ++row, place += p.pw;
       ++place;
     }
     const int64_t last = 31 - __builtin_clz(spread);
@@ -214,7 +247,7 @@ class Windows {
       __m512i rows[16];
 #pragma GCC unroll 16
       for (int64_t t = 0; t < kTile; ++t)
-        rows[t] = t < count ? _mm512_loadu_si512(from + t * channels + c) : _mm512_setzero_si512();
+        rows[t] = in_x >> t & 1 ? _mm512_loadu_si512(from + at[t] + c) : _mm512_setzero_si512();
       local_transpose(rows);
 #pragma GCC unroll 32
       for (int64_t k = 0; k < 2 * kTile; ++k) {
@@ -312,7 +345,7 @@ __attribute__((noinline)) void sum_products(const Plan& p, const bfloat16* x, co
           _tile_loadd(2, s + 2 * kFloats, kBytes);
           _tile_loadd(3, s + 3 * kFloats, kBytes);
         }
-        const bfloat16* at = a + p.offset(tap);
+        const bfloat16* at = a + p.phase(tap) * p.c * p.row + p.offset(tap);
         for (int64_t step = 0; step < kChunk; step += kStep) {
           _tile_loadd(4, at + step, x_stride);
           _tile_loadd(5, at + step + kTile * p.row, x_stride);
@@ -333,29 +366,29 @@ __attribute__((noinline)) void sum_products(const Plan& p, const bfloat16* x, co
 }
 
 // One thread's share: chunks [first_chunk, last_chunk) for output channels [32 · first_pair,
-// 32 · last_pair), packed a window of kWindow chunks at a time into buffers that stay in L2.
+// 32 · last_pair), packed a window of chunks at a time into buffers that stay in L2.
 void sum_share(const Plan& p, const Windows& windows, const bfloat16* x, const bfloat16* dy,
                float* sums, int64_t first_chunk, int64_t last_chunk, int64_t first_pair,
                int64_t last_pair) {
   constexpr int64_t kBefore = kStep;  // elements before the window, for its first stores
-  const Tensor window = Tensor::empty({kBefore + p.c * p.row}, DType::BF16);
+  const Tensor window = Tensor::empty({kBefore + p.phases() * p.c * p.row}, DType::BF16);
   const int64_t blocks = 2 * (last_pair - first_pair);
-  const Tensor pairs = Tensor::empty({blocks * kTile * kWindow * kChunk}, DType::BF16);
+  const Tensor pairs = Tensor::empty({blocks * kTile * p.window * kChunk}, DType::BF16);
   bfloat16* x_window = window.data<bfloat16>() + kBefore;
   bfloat16* dy_pairs = pairs.data<bfloat16>();
   TileConfig config;
   for (int t = 0; t < 8; ++t) config.bytes_per_row[t] = 64, config.rows[t] = kTile;
   _tile_loadconfig(&config);
-  for (int64_t chunk = first_chunk; chunk < last_chunk; chunk += kWindow) {
-    const int64_t chunks = std::min(kWindow, last_chunk - chunk), begin = chunk * kChunk;
+  for (int64_t chunk = first_chunk; chunk < last_chunk; chunk += p.window) {
+    const int64_t chunks = std::min(p.window, last_chunk - chunk), begin = chunk * kChunk;
     windows.pack(x_window, x, p, begin - p.reach);
     pack_pairs(dy_pairs, dy, p, begin, chunks * kChunk, 2 * first_pair, blocks);
     // The next window's pixels, over as many calls of each as there are products' blocks here.
-    const int64_t next = std::min(chunk + kWindow, last_chunk) * kChunk;
-    const int64_t last = std::min(chunk + 2 * kWindow, last_chunk) * kChunk;
+    const int64_t next = std::min(chunk + p.window, last_chunk) * kChunk;
+    const int64_t last = std::min(chunk + 2 * p.window, last_chunk) * kChunk;
     const int64_t calls = chunks * p.c / (2 * kTile) * (last_pair - first_pair) * p.taps();
-    Prefetch x_ahead(x + p.pixels_before(next - p.reach) * p.c,
-                     x + p.pixels_before(last + p.reach) * p.c, calls);
+    Prefetch x_ahead(x + p.pixels_before(next - p.reach, true) * p.c,
+                     x + p.pixels_before(last + p.reach, true) * p.c, calls);
     Prefetch dy_ahead(dy + p.pixels_before(next) * p.o, dy + p.pixels_before(last) * p.o, calls);
     for (int64_t k = 0; k < chunks; ++k)
       sum_products(p, x_window + p.reach + k * kChunk, dy_pairs + k * kChunk * kTile,
@@ -398,17 +431,26 @@ void move_sums(float* dw, const float* sums, int64_t count, const Plan& p, float
 }  // namespace
 
 bool amx_weight_gradient_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g, bool bias) {
+  const int64_t step = g.stride[0];
+  // Stride 2 into 16 pixels or fewer goes to the im2col products (ResNet-18's 256 → 512 channels
+  // into 4×4: 5.3 against 6.1 ms here).
+  const bool strides =
+      g.stride[1] == step && (step == 1 || (step == 2 && x[2] % 2 == 0 && x[3] % 2 == 0 &&
+                                            w[2] <= 3 && w[3] <= 3 && x[2] * x[3] > 64));
+  // A group of 16 pixels spreads over at most 32 positions (see Windows::pack_pixels).
+  const int64_t width = x[3] / step, zeros = (g.padding[1] + step - 1) / step;
   return autocast_precision() == Precision::BF16 && !bias && g.groups == 1 && w[2] % 2 == 1 &&
          w[3] % 2 == 1 && g.padding[0] == (w[2] - 1) / 2 && g.padding[1] == (w[3] - 1) / 2 &&
-         g.stride[0] == 1 && g.stride[1] == 1 && g.dilation[0] == 1 && g.dilation[1] == 1 &&
-         x[1] % (2 * kTile) == 0 && w[0] % (2 * kTile) == 0 &&
-         kTile + (kTile / x[3] + 1) * g.padding[1] <= 2 * kTile && amx_available();
+         strides && g.dilation[0] == 1 && g.dilation[1] == 1 && x[1] % (2 * kTile) == 0 &&
+         w[0] % (2 * kTile) == 0 && width > 0 && kTile + (kTile / width + 1) * zeros <= 2 * kTile &&
+         amx_available();
 }
 
-void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x, float beta) {
-  const Plan p = plan_of(x.shape(), dw.shape());
+void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x,
+                         const Conv2dGeometry& g, float beta) {
+  const Plan p = plan_of(x.shape(), dw.shape(), dy.shape(), g);
   Key key;
-  key << "amx_weight_gradient" << x.shape() << dw.shape();
+  key << "amx_weight_gradient" << x.shape() << dw.shape() << g.stride[0];
   const auto channels_last = [&](const Tensor& t, const char* name) {
     const memory::desc nhwc(memory::dims(t.shape().begin(), t.shape().end()), Type::bf16,
                             memory::format_tag::nhwc);
@@ -441,7 +483,8 @@ void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x, fl
 bool amx_weight_gradient_pays(const Shape&, const Shape&, const Conv2dGeometry&, bool) {
   return false;
 }
-void amx_weight_gradient(const Tensor&, const Tensor&, const Tensor&, float) {
+void amx_weight_gradient(const Tensor&, const Tensor&, const Tensor&, const Conv2dGeometry&,
+                         float) {
   fail("amx_weight_gradient: built without AMX");
 }
 #endif

@@ -7,11 +7,13 @@
 namespace soma::cpu {
 
 // Whether the weight gradient of x [N, C, H, W] by w [O, C, KH, KW] goes to the loops below:
-// under Autocast where oneDNN runs AMX, for odd kernels padded to keep the image's size, stride
-// 1, no dilation, groups or bias, and input and output channels in multiples of 32.
+// under Autocast where oneDNN runs AMX, for odd kernels padded by half their size, stride 1, or
+// 2 for kernels of at most 3 × 3 over images of even sides into more than 16 pixels, no dilation,
+// groups or bias, and input and output channels in multiples of 32.
 bool amx_weight_gradient_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g, bool bias);
 
 // dw = the weight gradient + beta · dw, from dy and x rounded to bf16, summed in f32.
-void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x, float beta);
+void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x,
+                         const Conv2dGeometry& g, float beta);
 
 }  // namespace soma::cpu

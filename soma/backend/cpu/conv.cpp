@@ -282,7 +282,7 @@ void CpuBackend::conv2d_backward_weights(const Tensor& dw, const Tensor& dbias, 
         dw.data<float>(), dbias.defined() ? dbias.data<float>() : nullptr, dy.data<float>(),
         x.data<float>(), x.shape(), dw.shape(), g, beta);
   if (cpu::amx_weight_gradient_pays(x.shape(), dw.shape(), g, dbias.defined()))
-    return cpu::amx_weight_gradient(dw, dy, x, beta);
+    return cpu::amx_weight_gradient(dw, dy, x, g, beta);
   if (cpu::im2col_pays(x.shape(), dw.shape(), dy.shape(), g, dbias.defined(), false))
     return cpu::im2col_conv_backward_weights(dw, dy, x, g, beta);
   const auto [d, pass] = pass_of(

@@ -198,20 +198,28 @@ TEST(CpuConv2d, AmxWeightGradientsAgreeWithReference) {
   Rng rng(11);
   struct Case {
     Shape x, w;
+    int64_t stride = 1;
   };
   // More output than input channels and the reverse, odd images (a pair of positions across two
   // images' planes), 1×1, 5×5 and oblong kernels, one image; sums of each thread's own over its
-  // chunks (all but the last) or shared, each thread taking some of the output channels (the
-  // last: 1.2 MB of sums); more chunks than one window takes (the last two).
-  for (const Case& c : {Case{{3, 32, 7, 5}, {64, 32, 3, 3}}, Case{{2, 64, 8, 8}, {32, 64, 3, 3}},
-                        Case{{2, 32, 9, 6}, {32, 32, 1, 1}}, Case{{1, 32, 6, 7}, {32, 32, 5, 5}},
-                        Case{{2, 32, 5, 9}, {32, 32, 3, 5}}, Case{{24, 96, 11, 11}, {64, 96, 3, 3}},
-                        Case{{20, 256, 10, 10}, {128, 256, 3, 3}}}) {
-    const Conv2dGeometry g{.padding = {(c.w[2] - 1) / 2, (c.w[3] - 1) / 2}};
-    const Shape y{c.x[0], c.w[0], c.x[2], c.x[3]};
+  // chunks or shared, each thread taking some of the output channels (1.2 MB of sums: the cases
+  // of 256 input channels); more chunks than one window takes (20 images and more); stride 2
+  // (ResNet-18's downsampling, 3×3 and 1×1).
+  for (const Case& c :
+       {Case{{3, 32, 7, 5}, {64, 32, 3, 3}}, Case{{2, 64, 8, 8}, {32, 64, 3, 3}},
+        Case{{2, 32, 9, 6}, {32, 32, 1, 1}}, Case{{1, 32, 6, 7}, {32, 32, 5, 5}},
+        Case{{2, 32, 5, 9}, {32, 32, 3, 5}}, Case{{24, 96, 11, 11}, {64, 96, 3, 3}},
+        Case{{20, 256, 10, 10}, {128, 256, 3, 3}}, Case{{2, 32, 10, 10}, {64, 32, 3, 3}, 2},
+        Case{{3, 64, 12, 6}, {32, 64, 1, 1}, 2}, Case{{24, 32, 16, 14}, {64, 32, 3, 3}, 2},
+        Case{{20, 256, 10, 10}, {128, 256, 3, 3}, 2}}) {
+    const Conv2dGeometry g{.stride = {c.stride, c.stride},
+                           .padding = {(c.w[2] - 1) / 2, (c.w[3] - 1) / 2}};
+    const Shape y{c.x[0], c.w[0], (c.x[2] - 1) / c.stride + 1, (c.x[3] - 1) / c.stride + 1};
     {
       const Autocast bf16(Precision::BF16);
-      if (!cpu::amx_weight_gradient_pays(c.x, c.w, g, false)) GTEST_SKIP() << "no AMX here";
+      if (!cpu::amx_weight_gradient_pays({8, 32, 8, 8}, {32, 32, 3, 3}, {.padding = {1, 1}}, false))
+        GTEST_SKIP() << "no AMX here";
+      ASSERT_TRUE(cpu::amx_weight_gradient_pays(c.x, c.w, g, false));
     }
     const Tensor x = in_bf16(c.x, rng), dy = in_bf16(y, rng);
     for (const float beta : {0.0f, 1.0f}) {  // written, and added as a shared weight's are
@@ -234,13 +242,17 @@ TEST(CpuConv2d, RunsWeightGradientsOnAmxTilesUnderAutocast) {
       GTEST_SKIP() << "no AMX here";
     EXPECT_EQ(
         passes(kernels_of_a_step({8, 32, 8, 8}, {64, 32, 3, 3}, same), "", "backward_weights"), 0);
-    // 48 channels, strides, groups: oneDNN's kernels.
+    const Conv2dGeometry strided{.stride = {2, 2}, .padding = {1, 1}};
+    EXPECT_EQ(
+        passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 3, 3}, strided), "", "backward_weights"),
+        0);
+    // 48 channels, stride 2 over odd sides, groups: oneDNN's kernels (and stride 2 into 16
+    // pixels or fewer the im2col products).
     EXPECT_EQ(
         passes(kernels_of_a_step({8, 48, 8, 8}, {64, 48, 3, 3}, same), "", "backward_weights"), 1);
-    EXPECT_EQ(passes(kernels_of_a_step({8, 32, 8, 8}, {64, 32, 3, 3},
-                                       {.stride = {2, 2}, .padding = {1, 1}}),
-                     "", "backward_weights"),
-              1);
+    EXPECT_EQ(
+        passes(kernels_of_a_step({8, 32, 9, 9}, {64, 32, 3, 3}, strided), "", "backward_weights"),
+        1);
     EXPECT_EQ(
         passes(kernels_of_a_step({8, 64, 8, 8}, {64, 32, 3, 3}, {.padding = {1, 1}, .groups = 2}),
                "", "backward_weights"),
