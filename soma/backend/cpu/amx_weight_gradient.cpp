@@ -17,11 +17,12 @@
 // channels-last activations into buffers that stay in L2: packed whole beforehand, the copies
 // went out to memory and back, and took a third of the time. Sums of up to 768 KB are each
 // thread's own, over its share of the positions, and added at the end; larger ones (256 × 256
-// channels: 2.4 MB) are shared, each thread taking some of the output channels and packing all
-// of x̂. For 128 images, 256 → 256 channels at 8×8 took 5.4 ms against oneDNN 2.6's 11.9 ms, 128
-// → 128 at 16×16 4.7 against 8.7 ms, 64 → 64 at 32×32 5.6 against 6.7 ms. With stride 2 (see
-// Plan), ResNet-18's downsampling layers: 128 → 256 channels from 16×16, 3×3, 4.5 against 14.1
-// ms, 1×1 0.7 against 4.2 ms; 64 → 128 from 32×32, 3×3, 4.6 against 10.2 ms.
+// channels: 2.4 MB) are shared, each thread taking some of the input channels: those of x̂ and
+// all of dŷ (taking output channels instead, each packed all of x̂, the costlier copy). For 128
+// images, 256 → 256 channels at 8×8 took 5.4 ms against oneDNN 2.6's 11.9 ms, 128 → 128 at
+// 16×16 4.7 against 8.7 ms, 64 → 64 at 32×32 5.6 against 6.7 ms. With stride 2 (see Plan),
+// ResNet-18's downsampling layers: 128 → 256 channels from 16×16, 3×3, 4.5 against 14.1 ms, 1×1 0.7
+// against 4.2 ms; 64 → 128 from 32×32, 3×3, 4.6 against 10.2 ms.
 #include "soma/backend/cpu/amx_weight_gradient.h"
 
 #include <immintrin.h>
@@ -48,7 +49,7 @@ constexpr int64_t kStep = 32;    // positions one tile product sums over
 constexpr int64_t kChunk = 256;  // positions the sums take in one pass
 constexpr int64_t kWindow = 4;   // chunks packed at a time
 // Sums up to this size are each thread's own, over its share of the positions; larger ones are
-// shared, each thread summing its share of the output channels over all positions.
+// shared, each thread summing its share of the input channels over all positions.
 constexpr int64_t kOwnSums = int64_t(768) << 10;
 
 // The padded planes of a convolution of x [N, C, H, W] by w [O, C, KH, KW] into dy [N, O, OH,
@@ -196,11 +197,12 @@ class Windows {
     first_ = _mm512_load_si512(order[0]), second_ = _mm512_load_si512(order[1]);
   }
 
-  void pack(bfloat16* to, const bfloat16* x, const Plan& p, int64_t begin) const {
+  void pack(bfloat16* to, const bfloat16* x, const Plan& p, int64_t begin, int64_t first_channel,
+            int64_t channels) const {
     for (int64_t phase = 0; phase < p.phases(); ++phase)
       if (p.used >> phase & 1)
-        std::memset(static_cast<void*>(to + phase * p.c * p.row), 0,
-                    size_t(p.c * p.row) * sizeof(bfloat16));
+        std::memset(static_cast<void*>(to + phase * channels * p.row), 0,
+                    size_t(channels * p.row) * sizeof(bfloat16));
     const int64_t end = begin + p.row;
     for (int64_t image = std::max<int64_t>(begin, 0) / p.image;
          image < p.n && image * p.image < end; ++image) {
@@ -209,16 +211,17 @@ class Windows {
       const int64_t bottom = std::min(p.h, (end - origin + p.stride - 1) / p.stride);
       for (int64_t phase = 0; phase < p.phases(); ++phase)
         for (int64_t first = top * p.w; first < bottom * p.w && p.used >> phase & 1; first += kTile)
-          pack_pixels(to + phase * p.c * p.row, x + image * p.x_h * p.x_w * p.c, p, phase,
+          pack_pixels(to + phase * channels * p.row,
+                      x + image * p.x_h * p.x_w * p.c + first_channel, channels, p, phase,
                       origin - begin, first, std::min(kTile, p.h * p.w - first));
     }
   }
 
  private:
-  // Pixels [first, first + count) of a phase of an image (x's at `from`) whose pixel 0 is at
-  // `origin` in the window.
-  void pack_pixels(bfloat16* to, const bfloat16* from, const Plan& p, int64_t phase, int64_t origin,
-                   int64_t first, int64_t count) const {
+  // Pixels [first, first + count) of a phase of an image (x's `channels` at `from`) whose pixel
+  // 0 is at `origin` in the window.
+  void pack_pixels(bfloat16* to, const bfloat16* from, int64_t channels, const Plan& p,
+                   int64_t phase, int64_t origin, int64_t first, int64_t count) const {
     // Where the pixels go: `start` and each one's place from it; where x has them.
     const int64_t start = origin + first / p.w * p.stride + first % p.w;
     const int64_t phase_row = phase / p.step, phase_column = phase % p.step;
@@ -242,7 +245,7 @@ class Windows {
     // was loaded again after each store, and the packing took twice as long.
     const Transpose local_transpose = transpose_;
     const __m512i first_channels = first_, second_channels = second_;
-    const int64_t channels = p.c, row = p.row;
+    const int64_t row = p.row;
     for (int64_t c = 0; c < channels; c += 2 * kTile) {
       __m512i rows[16];
 #pragma GCC unroll 16
@@ -316,24 +319,25 @@ class Prefetch {
   int64_t lines_ = 0;
 };
 
-// Adds one chunk's products into the sums of output channels [32 · first_pair, 32 · last_pair),
-// every tap and input channel, in the blocks of Plan::block; `fresh` sums start from zero. x is
-// the window's positions from the chunk's first one, rows of p.row; dy the chunk's pairs of
-// positions, `pairs` apart from one block of 16 output channels to the next.
+// Adds one chunk's products into the sums of input channels [first_channel, first_channel +
+// channels), every tap and output channel, in the blocks of Plan::block; `fresh` sums start from
+// zero. x is the window's positions of those channels from the chunk's first one, rows of p.row;
+// dy the chunk's pairs of positions, `pairs` apart from one block of 16 output channels to the
+// next.
 __attribute__((noinline)) void sum_products(const Plan& p, const bfloat16* x, const bfloat16* dy,
-                                            int64_t pairs, float* sums, int64_t first_pair,
-                                            int64_t last_pair, bool fresh, Prefetch& x_ahead,
+                                            int64_t pairs, float* sums, int64_t first_channel,
+                                            int64_t channels, bool fresh, Prefetch& x_ahead,
                                             Prefetch& dy_ahead) {
   const int64_t x_stride = p.row * 2;
   constexpr int64_t kBytes = 64, kFloats = kTile * kTile;  // a tile's row; a tile
-  for (int64_t c = 0; c < p.c; c += 2 * kTile) {
+  for (int64_t c = 0; c < channels; c += 2 * kTile) {
     const bfloat16* a = x + c * p.row;
-    for (int64_t pair = first_pair; pair < last_pair; ++pair) {
-      const bfloat16* b = dy + 2 * (pair - first_pair) * pairs * 2 * kTile;
+    for (int64_t pair = 0; pair < p.o / (2 * kTile); ++pair) {
+      const bfloat16* b = dy + 2 * pair * pairs * 2 * kTile;
       const bfloat16* b_next = b + pairs * 2 * kTile;
       for (int64_t tap = 0; tap < p.taps(); ++tap) {
         x_ahead(), dy_ahead();
-        float* s = sums + p.block(tap, c, 2 * kTile * pair);
+        float* s = sums + p.block(tap, first_channel + c, 2 * kTile * pair);
         if (fresh) {
           _tile_zero(0);
           _tile_zero(1);
@@ -345,7 +349,7 @@ __attribute__((noinline)) void sum_products(const Plan& p, const bfloat16* x, co
           _tile_loadd(2, s + 2 * kFloats, kBytes);
           _tile_loadd(3, s + 3 * kFloats, kBytes);
         }
-        const bfloat16* at = a + p.phase(tap) * p.c * p.row + p.offset(tap);
+        const bfloat16* at = a + p.phase(tap) * channels * p.row + p.offset(tap);
         for (int64_t step = 0; step < kChunk; step += kStep) {
           _tile_loadd(4, at + step, x_stride);
           _tile_loadd(5, at + step + kTile * p.row, x_stride);
@@ -365,14 +369,14 @@ __attribute__((noinline)) void sum_products(const Plan& p, const bfloat16* x, co
   }
 }
 
-// One thread's share: chunks [first_chunk, last_chunk) for output channels [32 · first_pair,
-// 32 · last_pair), packed a window of chunks at a time into buffers that stay in L2.
+// One thread's share: chunks [first_chunk, last_chunk) for input channels [first_channel,
+// first_channel + channels), packed a window of chunks at a time into buffers that stay in L2.
 void sum_share(const Plan& p, const Windows& windows, const bfloat16* x, const bfloat16* dy,
-               float* sums, int64_t first_chunk, int64_t last_chunk, int64_t first_pair,
-               int64_t last_pair) {
+               float* sums, int64_t first_chunk, int64_t last_chunk, int64_t first_channel,
+               int64_t channels) {
   constexpr int64_t kBefore = kStep;  // elements before the window, for its first stores
-  const Tensor window = Tensor::empty({kBefore + p.phases() * p.c * p.row}, DType::BF16);
-  const int64_t blocks = 2 * (last_pair - first_pair);
+  const Tensor window = Tensor::empty({kBefore + p.phases() * channels * p.row}, DType::BF16);
+  const int64_t blocks = p.o / kTile;
   const Tensor pairs = Tensor::empty({blocks * kTile * p.window * kChunk}, DType::BF16);
   bfloat16* x_window = window.data<bfloat16>() + kBefore;
   bfloat16* dy_pairs = pairs.data<bfloat16>();
@@ -381,18 +385,18 @@ void sum_share(const Plan& p, const Windows& windows, const bfloat16* x, const b
   _tile_loadconfig(&config);
   for (int64_t chunk = first_chunk; chunk < last_chunk; chunk += p.window) {
     const int64_t chunks = std::min(p.window, last_chunk - chunk), begin = chunk * kChunk;
-    windows.pack(x_window, x, p, begin - p.reach);
-    pack_pairs(dy_pairs, dy, p, begin, chunks * kChunk, 2 * first_pair, blocks);
+    windows.pack(x_window, x, p, begin - p.reach, first_channel, channels);
+    pack_pairs(dy_pairs, dy, p, begin, chunks * kChunk, 0, blocks);
     // The next window's pixels, over as many calls of each as there are products' blocks here.
     const int64_t next = std::min(chunk + p.window, last_chunk) * kChunk;
     const int64_t last = std::min(chunk + 2 * p.window, last_chunk) * kChunk;
-    const int64_t calls = chunks * p.c / (2 * kTile) * (last_pair - first_pair) * p.taps();
+    const int64_t calls = chunks * channels / (2 * kTile) * blocks / 2 * p.taps();
     Prefetch x_ahead(x + p.pixels_before(next - p.reach, true) * p.c,
                      x + p.pixels_before(last + p.reach, true) * p.c, calls);
     Prefetch dy_ahead(dy + p.pixels_before(next) * p.o, dy + p.pixels_before(last) * p.o, calls);
     for (int64_t k = 0; k < chunks; ++k)
       sum_products(p, x_window + p.reach + k * kChunk, dy_pairs + k * kChunk * kTile,
-                   chunks * kChunk / 2, sums, first_pair, last_pair, chunk + k == first_chunk,
+                   chunks * kChunk / 2, sums, first_channel, channels, chunk + k == first_chunk,
                    x_ahead, dy_ahead);
   }
   _tile_release();
@@ -460,20 +464,21 @@ void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x,
   stream().wait();  // for the reorders, if any
   const auto* xs = static_cast<const bfloat16*>(x_values.get_data_handle());
   const auto* dys = static_cast<const bfloat16*>(dy_values.get_data_handle());
-  // The threads' shares: of the chunks with sums of their own, else of the output channels.
-  const int64_t pairs = p.o / (2 * kTile);
-  const bool own_sums = p.own_sums || pairs < num_threads();
-  const int64_t parts = std::min<int64_t>(num_threads(), own_sums ? p.chunks : pairs);
+  // The threads' shares: of the chunks with sums of their own, else of the input channels.
+  const int64_t blocks = p.c / (2 * kTile);  // of input channels
+  const bool own_sums = p.own_sums || blocks < num_threads();
+  const int64_t parts = std::min<int64_t>(num_threads(), own_sums ? p.chunks : blocks);
   const Tensor sums = Tensor::empty({(own_sums ? parts : 1) * p.sums()});
   const Windows windows;
   parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
     for (int64_t part = begin; part < end; ++part) {
       if (own_sums)
         sum_share(p, windows, xs, dys, sums.data<float>() + part * p.sums(),
-                  p.chunks * part / parts, p.chunks * (part + 1) / parts, 0, pairs);
+                  p.chunks * part / parts, p.chunks * (part + 1) / parts, 0, p.c);
       else
-        sum_share(p, windows, xs, dys, sums.data<float>(), 0, p.chunks, pairs * part / parts,
-                  pairs * (part + 1) / parts);
+        sum_share(p, windows, xs, dys, sums.data<float>(), 0, p.chunks,
+                  2 * kTile * (blocks * part / parts),
+                  2 * kTile * (blocks * (part + 1) / parts - blocks * part / parts));
     }
   });
   move_sums(dw.data<float>(), sums.data<float>(), own_sums ? parts : 1, p, beta);
