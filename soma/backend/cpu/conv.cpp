@@ -6,8 +6,9 @@
 // Under Autocast each pass that oneDNN has a bf16 jit kernel for runs in bf16, and the activations
 // it writes stay bf16 (see ConvDescs). Convolutions of few channels run on soma's own loops in
 // NCHW instead (see few_channel_conv), and under Autocast those of few output pixels as matrix
-// products over im2col columns (see im2col_conv) and most weight gradients on soma's own AMX
-// loops (see amx_weight_gradient).
+// products over im2col columns (see im2col_conv), most weight gradients on soma's own AMX loops
+// (see amx_weight_gradient) and strided data gradients as stride-1 convolutions (see
+// phase_data_gradient).
 #include <algorithm>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "soma/backend/cpu/dnnl_context.h"
 #include "soma/backend/cpu/few_channel_conv.h"
 #include "soma/backend/cpu/im2col_conv.h"
+#include "soma/backend/cpu/phase_data_gradient.h"
 #include "soma/core/parallel.h"
 
 namespace soma {
@@ -251,6 +253,8 @@ void CpuBackend::conv2d_backward_data(const Tensor& dx, const Tensor& dy, const 
     return cpu::im2col_conv_backward_data(dx, dy, w, beta);
   if (data_gradient_as_forward(dx.shape(), w.shape(), g))
     return data_gradient_by_forward(dx, dy, w, g, beta);
+  if (cpu::phase_data_gradient_pays(dx.shape(), w.shape(), g))
+    return cpu::phase_data_gradient(dx, dy, w, g, beta);
   const auto [d, pass] =
       pass_of(Pass::Data, dx.shape(), w.shape(), dy.shape(), false, g, [](const ConvDescs& d) {
         return dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(

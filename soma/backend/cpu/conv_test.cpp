@@ -11,6 +11,7 @@
 #include "soma/backend/backend.h"
 #include "soma/backend/cpu/amx_weight_gradient.h"
 #include "soma/backend/cpu/im2col_conv.h"
+#include "soma/backend/cpu/phase_data_gradient.h"
 #include "testing.h"
 
 namespace soma {
@@ -97,12 +98,12 @@ TEST(CpuConv2d, RunsFewPixelsUnderAutocastAsProducts) {
     EXPECT_EQ(passes(printed, "", "matmul"),
               cpu::amx_weight_gradient_pays(x, {64, 64, 3, 3}, same, false) ? 2 : 3);
   }
-  // Strided into 4×4 (ResNet-18's downsampling): the data gradient stays a convolution.
+  // Strided into 4×4 (ResNet-18's downsampling): the data gradient by phases (see below).
   for (const Conv2dGeometry& g :
        {Conv2dGeometry{.stride = {2, 2}, .padding = {1, 1}}, Conv2dGeometry{.stride = {2, 2}}}) {
     const int64_t k = g.padding[0] == 1 ? 3 : 1;
     const std::string printed = kernels_of_a_step({8, 64, 8, 8}, {64, 64, k, k}, g);
-    EXPECT_EQ(passes(printed), 1);
+    EXPECT_EQ(passes(printed, "", "backward"), 0);
     EXPECT_EQ(passes(printed, "", "matmul"), 2);
   }
   // At 8×8, or with fewer channels, convolutions; the weight gradient on soma's AMX loops where
@@ -161,8 +162,8 @@ TEST(CpuConv2d, RunsDataGradientsUnderAutocastAsForwardConvolutions) {
   const std::string same = kernels_of_a_step({8, 32, 8, 8}, {48, 32, 3, 3}, {.padding = {1, 1}});
   EXPECT_EQ(passes(same, "", "backward_data"), 0);
   EXPECT_EQ(passes(same, "", "forward"), 2);
-  // Strided: oneDNN's backward-data kernel.
-  EXPECT_EQ(passes(kernels_of_a_step({8, 32, 8, 8}, {48, 32, 3, 3},
+  // Strided over odd sides: oneDNN's backward-data kernel.
+  EXPECT_EQ(passes(kernels_of_a_step({8, 32, 9, 9}, {48, 32, 3, 3},
                                      {.stride = {2, 2}, .padding = {1, 1}}),
                    "", "backward_data"),
             1);
@@ -189,6 +190,48 @@ TEST(CpuConv2d, DataGradientsByForwardConvolutionsAgreeWithReference) {
         cpu_backend().conv2d_backward_data(dx, dy, w, c.g, beta);
       }
       reference_backend().conv2d_backward_data(expected, dy, w, c.g, beta);
+      testing::expect_close(dx, expected, 4e-3, 2e-2, "input gradient");
+    }
+  }
+}
+
+TEST(CpuConv2d, RunsStridedDataGradientsUnderAutocastByPhases) {
+  const Autocast bf16(Precision::BF16);
+  const Conv2dGeometry strided{.stride = {2, 2}, .padding = {1, 1}};
+  const std::string printed = kernels_of_a_step({8, 32, 8, 8}, {48, 32, 3, 3}, strided);
+  EXPECT_EQ(passes(printed, "", "backward_data"), 0);
+  EXPECT_EQ(passes(printed, "", "forward"), 5);  // the layer's, and one per phase
+  // 1 × 1: one phase.
+  EXPECT_EQ(
+      passes(kernels_of_a_step({8, 32, 8, 8}, {48, 32, 1, 1}, {.stride = {2, 2}}), "", "forward"),
+      2);
+}
+
+TEST(CpuConv2d, StridedDataGradientsByPhasesAgreeWithReference) {
+  Rng rng(17);
+  struct Case {
+    Shape x, w;
+  };
+  // 3 × 3 (ResNet-18's downsampling, and into 2 × 2), 1 × 1 (its shortcuts), 5 × 5; oblong
+  // images; more output than input channels and the reverse.
+  for (const Case& c :
+       {Case{{2, 32, 8, 8}, {48, 32, 3, 3}}, Case{{3, 16, 6, 10}, {32, 16, 1, 1}},
+        Case{{2, 64, 4, 4}, {32, 64, 3, 3}}, Case{{1, 16, 10, 6}, {16, 16, 5, 5}}}) {
+    const Conv2dGeometry g{.stride = {2, 2}, .padding = {c.w[2] / 2, c.w[3] / 2}};
+    {
+      const Autocast bf16(Precision::BF16);
+      ASSERT_TRUE(cpu::phase_data_gradient_pays(c.x, c.w, g));
+    }
+    const Shape y{c.x[0], c.w[0], (c.x[2] + 2 * g.padding[0] - c.w[2]) / 2 + 1,
+                  (c.x[3] + 2 * g.padding[1] - c.w[3]) / 2 + 1};
+    const Tensor w = in_bf16(c.w, rng), dy = in_bf16(y, rng);
+    for (const float beta : {0.0f, 1.0f}) {  // written, and added as a second branch's are
+      const Tensor dx = Tensor::randn(c.x, rng), expected = dx.clone();
+      {
+        const Autocast bf16(Precision::BF16);
+        cpu_backend().conv2d_backward_data(dx, dy, w, g, beta);
+      }
+      reference_backend().conv2d_backward_data(expected, dy, w, g, beta);
       testing::expect_close(dx, expected, 4e-3, 2e-2, "input gradient");
     }
   }
