@@ -69,6 +69,10 @@ struct Plan {
   int64_t row;        // a window's positions per input channel: its chunks and the reach around
   bool own_sums;      // each thread's, over its share of the chunks
   uint32_t used = 0;  // the phases that taps read
+  // Few input channels (C · KH · KW ≤ 32: a CIFAR network's first layer, 3 channels): each
+  // (channel, tap) becomes a row of its own, copied from x̂ at the tap's offset, so that a tile's
+  // rows hold 27 of them rather than 3 channels and 13 rows of zeros.
+  bool taps_as_rows;
 
   int64_t taps() const { return kh * kw; }
   int64_t phases() const { return step * step; }
@@ -82,6 +86,13 @@ struct Plan {
     return shift_of(tap / kw, pad_h) * stride + shift_of(tap % kw, pad_w);
   }
   int64_t sums() const { return taps() * c * o; }
+  // What the products see: with taps as rows, 32 channels of one 1 × 1 tap.
+  Plan products() const {
+    if (!taps_as_rows) return *this;
+    Plan p = *this;
+    p.c = 2 * kTile, p.kh = p.kw = 1, p.pad_h = p.pad_w = 0;
+    return p;
+  }
   // The pixels of dy, or of x, at positions before q (for prefetching: x's are approximate).
   int64_t pixels_before(int64_t q, bool of_x = false) const {
     if (q <= 0) return 0;
@@ -115,6 +126,7 @@ Plan plan_of(const Shape& x, const Shape& w, const Shape& y, const Conv2dGeometr
   if (p.row / kStep % 2 == 0) p.row += kStep;
   p.own_sums = p.sums() * int64_t(sizeof(float)) <= kOwnSums;
   for (int64_t tap = 0; tap < p.taps(); ++tap) p.used |= uint32_t(1) << p.phase(tap);
+  p.taps_as_rows = p.c < 2 * kTile;
   return p;
 }
 
@@ -248,12 +260,16 @@ class Windows {
     const int64_t row = p.row;
     for (int64_t c = 0; c < channels; c += 2 * kTile) {
       __m512i rows[16];
+      const __mmask32 lanes =
+          channels - c >= 2 * kTile ? ~__mmask32(0) : (__mmask32(1) << (channels - c)) - 1;
 #pragma GCC unroll 16
       for (int64_t t = 0; t < kTile; ++t)
-        rows[t] = in_x >> t & 1 ? _mm512_loadu_si512(from + at[t] + c) : _mm512_setzero_si512();
+        rows[t] = in_x >> t & 1 ? _mm512_maskz_loadu_epi16(lanes, from + at[t] + c)
+                                : _mm512_setzero_si512();
       local_transpose(rows);
 #pragma GCC unroll 32
       for (int64_t k = 0; k < 2 * kTile; ++k) {
+        if (c + k >= channels) break;
         const __m512i one =
             _mm512_permutexvar_epi16(k % 2 ? second_channels : first_channels, rows[k / 2]);
         _mm512_mask_storeu_epi16(to + (c + k) * row + start, inside,
@@ -375,43 +391,56 @@ void sum_share(const Plan& p, const Windows& windows, const bfloat16* x, const b
                float* sums, int64_t first_chunk, int64_t last_chunk, int64_t first_channel,
                int64_t channels) {
   constexpr int64_t kBefore = kStep;  // elements before the window, for its first stores
-  const Tensor window = Tensor::empty({kBefore + p.phases() * channels * p.row}, DType::BF16);
+  const Plan q = p.products();
+  // With taps as rows, x̂ after the rows the products read, which start zero.
+  const int64_t rows = p.taps_as_rows ? q.c + channels : p.phases() * channels;
+  const Tensor window = p.taps_as_rows ? Tensor::zeros({kBefore + rows * p.row}, DType::BF16)
+                                       : Tensor::empty({kBefore + rows * p.row}, DType::BF16);
   const int64_t blocks = p.o / kTile;
   const Tensor pairs = Tensor::empty({blocks * kTile * p.window * kChunk}, DType::BF16);
   bfloat16* x_window = window.data<bfloat16>() + kBefore;
+  bfloat16* x_planes = p.taps_as_rows ? x_window + q.c * p.row : x_window;
   bfloat16* dy_pairs = pairs.data<bfloat16>();
   TileConfig config;
   for (int t = 0; t < 8; ++t) config.bytes_per_row[t] = 64, config.rows[t] = kTile;
   _tile_loadconfig(&config);
   for (int64_t chunk = first_chunk; chunk < last_chunk; chunk += p.window) {
     const int64_t chunks = std::min(p.window, last_chunk - chunk), begin = chunk * kChunk;
-    windows.pack(x_window, x, p, begin - p.reach, first_channel, channels);
+    windows.pack(x_planes, x, p, begin - p.reach, first_channel, channels);
+    for (int64_t c = 0; p.taps_as_rows && c < channels; ++c)
+      for (int64_t tap = 0; tap < p.taps(); ++tap)
+        std::memcpy(static_cast<void*>(x_window + (c * p.taps() + tap) * p.row + p.reach),
+                    x_planes + c * p.row + p.reach + p.offset(tap),
+                    size_t(chunks * kChunk) * sizeof(bfloat16));
     pack_pairs(dy_pairs, dy, p, begin, chunks * kChunk, 0, blocks);
     // The next window's pixels, over as many calls of each as there are products' blocks here.
     const int64_t next = std::min(chunk + p.window, last_chunk) * kChunk;
     const int64_t last = std::min(chunk + 2 * p.window, last_chunk) * kChunk;
-    const int64_t calls = chunks * channels / (2 * kTile) * blocks / 2 * p.taps();
+    const int64_t calls =
+        chunks * std::max<int64_t>(channels / (2 * kTile), 1) * blocks / 2 * q.taps();
     Prefetch x_ahead(x + p.pixels_before(next - p.reach, true) * p.c,
                      x + p.pixels_before(last + p.reach, true) * p.c, calls);
     Prefetch dy_ahead(dy + p.pixels_before(next) * p.o, dy + p.pixels_before(last) * p.o, calls);
     for (int64_t k = 0; k < chunks; ++k)
-      sum_products(p, x_window + p.reach + k * kChunk, dy_pairs + k * kChunk * kTile,
-                   chunks * kChunk / 2, sums, first_channel, channels, chunk + k == first_chunk,
-                   x_ahead, dy_ahead);
+      sum_products(q, x_window + p.reach + k * kChunk, dy_pairs + k * kChunk * kTile,
+                   chunks * kChunk / 2, sums, p.taps_as_rows ? 0 : first_channel,
+                   p.taps_as_rows ? q.c : channels, chunk + k == first_chunk, x_ahead, dy_ahead);
   }
   _tile_release();
 }
 
 // dw [O, C, KH, KW] = the `count` threads' sums + beta · dw. A C tile's row holds 16 output
-// channels of one input channel and tap, which lie C · KH · KW floats apart in dw.
-void move_sums(float* dw, const float* sums, int64_t count, const Plan& p, float beta) {
-  const int64_t apart = p.c * p.taps();
+// channels of one input channel and tap, which lie C · KH · KW floats apart in dw. With taps as
+// rows, row c · KH · KW + tap of the products' one tap.
+void move_sums(float* dw, const float* sums, int64_t count, const Plan& plan, float beta) {
+  const Plan p = plan.products();
+  const int64_t apart = plan.c * plan.taps(), channels = plan.taps_as_rows ? apart : p.c;
   const __m512i lanes =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                          _mm512_set1_epi32(int32_t(apart)));
   parallel_for(p.o / kTile, 1, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin * kTile; o < end * kTile; o += kTile) {
-      for (int64_t c = 0; c < p.c; ++c) {
+      for (int64_t c = 0; c < channels; ++c) {
         for (int64_t tap = 0; tap < p.taps(); ++tap) {
           const float* from =
               sums + p.block(tap, c - c % (2 * kTile), o - o % (2 * kTile)) +
@@ -445,7 +474,8 @@ bool amx_weight_gradient_pays(const Shape& x, const Shape& w, const Conv2dGeomet
   const int64_t width = x[3] / step, zeros = (g.padding[1] + step - 1) / step;
   return autocast_precision() == Precision::BF16 && !bias && g.groups == 1 && w[2] % 2 == 1 &&
          w[3] % 2 == 1 && g.padding[0] == (w[2] - 1) / 2 && g.padding[1] == (w[3] - 1) / 2 &&
-         strides && g.dilation[0] == 1 && g.dilation[1] == 1 && x[1] % (2 * kTile) == 0 &&
+         strides && g.dilation[0] == 1 && g.dilation[1] == 1 &&
+         (x[1] % (2 * kTile) == 0 || (step == 1 && x[1] * w[2] * w[3] <= 2 * kTile)) &&
          w[0] % (2 * kTile) == 0 && width > 0 && kTile + (kTile / width + 1) * zeros <= 2 * kTile &&
          amx_available();
 }
@@ -468,12 +498,12 @@ void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x,
   const int64_t blocks = p.c / (2 * kTile);  // of input channels
   const bool own_sums = p.own_sums || blocks < num_threads();
   const int64_t parts = std::min<int64_t>(num_threads(), own_sums ? p.chunks : blocks);
-  const Tensor sums = Tensor::empty({(own_sums ? parts : 1) * p.sums()});
+  const Tensor sums = Tensor::empty({(own_sums ? parts : 1) * p.products().sums()});
   const Windows windows;
   parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
     for (int64_t part = begin; part < end; ++part) {
       if (own_sums)
-        sum_share(p, windows, xs, dys, sums.data<float>() + part * p.sums(),
+        sum_share(p, windows, xs, dys, sums.data<float>() + part * p.products().sums(),
                   p.chunks * part / parts, p.chunks * (part + 1) / parts, 0, p.c);
       else
         sum_share(p, windows, xs, dys, sums.data<float>(), 0, p.chunks,

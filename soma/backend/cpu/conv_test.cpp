@@ -247,14 +247,16 @@ TEST(CpuConv2d, AmxWeightGradientsAgreeWithReference) {
   // images' planes), 1×1, 5×5 and oblong kernels, one image; sums of each thread's own over its
   // chunks or shared, each thread taking some of the output channels (1.2 MB of sums: the cases
   // of 256 input channels); more chunks than one window takes (20 images and more); stride 2
-  // (ResNet-18's downsampling, 3×3 and 1×1).
+  // (ResNet-18's downsampling, 3×3 and 1×1); few input channels, each tap a row of its own (the
+  // CIFAR networks' first layer, 3 channels, and 5 channels by 1 × 5 taps).
   for (const Case& c :
        {Case{{3, 32, 7, 5}, {64, 32, 3, 3}}, Case{{2, 64, 8, 8}, {32, 64, 3, 3}},
         Case{{2, 32, 9, 6}, {32, 32, 1, 1}}, Case{{1, 32, 6, 7}, {32, 32, 5, 5}},
         Case{{2, 32, 5, 9}, {32, 32, 3, 5}}, Case{{24, 96, 11, 11}, {64, 96, 3, 3}},
         Case{{20, 256, 10, 10}, {128, 256, 3, 3}}, Case{{2, 32, 10, 10}, {64, 32, 3, 3}, 2},
         Case{{3, 64, 12, 6}, {32, 64, 1, 1}, 2}, Case{{24, 32, 16, 14}, {64, 32, 3, 3}, 2},
-        Case{{20, 256, 10, 10}, {128, 256, 3, 3}, 2}}) {
+        Case{{20, 256, 10, 10}, {128, 256, 3, 3}, 2}, Case{{24, 3, 12, 10}, {64, 3, 3, 3}},
+        Case{{2, 5, 7, 9}, {32, 5, 1, 5}}}) {
     const Conv2dGeometry g{.stride = {c.stride, c.stride},
                            .padding = {(c.w[2] - 1) / 2, (c.w[3] - 1) / 2}};
     const Shape y{c.x[0], c.w[0], (c.x[2] - 1) / c.stride + 1, (c.x[3] - 1) / c.stride + 1};
