@@ -33,6 +33,7 @@
 #include <cstring>
 
 #include "soma/backend/cpu/dnnl_context.h"
+#include "soma/backend/cpu/vectors.h"
 #include "soma/core/error.h"
 #include "soma/core/parallel.h"
 
@@ -163,38 +164,6 @@ bool amx_available() {
   return available;
 }
 
-// rows[i] lane j ↔ rows[j] lane i for 16 vectors of 16 32-bit lanes: at distances 8, 4, 2, 1,
-// rows i and i + d swap the blocks of d lanes that lie across the diagonal.
-class Transpose {
- public:
-  Transpose() {
-    for (int s = 0, d = 8; d > 0; ++s, d /= 2) {
-      // Lanes of permutex2var over rows i (0–15) and i + d (16–31).
-      alignas(64) int32_t low[16], high[16];
-      for (int l = 0; l < 16; ++l)
-        low[l] = l & d ? 16 + l - d : l, high[l] = l & d ? 16 + l : l + d;
-      low_[s] = _mm512_load_si512(low), high_[s] = _mm512_load_si512(high);
-    }
-  }
-  // Unrolled, so that the rows stay in registers (GCC kept them on the stack, a load and a store
-  // around every permutation).
-  __attribute__((always_inline)) void operator()(__m512i rows[16]) const {
-#pragma GCC unroll 4
-    for (int s = 0, d = 8; d > 0; ++s, d /= 2) {
-#pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) {
-        if (i & d) continue;
-        const __m512i a = rows[i], b = rows[i + d];
-        rows[i] = _mm512_permutex2var_epi32(a, low_[s], b);
-        rows[i + d] = _mm512_permutex2var_epi32(a, high_[s], b);
-      }
-    }
-  }
-
- private:
-  __m512i low_[4], high_[4];
-};
-
 // Packs x's positions [begin, begin + p.row) into `to`, phase after phase (rows of p.row per
 // input channel, 31 writable elements before it): x̂, x's channels as rows of positions with zeros
 // between the planes. 16 pixels of an image at a time: their 32 channels (16 pairs of bf16) as 16
@@ -255,30 +224,29 @@ class Windows {
     const __mmask32 inside = __mmask32(((uint64_t(1) << high) - 1) & ~((uint64_t(1) << low) - 1));
     // Locals, which the stores cannot alias: read through a pointer or reference, every value
     // was loaded again after each store, and the packing took twice as long.
-    const Transpose local_transpose = transpose_;
     const __m512i first_channels = first_, second_channels = second_;
     const int64_t row = p.row;
     for (int64_t c = 0; c < channels; c += 2 * kTile) {
-      __m512i rows[16];
+      __m512 rows[16];  // of 16 pairs of bf16
       const __mmask32 lanes =
           channels - c >= 2 * kTile ? ~__mmask32(0) : (__mmask32(1) << (channels - c)) - 1;
 #pragma GCC unroll 16
       for (int64_t t = 0; t < kTile; ++t)
-        rows[t] = in_x >> t & 1 ? _mm512_maskz_loadu_epi16(lanes, from + at[t] + c)
-                                : _mm512_setzero_si512();
-      local_transpose(rows);
+        rows[t] =
+            _mm512_castsi512_ps(in_x >> t & 1 ? _mm512_maskz_loadu_epi16(lanes, from + at[t] + c)
+                                              : _mm512_setzero_si512());
+      transpose(rows);
 #pragma GCC unroll 32
       for (int64_t k = 0; k < 2 * kTile; ++k) {
         if (c + k >= channels) break;
-        const __m512i one =
-            _mm512_permutexvar_epi16(k % 2 ? second_channels : first_channels, rows[k / 2]);
+        const __m512i one = _mm512_permutexvar_epi16(k % 2 ? second_channels : first_channels,
+                                                     _mm512_castps_si512(rows[k / 2]));
         _mm512_mask_storeu_epi16(to + (c + k) * row + start, inside,
                                  _mm512_maskz_expand_epi16(spread, one));
       }
     }
   }
 
-  Transpose transpose_;
   __m512i first_, second_;
 };
 

@@ -25,11 +25,12 @@
 #include <algorithm>
 #include <vector>
 
+#include "soma/backend/cpu/vectors.h"
 #include "soma/core/parallel.h"
 
 namespace soma::cpu {
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__AVX512BW__)
 namespace {
 
 constexpr int64_t kLanes = 16;
@@ -40,11 +41,6 @@ constexpr int64_t kChannels = 6, kVectors = 4, kWideChannels = 8, kWideVectors =
 
 // n rounded up to whole vectors.
 int64_t rounded(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
-
-// The lanes of the first `count` elements of a vector.
-__mmask16 first_lanes(int64_t count) {
-  return count >= kLanes ? __mmask16(0xffff) : count <= 0 ? 0 : __mmask16((1u << count) - 1);
-}
 
 // A zero-filled buffer of n floats for the loops' planes: a tensor's, which starts a cache line,
 // so that a plane's vectors load whole lines (std::vector's 16-byte aligned planes split every
@@ -122,7 +118,7 @@ struct Plan {
         const float* from = x + (ch * h + i) * w;
         float* to = padded + ch * plane + (i + ph) * stride + pw;
         for (int64_t j = 0; j < w; j += kLanes) {
-          const __mmask16 inside = first_lanes(w - j);
+          const __mmask16 inside = lanes_from(0, w - j);
           _mm512_mask_storeu_ps(to + j, inside, _mm512_maskz_loadu_ps(inside, from + j));
         }
       }
@@ -291,45 +287,13 @@ void weight_gradient_blocks(const Plan& p, const GradientGroup& group, int64_t t
 // channels-last and transposed into NCHW an image at a time; the weight gradient reads dy
 // transposed the same way.
 
-// The 16 × 16 block of floats in rows r transposed, in place. (The unpacks and shuffles are the
-// masked forms with every lane set: GCC 12's plain ones warn of the undefined vector they start
-// from.)
-void transpose_block(__m512 (&r)[kLanes]) {
-  __m512 t[kLanes];
-  for (int k = 0; k < 8; ++k) {  // pairs of rows interleaved: a0 b0 a1 b1 | a4 b4 a5 b5 | ...
-    t[2 * k] = _mm512_mask_unpacklo_ps(r[2 * k], 0xffff, r[2 * k], r[2 * k + 1]);
-    t[2 * k + 1] = _mm512_mask_unpackhi_ps(r[2 * k], 0xffff, r[2 * k], r[2 * k + 1]);
-  }
-  for (int k = 0; k < 4; ++k) {  // quads: a0 b0 c0 d0 | a4 b4 c4 d4 | ...
-    const __m512d lo = _mm512_castps_pd(t[4 * k]), hi = _mm512_castps_pd(t[4 * k + 2]);
-    const __m512d lo2 = _mm512_castps_pd(t[4 * k + 1]), hi2 = _mm512_castps_pd(t[4 * k + 3]);
-    r[4 * k] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(lo, 0xff, lo, hi));
-    r[4 * k + 1] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(lo, 0xff, lo, hi));
-    r[4 * k + 2] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(lo2, 0xff, lo2, hi2));
-    r[4 * k + 3] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(lo2, 0xff, lo2, hi2));
-  }
-  // r[4q + k] holds rows 4q .. 4q + 3 of columns k, k + 4, k + 8, k + 12 in its four 128-bit
-  // lanes; column k + 4m gathers lane m of r[k], r[4 + k], r[8 + k], r[12 + k].
-  for (int k = 0; k < 4; ++k) {
-    const __m512 even01 = _mm512_mask_shuffle_f32x4(r[k], 0xffff, r[k], r[4 + k], 0x88);
-    const __m512 odd01 = _mm512_mask_shuffle_f32x4(r[k], 0xffff, r[k], r[4 + k], 0xdd);
-    const __m512 even23 = _mm512_mask_shuffle_f32x4(r[8 + k], 0xffff, r[8 + k], r[12 + k], 0x88);
-    const __m512 odd23 = _mm512_mask_shuffle_f32x4(r[8 + k], 0xffff, r[8 + k], r[12 + k], 0xdd);
-    t[k] = _mm512_mask_shuffle_f32x4(even01, 0xffff, even01, even23, 0x88);
-    t[k + 4] = _mm512_mask_shuffle_f32x4(odd01, 0xffff, odd01, odd23, 0x88);
-    t[k + 8] = _mm512_mask_shuffle_f32x4(even01, 0xffff, even01, even23, 0xdd);
-    t[k + 12] = _mm512_mask_shuffle_f32x4(odd01, 0xffff, odd01, odd23, 0xdd);
-  }
-  for (int k = 0; k < kLanes; ++k) r[k] = t[k];
-}
-
 // planes [16, count] → pixels [count, 16] (the pixels' rows rounded up to 16, zeros past count).
 void channels_last(const float* planes, int64_t count, float* pixels) {
   for (int64_t p0 = 0; p0 < count; p0 += kLanes) {
-    const __mmask16 inside = first_lanes(count - p0);
+    const __mmask16 inside = lanes_from(0, count - p0);
     __m512 r[kLanes];
     for (int k = 0; k < kLanes; ++k) r[k] = _mm512_maskz_loadu_ps(inside, planes + k * count + p0);
-    transpose_block(r);
+    transpose(r);
     for (int k = 0; k < kLanes; ++k) _mm512_storeu_ps(pixels + (p0 + k) * kLanes, r[k]);
   }
 }
@@ -337,10 +301,10 @@ void channels_last(const float* planes, int64_t count, float* pixels) {
 // pixels [count, 16] (rows rounded up to 16) → planes [16, count].
 void channels_first(const float* pixels, int64_t count, float* planes) {
   for (int64_t p0 = 0; p0 < count; p0 += kLanes) {
-    const __mmask16 inside = first_lanes(count - p0);
+    const __mmask16 inside = lanes_from(0, count - p0);
     __m512 r[kLanes];
     for (int k = 0; k < kLanes; ++k) r[k] = _mm512_loadu_ps(pixels + (p0 + k) * kLanes);
-    transpose_block(r);
+    transpose(r);
     for (int k = 0; k < kLanes; ++k) _mm512_mask_storeu_ps(planes + k * count + p0, inside, r[k]);
   }
 }

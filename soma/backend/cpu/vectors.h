@@ -1,6 +1,7 @@
 #pragma once
 // Loads and stores of 16 channels as the lanes of an AVX-512 vector, from f32 or bf16 memory, for
-// soma's own loops over activations held in oneDNN's layouts (pooling, batch norm).
+// soma's own loops over activations held in oneDNN's layouts (pooling, batch norm), and the
+// transpose of 16 vectors (the few-channel convolutions, the AMX weight gradients' packing).
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
 
@@ -36,6 +37,38 @@ inline void store(bfloat16* p, __m512 v, __mmask16 lanes) {
 inline __mmask16 lanes_from(int64_t c0, int64_t channels) {
   const int64_t left = channels - c0;
   return left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+}
+
+// The 16 × 16 block of 32-bit lanes in rows r transposed, in place: r[i] lane j ↔ r[j] lane i.
+// (The unpacks and shuffles are the masked forms with every lane set: GCC 12's plain ones warn of
+// the undefined vector they start from.)
+inline void transpose(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int k = 0; k < 8; ++k) {  // pairs of rows interleaved: a0 b0 a1 b1 | a4 b4 a5 b5 | ...
+    t[2 * k] = _mm512_mask_unpacklo_ps(r[2 * k], 0xffff, r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_mask_unpackhi_ps(r[2 * k], 0xffff, r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 4; ++k) {  // quads: a0 b0 c0 d0 | a4 b4 c4 d4 | ...
+    const __m512d lo = _mm512_castps_pd(t[4 * k]), hi = _mm512_castps_pd(t[4 * k + 2]);
+    const __m512d lo2 = _mm512_castps_pd(t[4 * k + 1]), hi2 = _mm512_castps_pd(t[4 * k + 3]);
+    r[4 * k] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(lo, 0xff, lo, hi));
+    r[4 * k + 1] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(lo, 0xff, lo, hi));
+    r[4 * k + 2] = _mm512_castpd_ps(_mm512_mask_unpacklo_pd(lo2, 0xff, lo2, hi2));
+    r[4 * k + 3] = _mm512_castpd_ps(_mm512_mask_unpackhi_pd(lo2, 0xff, lo2, hi2));
+  }
+  // r[4q + k] holds rows 4q .. 4q + 3 of columns k, k + 4, k + 8, k + 12 in its four 128-bit
+  // lanes; column k + 4m gathers lane m of r[k], r[4 + k], r[8 + k], r[12 + k].
+  for (int k = 0; k < 4; ++k) {
+    const __m512 even01 = _mm512_mask_shuffle_f32x4(r[k], 0xffff, r[k], r[4 + k], 0x88);
+    const __m512 odd01 = _mm512_mask_shuffle_f32x4(r[k], 0xffff, r[k], r[4 + k], 0xdd);
+    const __m512 even23 = _mm512_mask_shuffle_f32x4(r[8 + k], 0xffff, r[8 + k], r[12 + k], 0x88);
+    const __m512 odd23 = _mm512_mask_shuffle_f32x4(r[8 + k], 0xffff, r[8 + k], r[12 + k], 0xdd);
+    t[k] = _mm512_mask_shuffle_f32x4(even01, 0xffff, even01, even23, 0x88);
+    t[k + 4] = _mm512_mask_shuffle_f32x4(odd01, 0xffff, odd01, odd23, 0x88);
+    t[k + 8] = _mm512_mask_shuffle_f32x4(even01, 0xffff, even01, even23, 0xdd);
+    t[k + 12] = _mm512_mask_shuffle_f32x4(odd01, 0xffff, odd01, odd23, 0xdd);
+  }
+  for (int k = 0; k < 16; ++k) r[k] = t[k];
 }
 
 }  // namespace soma::cpu
