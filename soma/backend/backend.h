@@ -177,9 +177,10 @@ class Backend {
   // dx = ∂/∂x of the pooling for upstream dy, plus beta · dx (beta 0 or 1).
   virtual void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
                                const Pool2dGeometry& g, float beta) = 0;
-  // Whether pool2d_forward and pool2d_backward apply a ReLU after this max pooling of x (g.relu);
-  // where not, the pooling op runs the two one after the other.
-  virtual bool pool2d_fuses_relu(const Tensor& /*x*/, const Pool2dGeometry& /*g*/) const {
+  // Whether pool2d_forward and pool2d_backward apply a ReLU after this max pooling of x into y
+  // (g.relu); where not, the pooling op runs the two one after the other.
+  virtual bool pool2d_fuses_relu(const Tensor& /*x*/, const Shape& /*y*/,
+                                 const Pool2dGeometry& /*g*/) const {
     return false;
   }
 

@@ -21,7 +21,7 @@ Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry) {
   }
   if (geometry.relu) {
     SOMA_CHECK(geometry.mode == PoolMode::Max, "pool2d: a ReLU folds into max pooling only");
-    if (!backend().pool2d_fuses_relu(x, geometry)) {
+    if (!backend().pool2d_fuses_relu(x, shape, geometry)) {
       Pool2dGeometry plain = geometry;
       plain.relu = false;
       return relu(pool2d(x, plain));

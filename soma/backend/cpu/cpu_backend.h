@@ -36,7 +36,7 @@ class CpuBackend : public ReferenceBackend {
                         bool training) override;
   void pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
                        const Pool2dGeometry& g, float beta) override;
-  bool pool2d_fuses_relu(const Tensor& x, const Pool2dGeometry& g) const override;
+  bool pool2d_fuses_relu(const Tensor& x, const Shape& y, const Pool2dGeometry& g) const override;
   Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
                             const Tensor& gamma, const Tensor& beta, double eps, bool training,
                             bool relu) override;

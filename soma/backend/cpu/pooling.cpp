@@ -551,7 +551,8 @@ void unpool_by_loops(const Tensor& dx, const Tensor& dy, const Tensor& workspace
 // was read in; it is made when the backward pass will be wanted.
 Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2dGeometry& g,
                                   bool training) {
-  SOMA_CHECK(!g.relu || pool2d_fuses_relu(x, g), "pool2d: the ReLU folds into NCHW row loops only");
+  SOMA_CHECK(!g.relu || pool2d_fuses_relu(x, y.shape(), g),
+             "pool2d: the ReLU folds into NCHW row loops only");
   if (x.dtype() != DType::F32 || y.numel() == 0)
     return ReferenceBackend::pool2d_forward(y, x, g, training);
   const cpu::SerialWhenSmall serial(x.numel(), cpu::kSmallElements);
@@ -596,14 +597,9 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
 // The NCHW row loops apply the ReLU as they pool (LeNet-5's two poolings): run after the pooling,
 // it read and wrote the pooled values again, and read them and their gradients backward, 0.11 ms
 // of LeNet-5's 2.1 ms step.
-bool CpuBackend::pool2d_fuses_relu(const Tensor& x, const Pool2dGeometry& g) const {
-  if (x.dtype() != DType::F32 || x.dim() != 4 || x.numel() == 0 || g.mode != PoolMode::Max ||
-      cpu::held(x))
-    return false;
-  Shape y = x.shape();
-  for (int axis = 0; axis < 2; ++axis)
-    y[2 + axis] = (x.size(2 + axis) + 2 * g.padding[axis] - g.kernel[axis]) / g.stride[axis] + 1;
-  return rows_pooled_by_loops(x.shape(), y, g);
+bool CpuBackend::pool2d_fuses_relu(const Tensor& x, const Shape& y, const Pool2dGeometry& g) const {
+  return x.dtype() == DType::F32 && x.dim() == 4 && x.numel() > 0 && g.mode == PoolMode::Max &&
+         !cpu::held(x) && rows_pooled_by_loops(x.shape(), y, g);
 }
 
 void CpuBackend::pool2d_backward(const Tensor& dx, const Tensor& dy, const Tensor& workspace,
