@@ -43,7 +43,6 @@ namespace soma::cpu {
 namespace {
 
 using dnnl::memory;
-using Type = memory::data_type;
 
 constexpr int64_t kTile = 16;    // rows of a tile; f32 sums, or pairs of bf16, in a row
 constexpr int64_t kStep = 32;    // positions one tile product sums over
@@ -454,9 +453,7 @@ void amx_weight_gradient(const Tensor& dw, const Tensor& dy, const Tensor& x,
   Key key;
   key << "amx_weight_gradient" << x.shape() << dw.shape() << g.stride[0];
   const auto channels_last = [&](const Tensor& t, const char* name) {
-    const memory::desc nhwc(memory::dims(t.shape().begin(), t.shape().end()), Type::bf16,
-                            memory::format_tag::nhwc);
-    return laid_out(nhwc, plain_f32(t.shape()), t, Key(key) << name);
+    return laid_out(nhwc_bf16(t.shape()), plain_f32(t.shape()), t, Key(key) << name);
   };
   const memory x_values = channels_last(x, "x"), dy_values = channels_last(dy, "dy");
   stream().wait();  // for the reorders, if any

@@ -62,6 +62,11 @@ dnnl::primitive& cached(const Key& key, const std::function<dnnl::primitive()>& 
   return found->second;
 }
 
+dnnl::memory::desc nhwc_bf16(const Shape& shape) {
+  return dnnl::memory::desc(dnnl::memory::dims(shape), dnnl::memory::data_type::bf16,
+                            dnnl::memory::format_tag::nhwc);
+}
+
 dnnl::memory::desc plain_f32(const Shape& shape) {
   // A scalar is a one-element vector to oneDNN.
   const dnnl::memory::dims dims =

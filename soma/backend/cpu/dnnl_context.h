@@ -61,6 +61,8 @@ dnnl::primitive& cached(const Key& key, const std::function<dnnl::primitive()>& 
 
 // A plain row-major f32 memory descriptor of this shape.
 dnnl::memory::desc plain_f32(const Shape& shape);
+// Images [N, C, H, W] in bf16, channels-last (AMX's convolutions write them so).
+dnnl::memory::desc nhwc_bf16(const Shape& shape);
 
 // The layout a primitive chose for one of its arguments (query::src_md, diff_weights_md, ...);
 // `index` picks among several of a kind (an RNN's weights: 0 the input's, 1 the hidden state's).

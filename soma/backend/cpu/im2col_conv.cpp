@@ -20,10 +20,6 @@ namespace {
 using dnnl::memory;
 using Type = memory::data_type;
 
-memory::desc nhwc_bf16(const Shape& s) {
-  return memory::desc(memory::dims(s.begin(), s.end()), Type::bf16, memory::format_tag::nhwc);
-}
-
 // A square window of k × k taps (k odd) at stride `stride` over images [N, C, H, W], padded by
 // (k - 1) / 2, and the outputs' height and width.
 struct Window {

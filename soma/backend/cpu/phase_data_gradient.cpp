@@ -61,8 +61,8 @@ void phase_data_gradient(const Tensor& dx, const Tensor& dy, const Tensor& w,
   const int64_t o = w.size(0), oh = dy.size(2), ow = dy.size(3);
   Key key;
   key << "phase_data_gradient" << dx.shape() << w.shape();
-  LaidOutOutput out(memory::desc({n, c, h, width}, Type::bf16, memory::format_tag::nhwc),
-                    plain_f32(dx.shape()), dx, beta, Key(key) << "dx", /*hold=*/true);
+  LaidOutOutput out(nhwc_bf16(dx.shape()), plain_f32(dx.shape()), dx, beta, Key(key) << "dx",
+                    /*hold=*/true);
   auto* values = static_cast<bfloat16*>(out.memory().get_data_handle());
   Side rows[2], columns[2];
   for (int64_t u = 0; u < 2; ++u)
