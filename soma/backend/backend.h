@@ -200,6 +200,19 @@ class Backend {
                                    const Tensor& dy, const Tensor& x, const Tensor& mean,
                                    const Tensor& var, const Tensor& gamma, double eps,
                                    bool training, float dx_beta, const Tensor& relu_mask) = 0;
+  // y = max pooling g of batch_norm_forward's output with the ReLU, in one pass each way where
+  // batch_norm_pool_fuses (otherwise the ops run the two one after the other). Returns what the
+  // backward pass needs (a backend-specific workspace, passed back unchanged).
+  virtual bool batch_norm_pool_fuses(const Tensor& x, const Pool2dGeometry& g) const = 0;
+  virtual Tensor batch_norm_pool_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                         const Tensor& var, const Tensor& gamma, const Tensor& beta,
+                                         double eps, bool training, const Pool2dGeometry& g) = 0;
+  // As batch_norm_backward, from dy the pooled output's gradient.
+  virtual void batch_norm_pool_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                                        const Tensor& dy, const Tensor& x, const Tensor& mean,
+                                        const Tensor& var, const Tensor& gamma, double eps,
+                                        bool training, float dx_beta, const Tensor& workspace,
+                                        const Pool2dGeometry& g) = 0;
 
   // y = lrn(x) for x [N, C, H, W]; see LrnParams. With `training`, returns what the backward
   // needs beyond x (a backend-specific workspace, passed back unchanged), or an undefined tensor.

@@ -2,6 +2,7 @@
 // Batch normalisation layers (Ioffe & Szegedy, 2015), as torch.nn's BatchNorm1d and BatchNorm2d:
 // parameters weight and bias [C], buffers running_mean, running_var [C] and num_batches_tracked
 // (i64), under PyTorch's names so that state dicts move between the two.
+#include "soma/backend/backend.h"
 #include "soma/nn/module.h"
 
 namespace soma::nn {
@@ -21,6 +22,8 @@ class BatchNorm : public Module {
   Tensor forward(const Tensor& x) override;
   // relu(forward(x)), the ReLU applied as the layer normalises (see batch_norm_relu).
   Tensor forward_relu(const Tensor& x);
+  // max_pool2d(relu(forward(x)), pool) as one op (see batch_norm_relu_max_pool).
+  Tensor forward_relu_max_pool(const Tensor& x, const Pool2dGeometry& pool);
   std::string kind() const override { return kind_; }
 
   Tensor weight, bias;                                    // γ and β, undefined without affine
@@ -28,6 +31,8 @@ class BatchNorm : public Module {
 
  private:
   Tensor normalise(const Tensor& x, bool relu);
+  // Checks x's rank and counts the batch.
+  void begin(const Tensor& x);
 
   BatchNormOptions options_;
   std::vector<int64_t> dims_;

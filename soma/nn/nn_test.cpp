@@ -65,21 +65,30 @@ TEST(Sequential, PoolsBeforeTheReluInFrontOfMaxPoolingAsIfInOrder) {
     }
 }
 
-// The reference backend, counting the batch normalisations that end with a ReLU.
+// The reference backend, counting the batch normalisations that end with a ReLU, and those
+// that end with max pooling too.
 struct CountingFusedNorms : ReferenceBackend {
-  int fused = 0;
+  int fused = 0, pooled = 0;
   Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
                             const Tensor& gamma, const Tensor& beta, double eps, bool training,
                             bool relu) override {
     fused += relu;
     return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training, relu);
   }
+  Tensor batch_norm_pool_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                 const Tensor& var, const Tensor& gamma, const Tensor& beta,
+                                 double eps, bool training, const Pool2dGeometry& g) override {
+    ++pooled;
+    return ReferenceBackend::batch_norm_pool_forward(y, x, mean, var, gamma, beta, eps, training,
+                                                     g);
+  }
 };
 
 TEST(Sequential, NormalisesAndRectifiesInOneOpAsIfInOrder) {
-  // Sequential runs batch norm followed by a ReLU as batch_norm_relu: to the bit the fused op's
-  // output and gradients, and those of the layers in the order written up to the order of the
-  // sums; in training (batch statistics) and evaluation (running ones), before max pooling.
+  // Sequential runs batch norm followed by a ReLU as batch_norm_relu, and with max pooling after
+  // them as batch_norm_relu_max_pool: to the bit the fused ops' output and gradients, and those of
+  // the layers in the order written up to the order of the sums; in training (batch statistics)
+  // and evaluation (running ones).
   Sequential model{Conv2d(3, 16, {.kernel = 3, .padding = 1}), BatchNorm2d(16), ReLU(),
                    MaxPool2d({.kernel = 2})};
   auto& norm = dynamic_cast<BatchNorm2d&>(model[1]);
@@ -88,13 +97,15 @@ TEST(Sequential, NormalisesAndRectifiesInOneOpAsIfInOrder) {
   const Tensor upstream = Tensor::randn({16, 16, 6, 6}, rng);
   for (bool training : {true, false}) {
     training ? model.train() : model.eval();
-    enum class Run { Sequential, Fused, InOrder };
+    enum class Run { Sequential, Fused, Pooled, InOrder };
     auto output_and_gradients = [&](Run run) {
       x.set_grad(Tensor());
       for (const Tensor& p : model.parameters()) p.set_grad(Tensor());
       const Tensor running_mean = norm.running_mean.clone(), running_var = norm.running_var.clone();
+      const auto& pool = dynamic_cast<MaxPool2d&>(model[3]);
       Tensor y = run == Run::Sequential ? model(x)
                  : run == Run::Fused    ? model[3](norm.forward_relu(model[0](x)))
+                 : run == Run::Pooled   ? norm.forward_relu_max_pool(model[0](x), pool.geometry())
                                         : model[3](model[2](model[1](model[0](x))));
       norm.running_mean.copy_(running_mean), norm.running_var.copy_(running_var);
       y.backward(upstream);
@@ -104,11 +115,14 @@ TEST(Sequential, NormalisesAndRectifiesInOneOpAsIfInOrder) {
     };
     const auto fused = output_and_gradients(Run::Fused);
     EXPECT_EQ(output_and_gradients(Run::Sequential), fused) << training;
+    EXPECT_EQ(output_and_gradients(Run::Pooled), fused) << training;
     CountingFusedNorms counting;
     {
       BackendGuard guard(counting);
       model(x);
+      Sequential{Conv2d(3, 4, {.kernel = 3}), BatchNorm2d(4), ReLU()}(x);
     }
+    EXPECT_EQ(counting.pooled, 1);
     EXPECT_EQ(counting.fused, 1);
     const auto in_order = output_and_gradients(Run::InOrder);
     ASSERT_EQ(in_order.size(), fused.size());

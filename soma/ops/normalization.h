@@ -21,6 +21,16 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor
                        const Tensor& gamma, const Tensor& beta, bool training,
                        double momentum = 0.1, double eps = 1e-5);
 
+// max_pool2d(relu(batch_norm(...)), pool) as one op (pool: max pooling without a ReLU flag of
+// its own). Where the backend fuses them (Backend::batch_norm_pool_fuses) the pooling reads the
+// normalised values as they are made, and the backward pass goes from the pooled gradient to x's
+// without the normalised values' gradient in between; otherwise it runs batch_norm_relu, then
+// pool2d.
+Tensor batch_norm_relu_max_pool(const Tensor& x, const Tensor& running_mean,
+                                const Tensor& running_var, const Tensor& gamma, const Tensor& beta,
+                                bool training, const Pool2dGeometry& pool, double momentum = 0.1,
+                                double eps = 1e-5);
+
 // Local response normalisation across channels of x [N, C, ...]
 // (torch.nn.functional.local_response_norm); see LrnParams.
 Tensor local_response_norm(const Tensor& x, const LrnParams& params = {});

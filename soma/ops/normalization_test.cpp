@@ -4,6 +4,7 @@
 #include "soma/ops/activation.h"
 #include "soma/ops/conv.h"
 #include "soma/ops/elementwise.h"
+#include "soma/ops/pooling.h"
 #include "soma/ops/reduce.h"
 #include "testing.h"
 
@@ -177,6 +178,90 @@ TEST(BatchNormRelu, EqualsReluOfBatchNorm) {
 TEST(BatchNormRelu, MatchesPyTorch) {
   testing::expect_matches_fixture("batch_norm_relu_training", relu_training_of, 1e-4, 1e-5);
   testing::expect_matches_fixture("batch_norm_relu_eval", relu_eval_of);
+}
+
+Tensor pooled_training_of(const std::vector<Tensor>& x) {
+  return batch_norm_relu_max_pool(x[0], Tensor(), Tensor(), x[1], x[2], true, {});
+}
+
+// Overlapping 3×3 windows of stride 2, which the reference backend fuses too.
+Tensor pooled_eval_of(const std::vector<Tensor>& x) {
+  return batch_norm_relu_max_pool(x[0], x[3].detach(), x[4].detach(), x[1], x[2], false,
+                                  {.kernel = {3, 3}, .stride = {2, 2}}, 0.1, 1e-3);
+}
+
+TEST(BatchNormReluMaxPool, Gradcheck) {
+  // The reference backend runs the fused op; inputs well away from values crossing 0.
+  expect_gradcheck(pooled_training_of,
+                   {Input({3, 2, 4, 6}), Input({2}, 0.5, 2), Input({2}, -0.05, 0.05)});
+  Rng rng(3);
+  const Tensor mean = Tensor::randn({3}, rng, DType::F64) * 0.05,
+               var = Tensor::rand({3}, rng, DType::F64) + 0.5;
+  expect_gradcheck(
+      [&](const std::vector<Tensor>& x) {
+        return batch_norm_relu_max_pool(x[0], mean, var, x[1], x[2], false,
+                                        {.kernel = {3, 3}, .stride = {2, 2}}, 0.1, 1e-3);
+      },
+      {Input({2, 3, 5, 7}, -2, 2, 0.3), Input({3}, 0.5, 2), Input({3}, -0.05, 0.05)});
+}
+
+TEST(BatchNormReluMaxPool, MatchesReference) {
+  for (const Shape& shape : std::vector<Shape>{{2, 16, 8, 8}, {3, 5, 7, 9}}) {
+    const int64_t c = shape[1];
+    expect_backends_agree(pooled_training_of, {Input(shape), Input({c}), Input({c})}, 1e-4, 1e-4);
+    expect_backends_agree(pooled_eval_of,
+                          {Input(shape), Input({c}), Input({c}), Input({c}), Input({c}, 0.5, 2)},
+                          1e-4, 1e-4);
+  }
+}
+
+TEST(BatchNormReluMaxPool, EqualsPoolingOfBatchNormRelu) {
+  // On the cpu backend, fused and apart, the same values and gradients: for a convolution's
+  // output held in bf16 under Autocast (soma's channels-last loops, which fuse the pooling), in
+  // f32 (apart either way), and where the windows do not tile the image (apart).
+  Rng setup(5);
+  const Tensor x = Tensor::randn({8, 16, 10, 10}, setup), w = Tensor::randn({32, 16, 3, 3}, setup);
+  struct Case {
+    Precision precision;
+    Pool2dGeometry pool;
+    bool fuses;
+  };
+  for (const Case& c : {Case{Precision::BF16, {}, true}, Case{Precision::F32, {}, false},
+                        Case{Precision::BF16, {.kernel = {3, 3}, .stride = {2, 2}}, false}}) {
+    const Autocast autocast(c.precision);
+    const bool bf16 = c.precision == Precision::BF16;
+    SCOPED_TRACE(::testing::Message() << (bf16 ? "bf16" : "f32") << ", " << c.pool.kernel[0] << "×"
+                                      << c.pool.kernel[1] << " windows");
+    std::vector<std::vector<float>> results;
+    for (bool fused : {true, false}) {
+      Rng rng(6);  // the same parameters and activations for both
+      const Tensor gamma = Tensor::randn({32}, rng).requires_grad(),
+                   beta = Tensor::randn({32}, rng).requires_grad();
+      const Tensor weights = w.clone().requires_grad();
+      const Tensor a = conv2d(x, weights);
+      EXPECT_EQ(cpu_backend().batch_norm_pool_fuses(a, c.pool), c.fuses);
+      const Tensor y =
+          fused ? batch_norm_relu_max_pool(a, Tensor(), Tensor(), gamma, beta, true, c.pool)
+                : pool2d(batch_norm_relu(a, Tensor(), Tensor(), gamma, beta, true), c.pool);
+      sum(y * Tensor::randn(y.shape(), rng)).backward();
+      for (const Tensor& t : {y, gamma.grad(), beta.grad(), weights.grad()})
+        results.push_back(t.to_vector<float>());
+    }
+    // The values to the bit; the gradients summed in another order, and in bf16 rounded after.
+    EXPECT_EQ(results[0], results[4]);
+    const double tolerance = bf16 ? 1e-2 : 1e-5;
+    for (size_t k = 1; k < 4; ++k) {
+      const int64_t n = int64_t(results[k].size());
+      testing::expect_close(Tensor::from(results[k], {n}), Tensor::from(results[k + 4], {n}),
+                            tolerance, tolerance, "gradient " + std::to_string(k));
+    }
+  }
+}
+
+TEST(BatchNormReluMaxPool, MatchesPyTorch) {
+  testing::expect_matches_fixture("batch_norm_relu_max_pool_training", pooled_training_of, 1e-4,
+                                  1e-5);
+  testing::expect_matches_fixture("batch_norm_relu_max_pool_eval", pooled_eval_of);
 }
 
 TEST(BatchNorm, RejectsOneValuePerChannelInTraining) {

@@ -5,9 +5,9 @@
 
 namespace soma {
 
-Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry) {
-  SOMA_CHECK(x.dim() == 4, "pool2d: expected an input [N, C, H, W], found ", to_string(x.shape()));
-  Shape shape{x.size(0), x.size(1), 0, 0};
+Shape pool2d_shape(const Shape& x, const Pool2dGeometry& geometry) {
+  SOMA_CHECK(x.size() == 4, "pool2d: expected an input [N, C, H, W], found ", to_string(x));
+  Shape shape{x[0], x[1], 0, 0};
   for (int axis = 0; axis < 2; ++axis) {
     const int64_t kernel = geometry.kernel[axis], stride = geometry.stride[axis];
     const int64_t padding = geometry.padding[axis];
@@ -15,10 +15,15 @@ Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry) {
                "pool2d: expected kernel and stride >= 1 and padding in [0, kernel / 2], found "
                "kernel ",
                kernel, ", stride ", stride, ", padding ", padding);
-    shape[2 + axis] = (x.size(2 + axis) + 2 * padding - kernel) / stride + 1;
-    SOMA_CHECK(x.size(2 + axis) + 2 * padding >= kernel, "pool2d: a ", geometry.kernel[0], "×",
-               geometry.kernel[1], " window does not fit the input ", to_string(x.shape()));
+    shape[2 + axis] = (x[2 + axis] + 2 * padding - kernel) / stride + 1;
+    SOMA_CHECK(x[2 + axis] + 2 * padding >= kernel, "pool2d: a ", geometry.kernel[0], "×",
+               geometry.kernel[1], " window does not fit the input ", to_string(x));
   }
+  return shape;
+}
+
+Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry) {
+  const Shape shape = pool2d_shape(x.shape(), geometry);
   if (geometry.relu) {
     SOMA_CHECK(geometry.mode == PoolMode::Max, "pool2d: a ReLU folds into max pooling only");
     if (!backend().pool2d_fuses_relu(x, shape, geometry)) {

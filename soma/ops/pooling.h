@@ -11,6 +11,9 @@ namespace soma {
 // is more than half the window (as PyTorch) or a ReLU follows average pooling.
 Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry);
 
+// pool2d's output shape for an input of shape x, with its checks.
+Shape pool2d_shape(const Shape& x, const Pool2dGeometry& geometry);
+
 // Average pooling to a fixed output size [N, C, OH, OW], as torch's adaptive_avg_pool2d for
 // inputs whose extents the output's divide (global average pooling is OH = OW = 1). Throws
 // soma::Error naming both sizes otherwise.

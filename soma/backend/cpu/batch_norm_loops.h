@@ -35,4 +35,21 @@ void batch_norm_loops_backward(const dnnl::memory::desc& md, const bfloat16* x, 
                                const float* mean, const float* var, const float* gamma, double eps,
                                bool training);
 
+// Max pooling over 2 × 2 windows of stride 2 after the normalisation and its ReLU, in the same
+// pass: y = max(pool(normalised x), 0), y [N, C, H / 2, W / 2] channels-last, H and W even. The
+// pooling no longer reads the normalised values back from memory, nor its backward pass writes
+// their gradient for the normalisation's to read twice: each output's gradient reaches one pixel
+// of its window, or none, which the workspace (pool_workspace_bytes) records as a mask per
+// window pixel, with x at the maximum for the sums of the backward pass.
+int64_t pool_workspace_bytes(const dnnl::memory::desc& md);
+void batch_norm_pool_loops_forward(const dnnl::memory::desc& md, const bfloat16* x, bfloat16* y,
+                                   float* mean, float* var, const float* gamma, const float* beta,
+                                   double eps, bool training, uint8_t* workspace);
+// As batch_norm_loops_backward, dy [N, C, H / 2, W / 2] the pooled output's gradient.
+void batch_norm_pool_loops_backward(const dnnl::memory::desc& md, const bfloat16* x,
+                                    const bfloat16* dy, const uint8_t* workspace, bfloat16* dx,
+                                    float* dgamma, float* dbeta, const float* mean,
+                                    const float* var, const float* gamma, double eps,
+                                    bool training);
+
 }  // namespace soma::cpu

@@ -89,6 +89,62 @@ TEST(CpuBatchNorm, HeldActivationsAgreeWithReference) {
       }
 }
 
+TEST(CpuBatchNorm, PoolingLoopsAgreeWithReference) {
+  // x of quarter-integer values, which bf16 holds exactly: after the normalisation a window's
+  // values stay further apart than bf16's rounding moves them, so both backends find each maximum
+  // at the same pixel (the first of equal values in both).
+  Rng rng(11);
+  const int64_t ch = 32;
+  const Pool2dGeometry pool{};
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "evaluation");
+    std::vector<float> values(size_t(4 * ch * 6 * 8));
+    for (float& v : values) v = float(int64_t(rng.below(32)) - 16) / 4;
+    const Tensor plain = Tensor::from(values, {4, ch, 6, 8});
+    // A 1×1 convolution by the identity copies x into the layout AMX's convolutions hold.
+    const Tensor eye = Tensor::zeros({ch, ch, 1, 1}), held = Tensor::empty(plain.shape());
+    for (int64_t c = 0; c < ch; ++c) eye.data<float>()[c * ch + c] = 1;
+    {
+      const Autocast bf16(Precision::BF16);
+      cpu_backend().conv2d_forward(held, plain, eye, Tensor(), {});
+    }
+    ASSERT_TRUE(cpu_backend().batch_norm_pool_fuses(held, pool));
+    // |γ| in [0.5, 2], every other one negative (which turns the order in a window around); β
+    // in [-0.5, 0.5].
+    const Tensor gamma = Tensor::rand({ch}, rng), beta = Tensor::rand({ch}, rng);
+    for (int64_t c = 0; c < ch; ++c) {
+      gamma.data<float>()[c] = (0.5f + 1.5f * gamma.data<float>()[c]) * (c % 2 ? -1.0f : 1.0f);
+      beta.data<float>()[c] -= 0.5f;
+    }
+    const Tensor mean = Tensor::randn({ch}, rng), expected_mean = mean.clone();
+    const Tensor var = Tensor::full({ch}, 2.5f), expected_var = var.clone();
+    const Tensor y = Tensor::empty({4, ch, 3, 4}), expected_y = Tensor::empty(y.shape());
+    const Tensor workspace = cpu_backend().batch_norm_pool_forward(y, held, mean, var, gamma, beta,
+                                                                   1e-5, training, pool);
+    const Tensor expected_workspace = reference_backend().batch_norm_pool_forward(
+        expected_y, plain, expected_mean, expected_var, gamma, beta, 1e-5, training, pool);
+    testing::expect_close(mean, expected_mean, 1e-5, 1e-5, "mean");
+    testing::expect_close(var, expected_var, 1e-5, 1e-5, "variance");
+    testing::expect_close(y, expected_y, 4e-3, 1e-5, "output");
+
+    std::vector<float> up = Tensor::randn(y.shape(), rng).to_vector<float>();
+    for (float& v : up) v = float(bfloat16(v));
+    const Tensor dy = Tensor::from(up, y.shape());
+    const Tensor dx = Tensor::randn(plain.shape(), rng), expected_dx = dx.clone();
+    const Tensor dgamma = Tensor::randn({ch}, rng), expected_dgamma = dgamma.clone();
+    const Tensor dbeta = Tensor::randn({ch}, rng), expected_dbeta = dbeta.clone();
+    const float dx_beta = training ? 0.0f : 1.0f;  // written, or added to
+    cpu_backend().batch_norm_pool_backward(dx, dgamma, dbeta, dy, held, mean, var, gamma, 1e-5,
+                                           training, dx_beta, workspace, pool);
+    reference_backend().batch_norm_pool_backward(expected_dx, expected_dgamma, expected_dbeta, dy,
+                                                 plain, expected_mean, expected_var, gamma, 1e-5,
+                                                 training, dx_beta, expected_workspace, pool);
+    testing::expect_close(dx, expected_dx, 4e-3, training ? 1e-4 : 2e-2, "input gradient");
+    testing::expect_close(dgamma, expected_dgamma, 1e-4, 1e-4, "scale gradient");
+    testing::expect_close(dbeta, expected_dbeta, 1e-4, 1e-4, "shift gradient");
+  }
+}
+
 TEST(CpuBatchNorm, LeavesF32ToOnednn) {
   // Measured as fast as the loops on f32 channel blocks and channels-last.
   Rng rng(10);

@@ -318,4 +318,66 @@ void CpuBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamma, con
   });
 }
 
+// Max pooling over 2 × 2 windows of stride 2 after the normalisation and its ReLU runs in the
+// held-layout loops' pass (see cpu::batch_norm_pool_loops_forward): for the CIFAR CNN's three
+// poolings the normalisation's output and its gradient never reach memory.
+bool CpuBackend::batch_norm_pool_fuses(const Tensor& x, const Pool2dGeometry& g) const {
+  const auto kept = cpu::held(x);
+  return x.dtype() == DType::F32 && kept && x.dim() == 4 && x.size(2) % 2 == 0 &&
+         x.size(3) % 2 == 0 &&
+         kept->memory().get_desc().dims() == cpu::plain_f32(x.shape()).dims() &&
+         cpu::normalised_by_loops(kept->memory().get_desc()) && g.mode == PoolMode::Max &&
+         !g.relu && g.kernel == std::array<int64_t, 2>{2, 2} &&
+         g.stride == std::array<int64_t, 2>{2, 2} && g.padding == std::array<int64_t, 2>{0, 0};
+}
+
+Tensor CpuBackend::batch_norm_pool_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                           const Tensor& var, const Tensor& gamma,
+                                           const Tensor& beta, double eps, bool training,
+                                           const Pool2dGeometry& g) {
+  if (!batch_norm_pool_fuses(x, g))
+    return ReferenceBackend::batch_norm_pool_forward(y, x, mean, var, gamma, beta, eps, training,
+                                                     g);
+  const memory::desc md = cpu::held(x)->memory().get_desc();
+  cpu::LaidOutOutput out(cpu::nhwc_bf16(y.shape()), cpu::plain_f32(y.shape()), y, 0.0f,
+                         cpu::Key() << "batch_norm_pool_y" << md, /*hold=*/true);
+  const Tensor workspace = cpu::workspace_for(cpu::pool_workspace_bytes(md), md);
+  cpu::batch_norm_pool_loops_forward(
+      md, static_cast<const bfloat16*>(cpu::held(x)->memory().get_data_handle()),
+      static_cast<bfloat16*>(out.memory().get_data_handle()), mean.data<float>(), var.data<float>(),
+      data_or_null(gamma), data_or_null(beta), eps, training, workspace.data<uint8_t>());
+  out.finish();
+  cpu::stream().wait();
+  return workspace;
+}
+
+void CpuBackend::batch_norm_pool_backward(const Tensor& dx, const Tensor& dgamma,
+                                          const Tensor& dbeta, const Tensor& dy, const Tensor& x,
+                                          const Tensor& mean, const Tensor& var,
+                                          const Tensor& gamma, double eps, bool training,
+                                          float dx_beta, const Tensor& workspace,
+                                          const Pool2dGeometry& g) {
+  if (workspace.dtype() != DType::U8)  // the reference backend's, see batch_norm_pool_forward
+    return ReferenceBackend::batch_norm_pool_backward(dx, dgamma, dbeta, dy, x, mean, var, gamma,
+                                                      eps, training, dx_beta, workspace, g);
+  // x in the layout the workspace records, even if read row-major since.
+  const memory::desc md = cpu::recorded_layout(workspace, "batch_norm_pool_backward");
+  const memory::desc plain = cpu::plain_f32(x.shape());
+  const cpu::Key key = cpu::Key() << "batch_norm_pool" << md;
+  const memory in = cpu::laid_out(md, plain, x, cpu::Key(key) << "x");
+  const memory up = cpu::laid_out(cpu::nhwc_bf16(dy.shape()), cpu::plain_f32(dy.shape()), dy,
+                                  cpu::Key(key) << "dy");
+  std::optional<cpu::LaidOutOutput> out;
+  if (dx.defined()) out.emplace(md, plain, dx, dx_beta, cpu::Key(key) << "dx", /*hold=*/true);
+  cpu::stream().wait();  // for the reorders
+  cpu::batch_norm_pool_loops_backward(
+      md, static_cast<const bfloat16*>(in.get_data_handle()),
+      static_cast<const bfloat16*>(up.get_data_handle()), workspace.data<uint8_t>(),
+      out ? static_cast<bfloat16*>(out->memory().get_data_handle()) : nullptr, data_or_null(dgamma),
+      data_or_null(dbeta), mean.data<float>(), var.data<float>(), data_or_null(gamma), eps,
+      training);
+  if (out) out->finish();
+  cpu::stream().wait();
+}
+
 }  // namespace soma

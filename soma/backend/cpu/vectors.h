@@ -19,18 +19,24 @@ inline __m512 load(const bfloat16* p, __mmask16 lanes) {
       _mm512_maskz_slli_epi32(lanes, _mm512_maskz_cvtepu16_epi32(lanes, bits), 16));
 }
 inline void store(float* p, __m512 v, __mmask16 lanes) { _mm512_mask_storeu_ps(p, lanes, v); }
-// Rounds to nearest even as bfloat16's constructor does, NaNs kept quiet. (The maskz shifts: see
-// load.)
-inline void store(bfloat16* p, __m512 v, __mmask16 lanes) {
+// The bf16 bits of v in the low half of each 32-bit lane, rounded to nearest even as bfloat16's
+// constructor does, NaNs kept quiet. (The maskz shifts: see load.)
+inline __m512i bf16_bits(__m512 v) {
   const __m512i word = _mm512_castps_si512(v);
   const __m512i odd =
       _mm512_and_si512(_mm512_maskz_srli_epi32(0xffff, word, 16), _mm512_set1_epi32(1));
-  __m512i bits = _mm512_maskz_srli_epi32(
+  const __m512i bits = _mm512_maskz_srli_epi32(
       0xffff, _mm512_add_epi32(word, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd)), 16);
   const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  bits = _mm512_mask_or_epi32(bits, nan, _mm512_maskz_srli_epi32(0xffff, word, 16),
+  return _mm512_mask_or_epi32(bits, nan, _mm512_maskz_srli_epi32(0xffff, word, 16),
                               _mm512_set1_epi32(0x40));
-  _mm512_mask_cvtepi32_storeu_epi16(p, lanes, bits);
+}
+inline void store(bfloat16* p, __m512 v, __mmask16 lanes) {
+  _mm512_mask_cvtepi32_storeu_epi16(p, lanes, bf16_bits(v));
+}
+// v as a store to bf16 and a load back would give it.
+inline __m512 rounded_to_bf16(__m512 v) {
+  return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, bf16_bits(v), 16));
 }
 
 // The lanes of channels c0 .. c0 + 15 that exist (of elements, of a row's pixels).

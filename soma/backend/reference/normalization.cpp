@@ -116,4 +116,47 @@ void ReferenceBackend::batch_norm_backward(const Tensor& dx, const Tensor& dgamm
   });
 }
 
+// The normalisation with its ReLU, then the pooling, whose workspace (each maximum's offset in its
+// plane) marks with -1 the outputs where the maximum is not positive: the ReLU's gradient there.
+bool ReferenceBackend::batch_norm_pool_fuses(const Tensor& /*x*/, const Pool2dGeometry& g) const {
+  return g.mode == PoolMode::Max && !g.relu;
+}
+
+Tensor ReferenceBackend::batch_norm_pool_forward(const Tensor& y, const Tensor& x,
+                                                 const Tensor& mean, const Tensor& var,
+                                                 const Tensor& gamma, const Tensor& beta,
+                                                 double eps, bool training,
+                                                 const Pool2dGeometry& g) {
+  SOMA_CHECK(batch_norm_pool_fuses(x, g), "batch_norm_pool: expected max pooling");
+  const Tensor normalised = Tensor::empty_like(x);
+  // The reference kernels by name: a backend derived from this one has workspaces of its own.
+  ReferenceBackend::batch_norm_forward(normalised, x, mean, var, gamma, beta, eps, training,
+                                       /*relu=*/true);
+  const Tensor where = ReferenceBackend::pool2d_forward(y, normalised, g, /*training=*/true);
+  dispatch_floating(y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (int64_t o = 0; o < y.numel(); ++o)
+      if (!(y.data<T>()[o] > T(0))) where.data<int64_t>()[o] = -1;
+  });
+  return where;
+}
+
+void ReferenceBackend::batch_norm_pool_backward(
+    const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy, const Tensor& x,
+    const Tensor& mean, const Tensor& var, const Tensor& gamma, double eps, bool training,
+    float dx_beta, const Tensor& workspace, const Pool2dGeometry& /*g*/) {
+  // The normalisation's output gradient: each output's at its window's maximum, if positive.
+  const Tensor upstream = Tensor::zeros(x.shape(), dy.dtype());
+  const int64_t plane = x.size(2) * x.size(3), outputs = dy.size(2) * dy.size(3);
+  dispatch_floating(dy.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (int64_t o = 0; o < dy.numel(); ++o) {
+      const int64_t at = workspace.data<int64_t>()[o];
+      if (at >= 0) upstream.data<T>()[o / outputs * plane + at] += dy.data<T>()[o];
+    }
+  });
+  ReferenceBackend::batch_norm_backward(dx, dgamma, dbeta, upstream, x, mean, var, gamma, eps,
+                                        training, dx_beta, Tensor());
+}
+
 }  // namespace soma

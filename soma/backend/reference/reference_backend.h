@@ -53,6 +53,15 @@ class ReferenceBackend : public Backend {
                            const Tensor& dy, const Tensor& x, const Tensor& mean, const Tensor& var,
                            const Tensor& gamma, double eps, bool training, float dx_beta,
                            const Tensor& relu_mask) override;
+  bool batch_norm_pool_fuses(const Tensor& x, const Pool2dGeometry& g) const override;
+  Tensor batch_norm_pool_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
+                                 const Tensor& var, const Tensor& gamma, const Tensor& beta,
+                                 double eps, bool training, const Pool2dGeometry& g) override;
+  void batch_norm_pool_backward(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta,
+                                const Tensor& dy, const Tensor& x, const Tensor& mean,
+                                const Tensor& var, const Tensor& gamma, double eps, bool training,
+                                float dx_beta, const Tensor& workspace,
+                                const Pool2dGeometry& g) override;
   Tensor lrn_forward(const Tensor& y, const Tensor& x, const LrnParams& p, bool training) override;
   void lrn_backward(const Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
                     const LrnParams& p) override;
