@@ -42,6 +42,14 @@ Grads::Target Grads::target(size_t i) {
   return {buffers_[i], false};
 }
 
+bool Grads::pass(size_t i, const Tensor& dy) {
+  SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
+  if (!owned_dy_ || inputs_[i].is_leaf() || buffers_[i].defined()) return false;
+  owned_dy_ = false;  // one taker: the next would share the buffer the first adds into
+  buffers_[i] = dy;
+  return true;
+}
+
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> orphans;
   auto release = [&orphans](Node& node) {
@@ -124,7 +132,7 @@ void backward(const Tensor& root, const Tensor& grad) {
     }
     // A non-owning handle: the graph keeps the output alive while the walk runs.
     Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, impl));
-    Grads grads(node.inputs, buffers, output);
+    Grads grads(node.inputs, buffers, output, /*owned_dy=*/impl != &root.impl());
     node.backward(dy, grads);
     // Keep the buffers the rule made. An input that appears twice (x * x) may have got two new
     // buffers: the second adds into the first.

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "soma/autograd/node.h"
+#include "soma/backend/reference/reference_backend.h"
 #include "soma/ops/activation.h"
 #include "soma/ops/elementwise.h"
 #include "soma/ops/linalg.h"
@@ -31,6 +32,42 @@ TEST(Autograd, AnInputUsedTwiceByOneOpGetsBothContributions) {
   const Tensor a = z * 2.0;
   (a * a).sum().backward();  // d(4z²)/dz = 8z
   EXPECT_FLOAT_EQ(float(z.grad().item()), 12.0f);
+}
+
+// The reference backend, counting the copies an add's backward pass makes of its gradient.
+struct CountingCopies : ReferenceBackend {
+  int copies = 0;
+  void unary_backward(UnaryOp op, const Tensor& dx, const Tensor& dy, const Tensor& x,
+                      const Tensor& y, UnaryParams p, float beta) override {
+    copies += op == UnaryOp::Identity;
+    ReferenceBackend::unary_backward(op, dx, dy, x, y, p, beta);
+  }
+};
+
+TEST(Autograd, AnAddHandsItsGradientOnToOneOperand) {
+  CountingCopies counting;
+  BackendGuard guard(counting);
+  const Tensor x = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
+  const Tensor w = Tensor::from({3.0f, 5.0f}, {2});
+  // h, the second operand of both adds, takes the outer add's gradient as a copy, and the inner
+  // add's added into that; s takes the outer add's gradient itself, h2 the inner's: t = 2h + h2.
+  const Tensor h = x * 3.0, h2 = x * 5.0;
+  const Tensor t = (h2 + h) + h;
+  (t * w).sum().backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{33, 55}));  // 11 · w
+  EXPECT_EQ(counting.copies, 2);                                         // one per add, not two
+
+  // The caller's seed is never handed on: here a's gradient, a copy of it, is added to later.
+  const Tensor z = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
+  const Tensor a = z * 2.0;
+  const Tensor seed = Tensor::from({1.0f, -1.0f}, {2});
+  (a + a * 3.0).backward(seed);
+  EXPECT_EQ(seed.to_vector<float>(), (std::vector<float>{1, -1}));
+  EXPECT_EQ(z.grad().to_vector<float>(), (std::vector<float>{8, -8}));
+  // And a leaf takes a copy, which stays its own.
+  const Tensor leaf = Tensor::from({1.0f}, {1}).requires_grad(), other = leaf * 1.0;
+  (other * 2.0 + leaf).sum().backward();
+  EXPECT_EQ(leaf.grad().to_vector<float>(), (std::vector<float>{3}));
 }
 
 TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {

@@ -13,8 +13,10 @@ namespace soma::autograd {
 // gradient that may not be wanted.
 class Grads {
  public:
-  Grads(const std::vector<Tensor>& inputs, std::vector<Tensor>& buffers, Tensor output)
-      : inputs_(inputs), buffers_(buffers), output(std::move(output)) {}
+  // owned_dy: whether the gradient the rule gets is the engine's own, free to become an input's.
+  Grads(const std::vector<Tensor>& inputs, std::vector<Tensor>& buffers, Tensor output,
+        bool owned_dy)
+      : inputs_(inputs), buffers_(buffers), owned_dy_(owned_dy), output(std::move(output)) {}
   bool needs(size_t i) const { return inputs_[i].needs_grad(); }
   // Input i's buffer, zero-filled when new: the rule adds its gradient into it.
   Tensor& operator[](size_t i);
@@ -27,9 +29,16 @@ class Grads {
   };
   Target target(size_t i);
 
+  // For a pass-through (a residual connection's add): dy itself becomes input i's gradient,
+  // copying nothing, where the input is not a leaf and has no gradient yet, and dy is the engine's
+  // own (not the caller's seed, which later gradients would add into). At most one input of a
+  // rule may take dy. Returns whether it did.
+  bool pass(size_t i, const Tensor& dy);
+
  private:
   const std::vector<Tensor>& inputs_;
   std::vector<Tensor>& buffers_;
+  bool owned_dy_;
 
  public:
   // The op's result, for rules that need it (sigmoid, softmax). Handed in rather than captured
