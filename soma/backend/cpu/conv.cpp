@@ -114,7 +114,8 @@ ConvDescs descs_of(const Shape& x, const Shape& w, const Shape& y, bool bias,
   return d;
 }
 
-dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
+dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d,
+                                                       const dnnl::primitive_attr& attr = {}) {
   const auto desc = d.bias.is_zero()
                         ? dnnl::convolution_forward::desc(prop_kind::forward_training, d.algorithm,
                                                           d.any_x, d.in_w, d.any_y, d.strides,
@@ -122,7 +123,7 @@ dnnl::convolution_forward::primitive_desc forward_desc(const ConvDescs& d) {
                         : dnnl::convolution_forward::desc(
                               prop_kind::forward_training, d.algorithm, d.any_x, d.in_w, d.bias,
                               d.any_y, d.strides, d.dilates, d.padding, d.padding);
-  return {desc, cpu::engine()};
+  return {desc, attr, cpu::engine()};
 }
 
 cpu::Key with(cpu::Key key, const char* part) { return key << part; }
@@ -186,8 +187,26 @@ void forward(const Tensor& y, const Tensor& x, const Tensor& w, const memory::de
       {DNNL_ARG_WEIGHTS, cpu::laid_out(cpu::queried(primitive, query::weights_md),
                                        w_view ? *w_view : d.w, w, with(with(d.key, what), "w"))}};
   if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(d.bias, cpu::engine(), bias.raw_data()));
-  cpu::LaidOutOutput out(cpu::queried(primitive, query::dst_md), d.y, y, beta,
-                         with(with(d.key, what), "y"), /*hold=*/true);
+  const memory::desc dst = cpu::queried(primitive, query::dst_md);
+  cpu::LaidOutOutput out(dst, d.y, y, beta, with(with(d.key, what), "y"), /*hold=*/true);
+  // A result added to values held as it is laid out (a data gradient arriving at a residual
+  // connection's second branch) is added by the primitive itself, as a sum post-op: the sum in a
+  // reorder afterwards read and wrote the values again, and the result once more.
+  if (const memory* into = out.sum_in_place()) {
+    dnnl::primitive& summing = cpu::cached(with(d.key, "conv_fwd_sum"), [&] {
+      dnnl::post_ops sum;
+      sum.append_sum(1.0f);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(sum);
+      return dnnl::convolution_forward(forward_desc(d, attr));
+    });
+    SOMA_CHECK(cpu::queried(summing, query::dst_md) == dst,
+               "conv2d: expected the summing primitive to write the layout of the plain one");
+    args.emplace(DNNL_ARG_DST, *into);
+    summing.execute(cpu::stream(), args);
+    cpu::stream().wait();
+    return;
+  }
   args.emplace(DNNL_ARG_DST, out.memory());
   primitive.execute(cpu::stream(), args);
   out.finish();

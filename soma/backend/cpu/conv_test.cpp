@@ -10,6 +10,7 @@
 
 #include "soma/backend/backend.h"
 #include "soma/backend/cpu/amx_weight_gradient.h"
+#include "soma/backend/cpu/dnnl_context.h"
 #include "soma/backend/cpu/im2col_conv.h"
 #include "soma/backend/cpu/phase_data_gradient.h"
 #include "testing.h"
@@ -193,6 +194,35 @@ TEST(CpuConv2d, DataGradientsByForwardConvolutionsAgreeWithReference) {
       testing::expect_close(dx, expected, 4e-3, 2e-2, "input gradient");
     }
   }
+}
+
+TEST(CpuConv2d, DataGradientsAddToHeldGradientsInThePrimitive) {
+  // A second branch's data gradient added to the first's held as AMX's convolutions lay it out
+  // (at a residual connection): the forward primitive adds it as it writes, a sum post-op, with
+  // no reorder to add it afterwards.
+  Rng rng(19);
+  const Shape x{2, 16, 9, 7};
+  const Conv2dGeometry g{.padding = {1, 1}};
+  const Tensor first = in_bf16(x, rng), w = in_bf16({32, 16, 3, 3}, rng);
+  const Tensor dy = in_bf16({2, 32, 9, 7}, rng);
+  const Tensor eye = Tensor::zeros({16, 16, 1, 1}), dx = Tensor::empty(x);
+  for (int64_t c = 0; c < 16; ++c) eye.data<float>()[c * 16 + c] = 1;
+  std::string printed;
+  {
+    const Autocast bf16(Precision::BF16);
+    cpu_backend().conv2d_forward(dx, first, eye, Tensor(), {});  // dx = first, held in bf16
+    ASSERT_TRUE(cpu::held(dx));
+    dnnl::set_verbose(1);
+    ::testing::internal::CaptureStdout();
+    cpu_backend().conv2d_backward_data(dx, dy, w, g, 1.0f);
+    printed = ::testing::internal::GetCapturedStdout();
+    dnnl::set_verbose(0);
+  }
+  EXPECT_EQ(passes(printed, "post-ops:sum", "convolution"), 1);
+  EXPECT_EQ(passes(printed, "sum", "reorder"), 0);
+  const Tensor expected = first.clone();
+  reference_backend().conv2d_backward_data(expected, dy, w, g, 1.0f);
+  testing::expect_close(dx, expected, 4e-3, 2e-2, "input gradient");
 }
 
 TEST(CpuConv2d, RunsStridedDataGradientsUnderAutocastByPhases) {

@@ -204,7 +204,14 @@ LaidOutOutput::LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memor
   }
 }
 
+const dnnl::memory* LaidOutOutput::sum_in_place() {
+  if (!into_held_ || beta_ != 1.0f) return nullptr;
+  summed_ = true;
+  return &into_held_->memory();
+}
+
 void LaidOutOutput::finish() {
+  if (summed_) return;
   if (held_) return tensor_.impl().storage->hold(held_);
   if (into_held_) return reorder(memory_, into_held_->memory(), beta_, Key(key_) << "into_held");
   void* data = tensor_.raw_data();

@@ -109,6 +109,10 @@ class LaidOutOutput {
   LaidOutOutput(const dnnl::memory::desc& wanted, const dnnl::memory::desc& plain, const Tensor& t,
                 float beta, Key key, bool hold = false);
   dnnl::memory& memory() { return memory_; }
+  // Where a primitive that adds its result itself (a sum post-op) may write it: the values held
+  // in the layout wanted, when the result is to be added to them (beta = 1); null otherwise.
+  // After a primitive added its result there, finish() has nothing left to do.
+  const dnnl::memory* sum_in_place();
   void finish();
 
  private:
@@ -118,6 +122,7 @@ class LaidOutOutput {
   std::shared_ptr<const Held> held_, into_held_;
   float beta_;
   Key key_;
+  bool summed_ = false;
 };
 
 }  // namespace soma::cpu
