@@ -98,6 +98,8 @@ TEST(CpuConv2d, RunsFewPixelsUnderAutocastAsProducts) {
     EXPECT_EQ(passes(printed), 0);
     EXPECT_EQ(passes(printed, "", "matmul"),
               cpu::amx_weight_gradient_pays(x, {64, 64, 3, 3}, same, false) ? 2 : 3);
+    // The forward pass and the data gradient read the weights packed as AMX's kernel takes them.
+    EXPECT_EQ(passes(printed, "wei_bf16::blocked:BA16a", "matmul"), 2);
   }
   // Strided into 4×4 (ResNet-18's downsampling): the data gradient by phases (see below).
   for (const Conv2dGeometry& g :
@@ -131,9 +133,11 @@ TEST(CpuConv2d, ProductsOfColumnsAgreeWithReference) {
     Shape x, w, y;
     Conv2dGeometry g;
   };
-  // Different channel counts on the two sides; a window over an odd image; strides.
+  // Different channel counts on the two sides (in multiples of 32: the weights packed for the
+  // matmul); a window over an odd image; strides.
   for (const Case& c :
        {Case{{5, 64, 3, 3}, {80, 64, 3, 3}, {5, 80, 3, 3}, {.padding = {1, 1}}},
+        Case{{5, 64, 4, 3}, {96, 64, 3, 3}, {5, 96, 4, 3}, {.padding = {1, 1}}},
         Case{{5, 64, 8, 7}, {80, 64, 3, 3}, {5, 80, 4, 4}, {.stride = {2, 2}, .padding = {1, 1}}},
         Case{{5, 64, 8, 8}, {80, 64, 1, 1}, {5, 80, 4, 4}, {.stride = {2, 2}}}}) {
     const Tensor x = in_bf16(c.x, rng), w = in_bf16(c.w, rng), dy = in_bf16(c.y, rng);
