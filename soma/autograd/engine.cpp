@@ -43,10 +43,15 @@ Grads::Target Grads::target(size_t i) {
 }
 
 bool Grads::pass(size_t i, const Tensor& dy) {
-  SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
-  if (!owned_dy_ || inputs_[i].is_leaf() || buffers_[i].defined()) return false;
+  if (!owned_dy_ || !take(i, dy)) return false;
   owned_dy_ = false;  // one taker: the next would share the buffer the first adds into
-  buffers_[i] = dy;
+  return true;
+}
+
+bool Grads::take(size_t i, const Tensor& t) {
+  SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
+  if (inputs_[i].is_leaf() || buffers_[i].defined()) return false;
+  buffers_[i] = t;
   return true;
 }
 

@@ -34,6 +34,8 @@ class Grads {
   // own (not the caller's seed, which later gradients would add into). At most one input of a
   // rule may take dy. Returns whether it did.
   bool pass(size_t i, const Tensor& dy);
+  // As pass, for a gradient t the rule made itself; at most one input may take it.
+  bool take(size_t i, const Tensor& t);
 
  private:
   const std::vector<Tensor>& inputs_;

@@ -31,7 +31,8 @@ enum class UnaryOp {
   Silu,   // LeakyRelu: slope alpha; Elu: alpha
   Clamp,  // to [alpha, beta]
 };
-enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Pow };
+// AddRelu: max(a + b, 0), a residual connection's sum and the ReLU after it in one pass.
+enum class BinaryOp { Add, Sub, Mul, Div, Maximum, Pow, AddRelu };
 
 // A 2-d convolution over NCHW tensors: x [N, C, H, W], w [O, C / groups, KH, KW], y [N, O, OH, OW]
 // with OH = (H + 2·padding - dilation·(KH - 1) - 1) / stride + 1 (likewise OW). Index 0 is the

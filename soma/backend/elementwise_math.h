@@ -153,6 +153,8 @@ T binary(BinaryOp op, T a, T b) {
       return a > b ? a : b;
     case BinaryOp::Pow:
       return std::pow(a, b);
+    case BinaryOp::AddRelu:
+      return a + b > T(0) ? a + b : T(0);
   }
   return a;
 }
@@ -180,6 +182,9 @@ void binary_derivatives(BinaryOp op, T a, T b, T& da, T& db) {
     case BinaryOp::Pow:
       da = b * std::pow(a, b - T(1));
       db = a > T(0) ? std::pow(a, b) * std::log(a) : T(0);
+      return;
+    case BinaryOp::AddRelu:
+      da = db = a + b > T(0) ? T(1) : T(0);
       return;
   }
 }

@@ -34,7 +34,7 @@ BasicBlock::BasicBlock(int64_t in_channels, int64_t out_channels, int64_t stride
 
 Tensor BasicBlock::forward(const Tensor& x) {
   const Tensor out = bn2_->forward(conv2_->forward(bn1_->forward_relu(conv1_->forward(x))));
-  return relu(out + (downsample_ ? downsample_->forward(x) : x));
+  return add_relu(out, downsample_ ? downsample_->forward(x) : x);
 }
 
 ResNet18::ResNet18(ResNetOptions options)

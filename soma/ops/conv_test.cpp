@@ -1,5 +1,6 @@
 #include "soma/ops/conv.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "soma/ops/activation.h"
@@ -7,6 +8,7 @@
 #include "soma/ops/linalg.h"
 #include "soma/ops/normalization.h"
 #include "soma/ops/pooling.h"
+#include "soma/ops/reduce.h"
 
 #include "testing.h"
 
@@ -207,14 +209,15 @@ TEST(Conv2d, LayersBackToBackInBf16AgreeWithF32) {
   expect_bf16_near_f32(held_layout_chain, kChainInputs);
 }
 
-// Residual connections between held activations: sums, differences, products and maxima of two
-// held branches in 16-channel blocks (24 channels padded to 32), of a held and a plain tensor, and
-// gradients that pass back through them into both branches.
+// Residual connections between held activations: sums (with the ReLU after them, add_relu),
+// differences, products and maxima of two held branches in 16-channel blocks (24 channels padded
+// to 32), of a held and a plain tensor, and gradients that pass back through them into both
+// branches.
 Tensor residual_chain(const std::vector<Tensor>& t) {
   const Conv2dGeometry same{.padding = {1, 1}};
   const Tensor a = conv2d(t[0], t[1], Tensor(), same);
   const Tensor b = relu(conv2d(t[0], t[2], Tensor(), same));
-  const Tensor s = relu(a + b) - b;
+  const Tensor s = add_relu(a, b) - b;
   const Tensor m = maximum(s * a, t[3]);
   return conv2d(m + a, t[4], Tensor(), same);
 }
@@ -229,6 +232,28 @@ TEST(Conv2d, ResidualConnectionsAgreeWithReference) {
 
 TEST(Conv2d, ResidualConnectionsInBf16AgreeWithF32) {
   expect_bf16_near_f32(residual_chain, kResidualInputs);
+}
+
+TEST(Conv2d, AddReluOfHeldBranchesEqualsReluOfTheirSum) {
+  // ResNet's residual connections on the cpu backend, in f32 and under Autocast in bf16: the
+  // fused op's values and gradients to the bit.
+  Rng setup(12);
+  const Tensor x = Tensor::randn({4, 32, 8, 8}, setup);
+  for (Precision precision : {Precision::F32, Precision::BF16}) {
+    const Autocast autocast(precision);
+    std::vector<std::vector<float>> results;
+    for (bool fused : {true, false}) {
+      Rng rng(13);
+      const Tensor w1 = Tensor::randn({32, 32, 3, 3}, rng).requires_grad(),
+                   w2 = Tensor::randn({32, 32, 1, 1}, rng).requires_grad();
+      const Tensor a = conv2d(x, w1, Tensor(), {.padding = {1, 1}}), b = conv2d(x, w2);
+      const Tensor y = fused ? add_relu(a, b) : relu(a + b);
+      sum(y * Tensor::randn(y.shape(), rng)).backward();
+      for (const Tensor& t : {y, w1.grad(), w2.grad()}) results.push_back(t.to_vector<float>());
+    }
+    EXPECT_GT(std::count(results[0].begin(), results[0].end(), 0.0f), 0);
+    for (size_t k = 0; k < 3; ++k) EXPECT_EQ(results[k], results[k + 3]) << k;
+  }
 }
 
 // A ResNet-like last stage: 8×8 activations pooled to 4×4, whose weight gradients the cpu backend

@@ -35,6 +35,21 @@ Tensor apply_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
       }
       return;
     }
+    if (op == BinaryOp::AddRelu && a.shape() == b.shape()) {
+      // The ReLU's gradient once, from the output (positive exactly where a + b is), then on to
+      // both operands as an add's: one takes it, the other gets a copy.
+      const Tensor through = Tensor::empty(dy.shape(), dy.dtype());
+      backend().unary_backward(UnaryOp::Relu, through, dy, g.output, g.output, {}, 0.0f);
+      bool taken = false;
+      for (size_t i = 0; i < 2; ++i) {
+        if (!g.needs(i)) continue;
+        if (!taken && (taken = g.take(i, through))) continue;
+        auto [d, accumulate] = g.target(i);
+        backend().unary_backward(UnaryOp::Identity, d, through, i == 0 ? a : b, g.output, {},
+                                 accumulate ? 1.0f : 0.0f);
+      }
+      return;
+    }
     backend().binary_backward(op, g.needs(0) ? g[0] : Tensor(), g.needs(1) ? g[1] : Tensor(), dy, a,
                               b);
   });
@@ -45,6 +60,7 @@ Tensor sub(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Sub
 Tensor mul(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Mul, a, b); }
 Tensor div(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Div, a, b); }
 Tensor maximum(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Maximum, a, b); }
+Tensor add_relu(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::AddRelu, a, b); }
 Tensor pow(const Tensor& a, const Tensor& b) { return apply_binary(BinaryOp::Pow, a, b); }
 Tensor pow(const Tensor& x, double exponent) {
   return apply_unary(UnaryOp::Pow, x, {.alpha = exponent});

@@ -18,6 +18,9 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& x, double exponent);
+// relu(a + b) as one op, a residual connection's sum and the ReLU after it: the ReLU applied as
+// the sum is written, rather than in a pass of its own over the sum.
+Tensor add_relu(const Tensor& a, const Tensor& b);
 
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);

@@ -59,7 +59,12 @@ INSTANTIATE_TEST_SUITE_P(
                [](const auto& x) { return maximum(x[0], x[1]); },
                {{3, 5}, 0, 1},
                {{3, 5}, 1.5, 2.5}},
-        Binary{"pow", [](const auto& x) { return pow(x[0], x[1]); }, kPositive, {{3, 5}, -1, 2}}),
+        Binary{"pow", [](const auto& x) { return pow(x[0], x[1]); }, kPositive, {{3, 5}, -1, 2}},
+        // Sums at least 0.3 from 0, where the ReLU's kink sits.
+        Binary{"add_relu",
+               [](const auto& x) { return add_relu(x[0], x[1]); },
+               {{3, 5}, -2, 2, 0.6},
+               {{3, 5}, -0.3, 0.3}}),
     [](const auto& info) { return std::string(info.param.name); });
 
 struct Unary {

@@ -41,20 +41,24 @@ void with_op(BinaryOp op, Fn&& fn) {
       return fn(std::integral_constant<BinaryOp, BinaryOp::Maximum>{});
     case BinaryOp::Pow:
       return fn(std::integral_constant<BinaryOp, BinaryOp::Pow>{});
+    case BinaryOp::AddRelu:
+      return fn(std::integral_constant<BinaryOp, BinaryOp::AddRelu>{});
   }
 }
 
 // Operands of the same shape, one of them held in a convolution's layout (cpu::Held: a residual
 // connection's two branches), are combined in that layout by oneDNN's binary primitive, and the
 // result stays held for the next layer; in bf16 when both are held in bf16, as PyTorch adds two
-// bf16 tensors. The ops are those that keep a blocked layout's padding zero (0 op 0 = 0).
+// bf16 tensors. The ops are those that keep a blocked layout's padding zero (0 op 0 = 0); AddRelu
+// is the addition with the ReLU as a post-op.
 bool combined_as_held(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) {
   using dnnl::algorithm;
-  const algorithm kind = op == BinaryOp::Add       ? algorithm::binary_add
-                         : op == BinaryOp::Sub     ? algorithm::binary_sub
-                         : op == BinaryOp::Mul     ? algorithm::binary_mul
-                         : op == BinaryOp::Maximum ? algorithm::binary_max
-                                                   : algorithm::undef;
+  const bool relu = op == BinaryOp::AddRelu;
+  const algorithm kind = op == BinaryOp::Add || relu ? algorithm::binary_add
+                         : op == BinaryOp::Sub       ? algorithm::binary_sub
+                         : op == BinaryOp::Mul       ? algorithm::binary_mul
+                         : op == BinaryOp::Maximum   ? algorithm::binary_max
+                                                     : algorithm::undef;
   const auto held_a = cpu::held(a), held_b = cpu::held(b);
   const auto kept = held_a ? held_a : held_b;
   if (kind == algorithm::undef || !kept) return false;
@@ -68,9 +72,15 @@ bool combined_as_held(BinaryOp op, const Tensor& y, const Tensor& a, const Tenso
   const dnnl::memory::desc md(layout);
   const cpu::SerialWhenSmall serial(y.numel(), cpu::kSmallElements);
   cpu::Key key;
-  key << "binary" << int64_t(kind) << md;
+  key << "binary" << int64_t(kind) << int64_t(relu) << md;
   dnnl::primitive& primitive = cpu::cached(key, [&] {
-    return dnnl::binary(dnnl::binary::primitive_desc({kind, md, md, md}, cpu::engine()));
+    dnnl::primitive_attr attr;
+    if (relu) {
+      dnnl::post_ops then;
+      then.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(then);
+    }
+    return dnnl::binary(dnnl::binary::primitive_desc({kind, md, md, md}, attr, cpu::engine()));
   });
   cpu::LaidOutOutput out(md, plain, y, 0.0f, cpu::Key(key) << "y", /*hold=*/true);
   primitive.execute(cpu::stream(),
