@@ -1,7 +1,10 @@
 // The loops read and write 16 channels of a pixel as one vector. A training forward pass reads x
 // twice (the statistics, then the normalisation) and writes y once, a backward pass reads x and dy
 // twice and writes dx once; each pass runs in parallel over pixels, the statistics as sums over
-// fixed chunks of pixels, in f32 within a chunk and in double across chunks.
+// fixed chunks of pixels, in f32 within a chunk and in double across chunks. With 2 × 2 max
+// pooling after them, the forward pass writes the pooled values (and the workspace) in place of y,
+// and the backward pass reads the pooled gradient (and the workspace) in place of dy, whose sums
+// then take only the pixels the gradient reaches, a quarter of them at most.
 #include "soma/backend/cpu/batch_norm_loops.h"
 
 #include <algorithm>
@@ -175,16 +178,17 @@ namespace {
 
 // dx = k·dy - k·(dβ/M) - k·inv_std·(dγ/M)·(x - mean), k = γ·inv_std, in training (the
 // statistics depend on x); k·dy otherwise. dβ = Σ dy, dγ = Σ dy·(x - mean)·inv_std, from the
-// sums (as sums_over_pixels adds them) of dy and dy·(x - mean) over the M values of a channel,
-// which dgamma and dbeta (unless null) are added. As dx = k·dy + offset - slope·x, per channel.
+// sums (as sums_over_pixels adds them) of dy and dy·(x - mean) over a channel's M = g.pixels
+// values; dgamma and dbeta (unless null) get them added. As dx = k·dy + offset - slope·x.
 struct Coefficients {
   std::vector<float> k, offset, slope;
 };
 
-Coefficients coefficients(const std::vector<double>& totals, const Pixels& g, double count,
-                          float* dgamma, float* dbeta, const float* mean, const float* var,
-                          const float* gamma, double eps, bool training) {
+Coefficients coefficients(const std::vector<double>& totals, const Pixels& g, float* dgamma,
+                          float* dbeta, const float* mean, const float* var, const float* gamma,
+                          double eps, bool training) {
   const size_t channels = size_t(g.channels());
+  const double count = double(g.pixels);
   Coefficients f{std::vector<float>(channels), std::vector<float>(channels),
                  std::vector<float>(channels)};
   for (int64_t c = 0; c < g.channels(); ++c) {
@@ -234,8 +238,7 @@ void batch_norm_loops_backward(const memory::desc& md, const bfloat16* x, const 
     centred = _mm512_fmadd_ps(
         grad, _mm512_sub_ps(load(in + at * 16, kAll), _mm512_loadu_ps(mean + v * 16)), centred);
   });
-  const Coefficients f =
-      coefficients(totals, g, double(g.pixels), dgamma, dbeta, mean, var, gamma, eps, training);
+  const Coefficients f = coefficients(totals, g, dgamma, dbeta, mean, var, gamma, eps, training);
   if (!dx) return;
   for_each_vector(g, [masked, in = x, up = dy, out = dx, positives = relu_mask,
                       gradient = InputGradient(f)](int64_t at, int64_t v) {
@@ -325,8 +328,7 @@ void batch_norm_pool_loops_backward(const memory::desc& md, const bfloat16* x, c
         centred = _mm512_fmadd_ps(grad, _mm512_sub_ps(load(record.x_max + at * 16, kAll), centre),
                                   centred);
       });
-  const Coefficients f =
-      coefficients(totals, g, double(g.pixels), dgamma, dbeta, mean, var, gamma, eps, training);
+  const Coefficients f = coefficients(totals, g, dgamma, dbeta, mean, var, gamma, eps, training);
   if (!dx) return;
   const int64_t width = md.dims()[3];
   for_each_window(g, width,
