@@ -176,10 +176,12 @@ std::pair<ConvDescs, dnnl::primitive*> pass_of(Pass pass, const Shape& x, const 
 // out, if given.
 void forward(const Tensor& y, const Tensor& x, const Tensor& w, const memory::desc* w_view,
              const Tensor& bias, const Conv2dGeometry& g, float beta, const char* what) {
-  const auto [d, pass] =
+  // Named, not structured bindings: a lambda below captures d (clang 14 cannot capture bindings).
+  const auto found =
       pass_of(Pass::Forward, x.shape(), w.shape(), y.shape(), bias.defined(), g,
               [](const ConvDescs& d) { return dnnl::convolution_forward(forward_desc(d)); });
-  dnnl::primitive& primitive = *pass;
+  const ConvDescs& d = found.first;
+  dnnl::primitive& primitive = *found.second;
   using dnnl::query;
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC,
