@@ -29,24 +29,35 @@ bool grad_enabled() { return recording; }
 NoGradGuard::NoGradGuard() : previous_(recording) { recording = false; }
 NoGradGuard::~NoGradGuard() { recording = previous_; }
 
+namespace {
+
+// Whether an inner tensor's gradient about to be added into in place is another's too: one handed
+// to two inputs (see Grads::take), or the caller's seed. Those are copied first. (A leaf's is its
+// own: take hands nothing to leaves.)
+bool shared(const Tensor& t) {
+  return t.impl_ptr().use_count() > 1 || t.impl().storage.use_count() > 1;
+}
+
+}  // namespace
+
 Tensor& Grads::operator[](size_t i) {
   SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
   if (!buffers_[i].defined()) buffers_[i] = Tensor::zeros_like(inputs_[i]);
+  if (!inputs_[i].is_leaf() && shared(buffers_[i])) buffers_[i] = buffers_[i].clone();
   return buffers_[i];
 }
 
 Grads::Target Grads::target(size_t i) {
   SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
-  if (buffers_[i].defined()) return {buffers_[i], true};
+  if (buffers_[i].defined()) {
+    if (!inputs_[i].is_leaf() && shared(buffers_[i])) buffers_[i] = buffers_[i].clone();
+    return {buffers_[i], true};
+  }
   buffers_[i] = Tensor::empty_like(inputs_[i]);
   return {buffers_[i], false};
 }
 
-bool Grads::pass(size_t i, const Tensor& dy) {
-  if (!owned_dy_ || !take(i, dy)) return false;
-  owned_dy_ = false;  // one taker: the next would share the buffer the first adds into
-  return true;
-}
+bool Grads::pass(size_t i, const Tensor& dy) { return owned_dy_ && take(i, dy); }
 
 bool Grads::take(size_t i, const Tensor& t) {
   SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
@@ -132,7 +143,9 @@ void backward(const Tensor& root, const Tensor& grad) {
       if (input.is_leaf()) {
         buffers[i] = input.grad();
       } else if (auto slot = pending.find(&input.impl()); slot != pending.end()) {
-        buffers[i] = slot->second;
+        // Moved, not copied: the rule's buffer is then the only handle on a gradient of its own.
+        buffers[i] = std::move(slot->second);
+        pending.erase(slot);
       }
     }
     // A non-owning handle: the graph keeps the output alive while the walk runs.
@@ -144,15 +157,21 @@ void backward(const Tensor& root, const Tensor& grad) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       if (!buffers[i].defined()) continue;
       const Tensor& input = node.inputs[i];
-      Tensor existing = input.is_leaf() ? input.grad() : pending[&input.impl()];
-      if (!existing.defined()) {
-        if (input.is_leaf())
-          input.set_grad(buffers[i]);
-        else
-          pending[&input.impl()] = buffers[i];
-      } else if (!existing.same(buffers[i])) {
-        accumulate(existing, buffers[i]);
+      if (!input.is_leaf()) {
+        Tensor& existing = pending[&input.impl()];
+        if (!existing.defined()) {
+          existing = buffers[i];
+        } else if (!existing.same(buffers[i])) {
+          if (shared(existing)) existing = existing.clone();
+          accumulate(existing, buffers[i]);
+        }
+        continue;
       }
+      const Tensor existing = input.grad();
+      if (!existing.defined())
+        input.set_grad(buffers[i]);
+      else if (!existing.same(buffers[i]))
+        accumulate(existing, buffers[i]);
     }
   }
 }

@@ -44,26 +44,33 @@ struct CountingCopies : ReferenceBackend {
   }
 };
 
-TEST(Autograd, AnAddHandsItsGradientOnToOneOperand) {
+TEST(Autograd, AnAddHandsItsGradientOnWithoutCopies) {
   CountingCopies counting;
   BackendGuard guard(counting);
   const Tensor x = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
   const Tensor w = Tensor::from({3.0f, 5.0f}, {2});
-  // h, the second operand of both adds, takes the outer add's gradient as a copy, and the inner
-  // add's added into that; s takes the outer add's gradient itself, h2 the inner's: t = 2h + h2.
+  // The outer add hands its gradient to both s and h; the inner add hands s's on to h2 and adds
+  // it to h's, which it copies first, h's being s's too: t = 2h + h2.
   const Tensor h = x * 3.0, h2 = x * 5.0;
   const Tensor t = (h2 + h) + h;
   (t * w).sum().backward();
   EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{33, 55}));  // 11 · w
-  EXPECT_EQ(counting.copies, 2);                                         // one per add, not two
+  EXPECT_EQ(counting.copies, 1);  // the one addition; without handing on, four copies
 
-  // The caller's seed is never handed on: here a's gradient, a copy of it, is added to later.
+  // A gradient handed to both operands and added into for one before the other reads it: b's
+  // rule adds 3 · dy into a's, which is b's own dy too.
   const Tensor z = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
   const Tensor a = z * 2.0;
+  ((a + a * 3.0) * w).sum().backward();
+  EXPECT_EQ(z.grad().to_vector<float>(), (std::vector<float>{24, 40}));  // 8 · w
+
+  // The caller's seed is never handed on, nor added into.
+  const Tensor v = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
+  const Tensor c = v * 2.0;
   const Tensor seed = Tensor::from({1.0f, -1.0f}, {2});
-  (a + a * 3.0).backward(seed);
+  (c + c * 3.0).backward(seed);
   EXPECT_EQ(seed.to_vector<float>(), (std::vector<float>{1, -1}));
-  EXPECT_EQ(z.grad().to_vector<float>(), (std::vector<float>{8, -8}));
+  EXPECT_EQ(v.grad().to_vector<float>(), (std::vector<float>{8, -8}));
   // And a leaf takes a copy, which stays its own.
   const Tensor leaf = Tensor::from({1.0f}, {1}).requires_grad(), other = leaf * 1.0;
   (other * 2.0 + leaf).sum().backward();

@@ -31,10 +31,10 @@ class Grads {
 
   // For a pass-through (a residual connection's add): dy itself becomes input i's gradient,
   // copying nothing, where the input is not a leaf and has no gradient yet, and dy is the engine's
-  // own (not the caller's seed, which later gradients would add into). At most one input of a
-  // rule may take dy. Returns whether it did.
+  // own (not the caller's seed). Several inputs may take it: a gradient held by more than one
+  // tensor is copied before anything adds into it. Returns whether it did.
   bool pass(size_t i, const Tensor& dy);
-  // As pass, for a gradient t the rule made itself; at most one input may take it.
+  // As pass, for a gradient t the rule made itself.
   bool take(size_t i, const Tensor& t);
 
  private:

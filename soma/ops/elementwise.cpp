@@ -37,13 +37,12 @@ Tensor apply_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     }
     if (op == BinaryOp::AddRelu && a.shape() == b.shape()) {
       // The ReLU's gradient once, from the output (positive exactly where a + b is), then on to
-      // both operands as an add's: one takes it, the other gets a copy.
+      // both operands as an add's.
       const Tensor through = Tensor::empty(dy.shape(), dy.dtype());
       backend().unary_backward(UnaryOp::Relu, through, dy, g.output, g.output, {}, 0.0f);
-      bool taken = false;
       for (size_t i = 0; i < 2; ++i) {
         if (!g.needs(i)) continue;
-        if (!taken && (taken = g.take(i, through))) continue;
+        if (g.take(i, through)) continue;
         auto [d, accumulate] = g.target(i);
         backend().unary_backward(UnaryOp::Identity, d, through, i == 0 ? a : b, g.output, {},
                                  accumulate ? 1.0f : 0.0f);
