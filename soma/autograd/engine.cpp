@@ -152,16 +152,19 @@ void backward(const Tensor& root, const Tensor& grad) {
     Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, impl));
     Grads grads(node.inputs, buffers, output, /*owned_dy=*/impl != &root.impl());
     node.backward(dy, grads);
-    // Keep the buffers the rule made. An input that appears twice (x * x) may have got two new
+    // Keep the buffers the rule made. An input that appears twice (x * x) may have got two
     // buffers: the second adds into the first.
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       if (!buffers[i].defined()) continue;
       const Tensor& input = node.inputs[i];
       if (!input.is_leaf()) {
+        // Moved out of `pending` above, an inner tensor's gradient is in one buffer only, unless
+        // a rule handed the same one to two of its inputs, the same tensor twice (a + a): two
+        // contributions either way.
         Tensor& existing = pending[&input.impl()];
         if (!existing.defined()) {
           existing = buffers[i];
-        } else if (!existing.same(buffers[i])) {
+        } else {
           if (shared(existing)) existing = existing.clone();
           accumulate(existing, buffers[i]);
         }

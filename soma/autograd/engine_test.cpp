@@ -71,6 +71,13 @@ TEST(Autograd, AnAddHandsItsGradientOnWithoutCopies) {
   (c + c * 3.0).backward(seed);
   EXPECT_EQ(seed.to_vector<float>(), (std::vector<float>{1, -1}));
   EXPECT_EQ(v.grad().to_vector<float>(), (std::vector<float>{8, -8}));
+  // The same tensor handed on twice: two contributions.
+  const Tensor u = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
+  const Tensor e = u * 2.0;
+  ((e + e) * w).sum().backward();
+  EXPECT_EQ(u.grad().to_vector<float>(), (std::vector<float>{12, 20}));  // 4 · w
+  (add_relu(e, e) * w).sum().backward();
+  EXPECT_EQ(u.grad().to_vector<float>(), (std::vector<float>{24, 40}));  // and 4 · w more
   // And a leaf takes a copy, which stays its own.
   const Tensor leaf = Tensor::from({1.0f}, {1}).requires_grad(), other = leaf * 1.0;
   (other * 2.0 + leaf).sum().backward();

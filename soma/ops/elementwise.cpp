@@ -23,8 +23,8 @@ Tensor apply_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
       // ±dy for each operand: dy itself where the engine can hand it on (g.pass), else as the
       // unary pass-through, written rather than added where the operand has no gradient yet, and
       // in the layout the backend holds dy in (a residual connection's gradient, on its way to
-      // the convolutions of both branches). Handing dy on spares a copy per residual connection:
-      // ResNet-18's bf16 training went from 382 to 397 samples/s.
+      // the convolutions of both branches). Handing dy on spares the copies: to one operand,
+      // ResNet-18's bf16 training went from 382 to 397 samples/s; to both, 7 ms more of a step.
       for (size_t i = 0; i < 2; ++i) {
         if (!g.needs(i)) continue;
         const UnaryOp sign = i == 1 && op == BinaryOp::Sub ? UnaryOp::Neg : UnaryOp::Identity;
