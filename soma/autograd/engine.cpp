@@ -32,8 +32,8 @@ NoGradGuard::~NoGradGuard() { recording = previous_; }
 namespace {
 
 // Whether an inner tensor's gradient about to be added into in place is another's too: one handed
-// to two inputs (see Grads::take), or the caller's seed. Those are copied first. (A leaf's is its
-// own: take hands nothing to leaves.)
+// to two inputs (see Grads::take), or the caller's seed, which the caller holds. Those are copied
+// first. (A leaf's is its own: take hands nothing to leaves.)
 bool shared(const Tensor& t) {
   return t.impl_ptr().use_count() > 1 || t.impl().storage.use_count() > 1;
 }
@@ -56,8 +56,6 @@ Grads::Target Grads::target(size_t i) {
   buffers_[i] = Tensor::empty_like(inputs_[i]);
   return {buffers_[i], false};
 }
-
-bool Grads::pass(size_t i, const Tensor& dy) { return owned_dy_ && take(i, dy); }
 
 bool Grads::take(size_t i, const Tensor& t) {
   SOMA_CHECK(needs(i), "internal: gradient requested for input ", i, " that does not need one");
@@ -150,7 +148,7 @@ void backward(const Tensor& root, const Tensor& grad) {
     }
     // A non-owning handle: the graph keeps the output alive while the walk runs.
     Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, impl));
-    Grads grads(node.inputs, buffers, output, /*owned_dy=*/impl != &root.impl());
+    Grads grads(node.inputs, buffers, output);
     node.backward(dy, grads);
     // Keep the buffers the rule made. An input that appears twice (x * x) may have got two
     // buffers: the second adds into the first.

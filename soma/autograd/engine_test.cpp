@@ -64,7 +64,7 @@ TEST(Autograd, AnAddHandsItsGradientOnWithoutCopies) {
   ((a + a * 3.0) * w).sum().backward();
   EXPECT_EQ(z.grad().to_vector<float>(), (std::vector<float>{24, 40}));  // 8 · w
 
-  // The caller's seed is never handed on, nor added into.
+  // The caller's seed is never added into (a copy of it is, where it was handed on).
   const Tensor v = Tensor::from({1.0f, 2.0f}, {2}).requires_grad();
   const Tensor c = v * 2.0;
   const Tensor seed = Tensor::from({1.0f, -1.0f}, {2});

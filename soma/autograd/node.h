@@ -13,10 +13,8 @@ namespace soma::autograd {
 // gradient that may not be wanted.
 class Grads {
  public:
-  // owned_dy: whether the gradient the rule gets is the engine's own, free to become an input's.
-  Grads(const std::vector<Tensor>& inputs, std::vector<Tensor>& buffers, Tensor output,
-        bool owned_dy)
-      : inputs_(inputs), buffers_(buffers), owned_dy_(owned_dy), output(std::move(output)) {}
+  Grads(const std::vector<Tensor>& inputs, std::vector<Tensor>& buffers, Tensor output)
+      : inputs_(inputs), buffers_(buffers), output(std::move(output)) {}
   bool needs(size_t i) const { return inputs_[i].needs_grad(); }
   // Input i's buffer, zero-filled when new: the rule adds its gradient into it.
   Tensor& operator[](size_t i);
@@ -29,18 +27,15 @@ class Grads {
   };
   Target target(size_t i);
 
-  // For a pass-through (a residual connection's add): dy itself becomes input i's gradient,
-  // copying nothing, where the input is not a leaf and has no gradient yet, and dy is the engine's
-  // own (not the caller's seed). Several inputs may take it: a gradient held by more than one
-  // tensor is copied before anything adds into it. Returns whether it did.
-  bool pass(size_t i, const Tensor& dy);
-  // As pass, for a gradient t the rule made itself.
+  // For a pass-through (a residual connection's add): t (dy, or a gradient the rule made) becomes
+  // input i's gradient, copying nothing, where the input is not a leaf and has no gradient yet.
+  // Several inputs may take one tensor, the caller's seed too: a gradient that another tensor
+  // holds is copied before anything adds into it. Returns whether it did.
   bool take(size_t i, const Tensor& t);
 
  private:
   const std::vector<Tensor>& inputs_;
   std::vector<Tensor>& buffers_;
-  bool owned_dy_;
 
  public:
   // The op's result, for rules that need it (sigmoid, softmax). Handed in rather than captured

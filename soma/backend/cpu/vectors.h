@@ -1,7 +1,8 @@
 #pragma once
 // Loads and stores of 16 channels as the lanes of an AVX-512 vector, from f32 or bf16 memory, for
 // soma's own loops over activations held in oneDNN's layouts (pooling, batch norm), and the
-// transpose of 16 vectors (the few-channel convolutions, the AMX weight gradients' packing).
+// transpose of 16 vectors (the few-channel convolutions, the AMX weight gradients' packing, the
+// im2col products' weights).
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
 
