@@ -9,7 +9,13 @@
 #include <vector>
 
 #include "soma/autograd/gradcheck.h"
+#include "soma/backend/backend.h"
 #include "soma/core/tensor.h"
+
+// Skips a test of bf16 kernels, or of paths that exist only for AVX-512, on a CPU without them.
+#define SOMA_SKIP_WITHOUT_BF16() \
+  if (!::soma::bf16_supported()) \
+  GTEST_SKIP() << "this CPU has no AVX-512, which bf16 and this path need"
 
 namespace soma::testing {
 

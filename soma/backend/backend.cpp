@@ -1,5 +1,7 @@
 #include "soma/backend/backend.h"
 
+#include <dnnl.hpp>
+
 namespace soma {
 namespace {
 thread_local Backend* current = nullptr;
@@ -24,7 +26,18 @@ int64_t gates_of(RnnCell cell) {
 
 Precision autocast_precision() { return precision; }
 
-Autocast::Autocast(Precision chosen) : previous_(precision) { precision = chosen; }
+bool bf16_supported() {
+  static const bool supported = [] {
+    const auto isa = unsigned(dnnl::get_effective_cpu_isa());
+    const auto avx512 = unsigned(dnnl::cpu_isa::avx512_core);
+    return (isa & avx512) == avx512;
+  }();
+  return supported;
+}
+
+Autocast::Autocast(Precision chosen) : previous_(precision) {
+  precision = chosen == Precision::BF16 && !bf16_supported() ? Precision::F32 : chosen;
+}
 Autocast::~Autocast() { precision = previous_; }
 
 }  // namespace soma

@@ -253,9 +253,14 @@ class Backend {
 // held in bf16 until read row-major), and the batch normalisation, activation and pooling kernels
 // that read them as held stay in bf16, as PyTorch's do on bf16 tensors. Weights, weight
 // gradients, optimizer state and an LSTM's cell state stay f32; every other kernel runs in f32
-// as always. The reference backend ignores it.
+// as always. The reference backend ignores it. On a CPU without bf16_supported() an Autocast
+// of BF16 computes in f32.
 enum class Precision { F32, BF16 };
 Precision autocast_precision();
+
+// Whether this CPU runs the cpu backend's bf16 kernels: oneDNN's need AVX-512 (avx512_core) at
+// the least, and soma's own vector loops are built for it.
+bool bf16_supported();
 
 class Autocast {
  public:

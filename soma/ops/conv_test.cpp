@@ -122,6 +122,7 @@ TEST(Conv2d, AccumulatesGradientsOfSharedInputsAndWeights) {
 }
 
 TEST(Conv2d, Bf16AutocastAgreesWithF32Reference) {
+  SOMA_SKIP_WITHOUT_BF16();
   // bf16 operands, f32 accumulation and results: forward, data and weight gradients.
   Autocast bf16(Precision::BF16);
   expect_backends_agree(conv_with({.padding = {1, 1}}),
@@ -189,7 +190,7 @@ void expect_bf16_near_f32(const testing::Fn& chain, const std::vector<Input>& sp
   Rng rng(3);
   std::vector<Tensor> inputs;
   for (const Input& spec : specs)
-    inputs.push_back(testing::random_input(spec, rng, DType::F32).requires_grad());
+    inputs.push_back(testing::random_input(spec, rng, DType::F32).requires_grad_());
   const auto outputs_and_gradients = [&](Precision precision) {
     Autocast autocast(precision);
     for (const Tensor& t : inputs) t.set_grad(Tensor());
@@ -206,6 +207,7 @@ void expect_bf16_near_f32(const testing::Fn& chain, const std::vector<Input>& sp
 }
 
 TEST(Conv2d, LayersBackToBackInBf16AgreeWithF32) {
+  SOMA_SKIP_WITHOUT_BF16();
   expect_bf16_near_f32(held_layout_chain, kChainInputs);
 }
 
@@ -231,6 +233,7 @@ TEST(Conv2d, ResidualConnectionsAgreeWithReference) {
 }
 
 TEST(Conv2d, ResidualConnectionsInBf16AgreeWithF32) {
+  SOMA_SKIP_WITHOUT_BF16();
   expect_bf16_near_f32(residual_chain, kResidualInputs);
 }
 
@@ -244,8 +247,8 @@ TEST(Conv2d, AddReluOfHeldBranchesEqualsReluOfTheirSum) {
     std::vector<std::vector<float>> results;
     for (bool fused : {true, false}) {
       Rng rng(13);
-      const Tensor w1 = Tensor::randn({32, 32, 3, 3}, rng).requires_grad(),
-                   w2 = Tensor::randn({32, 32, 1, 1}, rng).requires_grad();
+      const Tensor w1 = Tensor::randn({32, 32, 3, 3}, rng).requires_grad_(),
+                   w2 = Tensor::randn({32, 32, 1, 1}, rng).requires_grad_();
       const Tensor a = conv2d(x, w1, Tensor(), {.padding = {1, 1}}), b = conv2d(x, w2);
       const Tensor y = fused ? add_relu(a, b) : relu(a + b);
       sum(y * Tensor::randn(y.shape(), rng)).backward();
@@ -277,6 +280,7 @@ TEST(Conv2d, SmallLayersAgreeWithReference) {
 }
 
 TEST(Conv2d, SmallLayersInBf16AgreeWithF32) {
+  SOMA_SKIP_WITHOUT_BF16();
   expect_bf16_near_f32(small_layers_chain, kSmallLayersInputs);
 }
 

@@ -37,6 +37,7 @@ Activations convolved(const Case& c, Rng& rng) {
 }
 
 TEST(CpuBatchNorm, HeldActivationsAgreeWithReference) {
+  SOMA_SKIP_WITHOUT_BF16();
   Rng rng(8);
   for (const Case& c : {Case{Precision::BF16, 3, 32}, Case{Precision::BF16, 16, 48}})
     for (bool training : {true, false})
@@ -90,6 +91,7 @@ TEST(CpuBatchNorm, HeldActivationsAgreeWithReference) {
 }
 
 TEST(CpuBatchNorm, PoolingLoopsAgreeWithReference) {
+  SOMA_SKIP_WITHOUT_BF16();
   // x of quarter-integer values, which bf16 holds exactly: after the normalisation a window's
   // values stay further apart than bf16's rounding moves them, so both backends find each maximum
   // at the same pixel (the first of equal values in both).

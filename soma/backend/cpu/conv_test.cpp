@@ -54,6 +54,7 @@ int passes(const std::string& printed, const std::string& kernel = "convolution"
 int winograd_passes(const std::string& printed) { return passes(printed, "wino"); }
 
 TEST(CpuConv2d, RunsWinogradWhereItPays) {
+  SOMA_SKIP_WITHOUT_BF16();
   const Conv2dGeometry same{.padding = {1, 1}};
   EXPECT_EQ(winograd_passes(kernels_of_a_step({8, 32, 16, 16}, {64, 32, 3, 3}, same)), 3);
   // The input layer of a CIFAR-10 network: three channels.
@@ -72,6 +73,7 @@ TEST(CpuConv2d, RunsWinogradWhereItPays) {
 }
 
 TEST(CpuConv2d, RunsFewChannelsOnItsOwnLoops) {
+  SOMA_SKIP_WITHOUT_BF16();
   // LeNet-5's two layers: all three passes by soma's loops.
   const Conv2dGeometry same{.padding = {2, 2}};
   EXPECT_EQ(passes(kernels_of_a_step({8, 1, 28, 28}, {6, 1, 5, 5}, same)), 0);
@@ -90,6 +92,7 @@ TEST(CpuConv2d, RunsFewChannelsOnItsOwnLoops) {
 }
 
 TEST(CpuConv2d, RunsFewPixelsUnderAutocastAsProducts) {
+  SOMA_SKIP_WITHOUT_BF16();
   const Conv2dGeometry same{.padding = {1, 1}};
   const Autocast bf16(Precision::BF16);
   // The weight gradient on soma's AMX loops where they run, which are faster still.
@@ -128,6 +131,7 @@ Tensor in_bf16(const Shape& shape, Rng& rng) {
 }
 
 TEST(CpuConv2d, ProductsOfColumnsAgreeWithReference) {
+  SOMA_SKIP_WITHOUT_BF16();
   Rng rng(9);
   struct Case {
     Shape x, w, y;
@@ -163,6 +167,7 @@ TEST(CpuConv2d, ProductsOfColumnsAgreeWithReference) {
 }
 
 TEST(CpuConv2d, RunsDataGradientsUnderAutocastAsForwardConvolutions) {
+  SOMA_SKIP_WITHOUT_BF16();
   const Autocast bf16(Precision::BF16);
   const std::string same = kernels_of_a_step({8, 32, 8, 8}, {48, 32, 3, 3}, {.padding = {1, 1}});
   EXPECT_EQ(passes(same, "", "backward_data"), 0);
@@ -201,6 +206,7 @@ TEST(CpuConv2d, DataGradientsByForwardConvolutionsAgreeWithReference) {
 }
 
 TEST(CpuConv2d, DataGradientsAddToHeldGradientsInThePrimitive) {
+  SOMA_SKIP_WITHOUT_BF16();
   // A second branch's data gradient added to the first's held as AMX's convolutions lay it out
   // (at a residual connection): the forward primitive adds it as it writes, a sum post-op, with
   // no reorder to add it afterwards.
@@ -230,6 +236,7 @@ TEST(CpuConv2d, DataGradientsAddToHeldGradientsInThePrimitive) {
 }
 
 TEST(CpuConv2d, RunsStridedDataGradientsUnderAutocastByPhases) {
+  SOMA_SKIP_WITHOUT_BF16();
   const Autocast bf16(Precision::BF16);
   const Conv2dGeometry strided{.stride = {2, 2}, .padding = {1, 1}};
   const std::string printed = kernels_of_a_step({8, 32, 8, 8}, {48, 32, 3, 3}, strided);
@@ -242,6 +249,7 @@ TEST(CpuConv2d, RunsStridedDataGradientsUnderAutocastByPhases) {
 }
 
 TEST(CpuConv2d, StridedDataGradientsByPhasesAgreeWithReference) {
+  SOMA_SKIP_WITHOUT_BF16();
   Rng rng(17);
   struct Case {
     Shape x, w;

@@ -85,6 +85,7 @@ TEST(Held, ValuesStandForTheRowMajorLayoutOnly) {
 }
 
 TEST(Held, ResidualSumsStayHeldInBf16OnlyWhenBothBranchesAre) {
+  SOMA_SKIP_WITHOUT_BF16();
   Autocast autocast(Precision::BF16);
   Rng rng(4);
   const Tensor x = Tensor::randn({2, 16, 18, 18}, rng), w = Tensor::randn({32, 16, 3, 3}, rng);
