@@ -102,8 +102,8 @@ void Conv3x3(benchmark::State& state) {
 void Conv3x3Train(benchmark::State& state) {
   const ConvShape s = conv_shape(state);
   const Autocast autocast(precision_of(state, 2));
-  const Tensor x = Tensor::randn({s.batch, s.channels, s.size, s.size}).requires_grad(true);
-  const Tensor w = Tensor::randn({s.channels, s.channels, 3, 3}).requires_grad(true);
+  const Tensor x = Tensor::randn({s.batch, s.channels, s.size, s.size}).requires_grad_(true);
+  const Tensor w = Tensor::randn({s.channels, s.channels, 3, 3}).requires_grad_(true);
   for (auto _ : state) {
     conv2d(x, w, Tensor(), {.padding = {1, 1}}).sum().backward();
     x.set_grad(Tensor()), w.set_grad(Tensor());
@@ -150,7 +150,7 @@ BENCHMARK(Softmax)->Arg(10)->Arg(1000)->ArgName("classes")->UseRealTime();
 void Lstm(benchmark::State& state, bool train) {
   const int64_t steps = state.range(0), batch = 64, input = 64, hidden = 256;
   const Autocast autocast(precision_of(state, 1));
-  auto parameter = [&](const Shape& shape) { return Tensor::randn(shape).requires_grad(train); };
+  auto parameter = [&](const Shape& shape) { return Tensor::randn(shape).requires_grad_(train); };
   RnnLayer layer;  // zero initial states
   layer.x = parameter({steps, batch, input});
   layer.w_ih = parameter({1, 4 * hidden, input}), layer.w_hh = parameter({1, 4 * hidden, hidden});

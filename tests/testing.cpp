@@ -61,12 +61,12 @@ struct Run {
 Run run(const Fn& fn, const std::vector<Tensor>& inputs, Tensor grad_output) {
   std::vector<Tensor> leaves;
   for (const Tensor& input : inputs)
-    leaves.push_back(is_floating(input.dtype()) ? input.clone().requires_grad() : input);
+    leaves.push_back(is_floating(input.dtype()) ? input.clone().requires_grad_() : input);
   Run result;
   result.output = fn(leaves);
-  if (grad_output.defined() && result.output.needs_grad()) result.output.backward(grad_output);
+  if (grad_output.defined() && result.output.requires_grad()) result.output.backward(grad_output);
   for (const Tensor& leaf : leaves)
-    result.grads.push_back(leaf.needs_grad() ? leaf.grad() : Tensor());
+    result.grads.push_back(leaf.requires_grad() ? leaf.grad() : Tensor());
   return result;
 }
 

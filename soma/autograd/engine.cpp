@@ -86,15 +86,49 @@ Node::~Node() {
 Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward) {
   if (!recording) return output;
   bool any = false;
-  for (const Tensor& input : inputs) any = any || input.needs_grad();
+  for (const Tensor& input : inputs) any = any || input.requires_grad();
   if (!any) return output;
+  auto node = std::make_shared<Node>();
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
   output.impl().requires_grad = true;
-  output.impl().grad_fn = std::make_shared<Node>(Node{std::move(inputs), std::move(backward)});
+  output.impl().grad_fn = std::move(node);
   return output;
 }
 
+std::vector<Tensor> record_outputs(std::vector<Tensor> outputs, std::vector<Tensor> inputs,
+                                   OutputsBackwardFn backward) {
+  if (!recording) return outputs;
+  bool any = false;
+  for (const Tensor& input : inputs) any = any || input.requires_grad();
+  if (!any) return outputs;
+  auto node = std::make_shared<Node>();
+  node->inputs = std::move(inputs);
+  node->backward_outputs = std::move(backward);
+  node->outputs = outputs.size();
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    TensorImpl& impl = outputs[k].impl();
+    SOMA_CHECK(!impl.grad_fn, "internal: output ", k, " of an op already has one");
+    impl.requires_grad = true;
+    impl.grad_fn = node;
+    impl.output_nr = uint32_t(k);
+  }
+  return outputs;
+}
+
+namespace {
+
+// What has flowed into one node's outputs so far: a gradient per output (undefined while none has)
+// and the outputs themselves, as the walk met them.
+struct Flowed {
+  std::vector<Tensor> grads;
+  std::vector<TensorImpl*> outputs;
+};
+
+}  // namespace
+
 void backward(const Tensor& root, const Tensor& grad) {
-  SOMA_CHECK(root.needs_grad(), "backward(): the tensor does not require a gradient");
+  SOMA_CHECK(root.requires_grad(), "backward(): the tensor does not require a gradient");
   check_shape(grad, root.shape(), "backward() gradient");
   if (root.is_leaf()) {
     // Nothing to walk: the seed is the leaf's gradient.
@@ -103,53 +137,68 @@ void backward(const Tensor& root, const Tensor& grad) {
     return;
   }
 
-  // Depth-first post-order without recursion, so long chains (unrolled RNNs) cannot overflow.
-  std::vector<TensorImpl*> order;
-  std::unordered_set<TensorImpl*> seen;
-  std::vector<std::pair<TensorImpl*, size_t>> stack{{&root.impl(), 0}};
-  seen.insert(&root.impl());
+  // Nodes in depth-first post-order, without recursion, so long chains (unrolled RNNs) cannot
+  // overflow: a node comes after every node that reads one of its outputs.
+  std::vector<Node*> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<Node*, size_t>> stack{{root.impl().grad_fn.get(), 0}};
+  seen.insert(stack.back().first);
   while (!stack.empty()) {
-    auto& [impl, next] = stack.back();
-    const auto& inputs = impl->grad_fn->inputs;
+    auto& [node, next] = stack.back();
+    const auto& inputs = node->inputs;
     if (next < inputs.size()) {
       // An op may list an optional input it was not given (an RNN without bias) as undefined.
       TensorImpl* child = inputs[next++].impl_ptr().get();
-      if (child && child->grad_fn && seen.insert(child).second) stack.push_back({child, 0});
+      if (child && child->grad_fn && seen.insert(child->grad_fn.get()).second)
+        stack.push_back({child->grad_fn.get(), 0});
     } else {
-      order.push_back(impl);
+      order.push_back(node);
       stack.pop_back();
     }
   }
 
-  // Gradients of the non-leaf tensors, filled as the walk reaches their consumers.
-  std::unordered_map<TensorImpl*, Tensor> pending;
-  pending[&root.impl()] = grad;
+  // Gradients of the non-leaf tensors, by the node that made them, filled as the walk reaches
+  // their consumers.
+  std::unordered_map<Node*, Flowed> pending;
+  auto slot = [&pending](TensorImpl& t) -> Tensor& {
+    Flowed& flowed = pending[t.grad_fn.get()];
+    if (flowed.grads.empty()) {
+      flowed.grads.resize(t.grad_fn->outputs);
+      flowed.outputs.resize(t.grad_fn->outputs);
+    }
+    flowed.outputs[t.output_nr] = &t;
+    return flowed.grads[t.output_nr];
+  };
+  slot(root.impl()) = grad;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* impl = *it;
-    auto found = pending.find(impl);
+    Node& node = **it;
+    auto found = pending.find(&node);
     if (found == pending.end()) continue;  // nothing flowed here
-    const Tensor dy = std::move(found->second);
+    const Flowed flowed = std::move(found->second);
     pending.erase(found);
 
-    const Node& node = *impl->grad_fn;
     // Existing buffers are a leaf's .grad() and an inner tensor's pending gradient; the rule
     // adds into them, so several consumers of one tensor sum their contributions.
     std::vector<Tensor> buffers(node.inputs.size());
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const Tensor& input = node.inputs[i];
-      if (!input.needs_grad()) continue;
+      if (!input.requires_grad()) continue;
       if (input.is_leaf()) {
         buffers[i] = input.grad();
-      } else if (auto slot = pending.find(&input.impl()); slot != pending.end()) {
+      } else if (auto made = pending.find(input.impl().grad_fn.get()); made != pending.end()) {
         // Moved, not copied: the rule's buffer is then the only handle on a gradient of its own.
-        buffers[i] = std::move(slot->second);
-        pending.erase(slot);
+        buffers[i] = std::move(made->second.grads[input.impl().output_nr]);
       }
     }
-    // A non-owning handle: the graph keeps the output alive while the walk runs.
-    Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, impl));
-    Grads grads(node.inputs, buffers, output);
-    node.backward(dy, grads);
+    if (node.backward) {
+      // A non-owning handle: the graph keeps the output alive while the walk runs.
+      Tensor output(std::shared_ptr<TensorImpl>(std::shared_ptr<TensorImpl>{}, flowed.outputs[0]));
+      Grads grads(node.inputs, buffers, output);
+      node.backward(flowed.grads[0], grads);
+    } else {
+      Grads grads(node.inputs, buffers, Tensor());
+      node.backward_outputs(flowed.grads, grads);
+    }
     // Keep the buffers the rule made. An input that appears twice (x * x) may have got two
     // buffers: the second adds into the first.
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -159,7 +208,7 @@ void backward(const Tensor& root, const Tensor& grad) {
         // Moved out of `pending` above, an inner tensor's gradient is in one buffer only, unless
         // a rule handed the same one to two of its inputs, the same tensor twice (a + a): two
         // contributions either way.
-        Tensor& existing = pending[&input.impl()];
+        Tensor& existing = slot(input.impl());
         if (!existing.defined()) {
           existing = buffers[i];
         } else {

@@ -29,7 +29,7 @@ GradcheckResult gradcheck(const Function& fn, const std::vector<Tensor>& inputs,
   for (const Tensor& input : inputs) {
     SOMA_CHECK(input.dtype() == DType::F64, "gradcheck: expected f64 inputs, found ",
                name_of(input.dtype()));
-    leaves.push_back(input.detach().requires_grad());
+    leaves.push_back(input.detach().requires_grad_());
   }
   const Tensor y = fn(leaves);
   SOMA_CHECK(y.dtype() == DType::F64, "gradcheck: the function returned ", name_of(y.dtype()),

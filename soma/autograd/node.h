@@ -1,6 +1,7 @@
 #pragma once
-// The autograd graph: each tracked tensor points to the Node of the op that produced it; a Node
-// holds the op's inputs and its backward rule. record() is how an op joins the graph.
+// The autograd graph: each tracked tensor points to the Node of the op that produced it (and says
+// which of its outputs it is); a Node holds the op's inputs and its backward rule. record() is how
+// an op with one output joins the graph, record_outputs() how one with several does.
 #include <functional>
 #include <vector>
 
@@ -15,7 +16,7 @@ class Grads {
  public:
   Grads(const std::vector<Tensor>& inputs, std::vector<Tensor>& buffers, Tensor output)
       : inputs_(inputs), buffers_(buffers), output(std::move(output)) {}
-  bool needs(size_t i) const { return inputs_[i].needs_grad(); }
+  bool needs(size_t i) const { return inputs_[i].requires_grad(); }
   // Input i's buffer, zero-filled when new: the rule adds its gradient into it.
   Tensor& operator[](size_t i);
 
@@ -39,16 +40,21 @@ class Grads {
 
  public:
   // The op's result, for rules that need it (sigmoid, softmax). Handed in rather than captured
-  // so that a node does not keep its own output alive.
+  // so that a node does not keep its own output alive. Undefined for an op with several outputs.
   const Tensor output;
 };
 
 // dy is the gradient of the op's output; the rule adds each input's gradient into g[i].
 using BackwardFn = std::function<void(const Tensor& dy, Grads& g)>;
+// For an op with several outputs: dys[k] is the gradient of output k, undefined where nothing
+// that the backward pass reaches used that output.
+using OutputsBackwardFn = std::function<void(const std::vector<Tensor>& dys, Grads& g)>;
 
 struct Node {
   std::vector<Tensor> inputs;
-  BackwardFn backward;
+  BackwardFn backward;                 // an op with one output, or
+  OutputsBackwardFn backward_outputs;  // one with `outputs` of them
+  size_t outputs = 1;
   // Releases the graph above this node without recursion: a long chain (an unrolled RNN)
   // destroyed node by node would overflow the stack.
   ~Node();
@@ -72,6 +78,12 @@ class NoGradGuard {
 // Makes `output` the result of an op on `inputs` with the given backward rule, when recording is
 // on and some input needs a gradient. Returns `output`.
 Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward);
+
+// The same for an op with several outputs, each with its own gradient: the rule runs once, after
+// every output's consumers, and an output nothing used gets no gradient (an undefined dys[k]).
+// Returns `outputs`.
+std::vector<Tensor> record_outputs(std::vector<Tensor> outputs, std::vector<Tensor> inputs,
+                                   OutputsBackwardFn backward);
 
 // Back-propagates `grad` (the gradient of `root`) through the graph, accumulating into the
 // .grad() of every leaf that requires it.

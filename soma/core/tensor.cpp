@@ -226,7 +226,7 @@ Tensor Tensor::view_at(int64_t start, const Shape& new_shape) const {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::requires_grad(bool on) const {
+Tensor Tensor::requires_grad_(bool on) const {
   SOMA_CHECK(!on || is_floating(dtype()),
              "only floating-point tensors can require gradients, found ", name_of(dtype()));
   impl().requires_grad = on;

@@ -67,6 +67,7 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;         // accumulated gradient of a leaf
   std::shared_ptr<autograd::Node> grad_fn;  // the op that produced this tensor, if tracked
+  uint32_t output_nr = 0;                   // which of grad_fn's outputs this tensor is
 };
 
 class Tensor {
@@ -132,9 +133,11 @@ class Tensor {
   // Elements start .. start + numel(shape) under `shape`, sharing storage; not tracked either.
   Tensor view_at(int64_t start, const Shape& shape) const;
 
-  // Autograd. requires_grad() marks a leaf whose gradient backward() accumulates into grad().
-  Tensor requires_grad(bool on = true) const;
-  bool needs_grad() const { return defined() && impl().requires_grad; }
+  // Autograd, in PyTorch's words. requires_grad_() marks a leaf whose gradient backward()
+  // accumulates into grad(); requires_grad() says whether a tensor is such a leaf or an op's
+  // result that depends on one.
+  Tensor requires_grad_(bool on = true) const;
+  bool requires_grad() const { return defined() && impl().requires_grad; }
   bool is_leaf() const { return defined() && impl().grad_fn == nullptr; }
   Tensor grad() const;
   void set_grad(const Tensor& grad) const;

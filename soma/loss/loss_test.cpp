@@ -172,7 +172,7 @@ TEST(CrossEntropy, OneHotAndSparseAgree) {
 }
 
 TEST(BinaryCrossEntropyFromLogits, ExactGradientAtZero) {
-  const Tensor x = Tensor::zeros({2}).requires_grad();
+  const Tensor x = Tensor::zeros({2}).requires_grad_();
   binary_crossentropy_from_logits(x, Tensor::from({1.0f, 0.0f}, {2}), Reduction::Sum).backward();
   EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{-0.5f, 0.5f}));  // sigmoid(0) - t
 }

@@ -17,7 +17,7 @@ namespace {
 std::shared_ptr<nn::BatchNorm2d> frozen_weight_norm(int64_t channels, double momentum) {
   auto norm = std::make_shared<nn::BatchNorm2d>(
       channels, nn::BatchNormOptions{.eps = 1e-12, .momentum = momentum});
-  norm->weight.requires_grad(false);  // stays 1: the optimizer skips it
+  norm->weight.requires_grad_(false);  // stays 1: the optimizer skips it
   return norm;
 }
 
@@ -113,7 +113,7 @@ void init_whitening(nn::Conv2d& conv, const Tensor& images, double eps) {
       out[(d + f) * d + k] = -out[f * d + k];
     }
   }
-  conv.weight.requires_grad(false);
+  conv.weight.requires_grad_(false);
 }
 
 }  // namespace soma::models

@@ -118,7 +118,7 @@ TEST(ResNet18, EqualsTorchvisionsCifarForm) {
 TEST(ResNet18, ResidualBlocksLearnFromTheirInputs) {
   // The gradient reaches the stem through both the convolutions and the shortcuts.
   ResNet18 resnet;
-  const Tensor x = Tensor::randn({2, 3, 16, 16}).requires_grad();
+  const Tensor x = Tensor::randn({2, 3, 16, 16}).requires_grad_();
   resnet(x).sum().backward();
   EXPECT_TRUE(x.grad().defined());
   for (const auto& [name, parameter] : resnet.named_parameters())
@@ -164,7 +164,7 @@ TEST(Airbench, WhiteningInitialisationEqualsAirbenchsAndWhitensPatches) {
   const Tensor& expected = fixture.at("weight");  // [24, 3, 2, 2]
   nn::Conv2d whiten(3, 24, {.kernel = 2});
   init_whitening(whiten, images);
-  EXPECT_FALSE(whiten.weight.needs_grad());
+  EXPECT_FALSE(whiten.weight.requires_grad());
   // An eigenvector's sign is arbitrary: filter f matches airbench's or its negation, and filter
   // f + 12 is its negation either way.
   const Tensor w = whiten.weight.reshape({24, 12}), e = expected.reshape({24, 12});

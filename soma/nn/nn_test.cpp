@@ -43,7 +43,7 @@ TEST(Sequential, PoolsBeforeTheReluInFrontOfMaxPoolingAsIfInOrder) {
       Sequential model{Conv2d(3, channels, {.kernel = 3, .padding = 1}), ReLU(),
                        MaxPool2d(pooling)};
       Rng rng(4);
-      const Tensor x = Tensor::randn({16, 3, 12, 12}, rng).requires_grad();
+      const Tensor x = Tensor::randn({16, 3, 12, 12}, rng).requires_grad_();
       const Tensor upstream = Tensor::randn({16, channels, 6, 6}, rng);
       auto output_and_gradients = [&](bool in_order) {
         x.set_grad(Tensor());
@@ -93,7 +93,7 @@ TEST(Sequential, NormalisesAndRectifiesInOneOpAsIfInOrder) {
                    MaxPool2d({.kernel = 2})};
   auto& norm = dynamic_cast<BatchNorm2d&>(model[1]);
   Rng rng(4);
-  const Tensor x = Tensor::randn({16, 3, 12, 12}, rng).requires_grad();
+  const Tensor x = Tensor::randn({16, 3, 12, 12}, rng).requires_grad_();
   const Tensor upstream = Tensor::randn({16, 16, 6, 6}, rng);
   for (bool training : {true, false}) {
     training ? model.train() : model.eval();

@@ -25,7 +25,7 @@ TEST(Dropout, DropsAboutPAndScalesTheRest) {
 
 TEST(Dropout, SeededAndGradientIsTheMask) {
   Rng a(11), b(11);
-  const Tensor x = Tensor::ones({8, 8}).requires_grad();
+  const Tensor x = Tensor::ones({8, 8}).requires_grad_();
   const Tensor y = dropout(x, 0.5, true, a);
   EXPECT_EQ(y.to_vector<float>(), dropout(Tensor::ones({8, 8}), 0.5, true, b).to_vector<float>());
   y.sum().backward();
@@ -34,7 +34,7 @@ TEST(Dropout, SeededAndGradientIsTheMask) {
 
 TEST(Dropout2d, DropsWholeChannels) {
   Rng rng(5);
-  const Tensor x = Tensor::ones({20, 30, 3, 4}).requires_grad();
+  const Tensor x = Tensor::ones({20, 30, 3, 4}).requires_grad_();
   const Tensor y = dropout2d(x, 0.4, true, rng);
   const std::vector<float> values = y.to_vector<float>();
   int64_t dropped = 0;

@@ -133,7 +133,7 @@ Tensor local_response_norm(const Tensor& x, const LrnParams& params) {
              "local_response_norm: expected a size >= 1 and k > 0, found size ", params.size,
              ", k ", params.k);
   Tensor y = Tensor::empty(x.shape(), x.dtype());
-  const bool training = autograd::grad_enabled() && x.needs_grad();
+  const bool training = autograd::grad_enabled() && x.requires_grad();
   const Tensor workspace = backend().lrn_forward(y, x, params, training);
   return autograd::record(y, {x}, [x, workspace, params](const Tensor& dy, autograd::Grads& g) {
     backend().lrn_backward(g[0], dy, x, workspace, params);

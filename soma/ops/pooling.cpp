@@ -33,7 +33,7 @@ Tensor pool2d(const Tensor& x, const Pool2dGeometry& geometry) {
     }
   }
   Tensor y = Tensor::empty(shape, x.dtype());
-  const bool training = autograd::grad_enabled() && x.needs_grad();
+  const bool training = autograd::grad_enabled() && x.requires_grad();
   const Tensor workspace = backend().pool2d_forward(y, x, geometry, training);
   return autograd::record(y, {x}, [workspace, geometry](const Tensor& dy, autograd::Grads& g) {
     auto [dx, accumulate] = g.target(0);

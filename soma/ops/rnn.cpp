@@ -1,7 +1,6 @@
 #include "soma/ops/rnn.h"
 
 #include "soma/autograd/node.h"
-#include "soma/ops/shape.h"
 
 namespace soma {
 namespace {
@@ -41,44 +40,41 @@ RnnLayer checked(RnnLayer layer) {
   return layer;
 }
 
-// The layer's three outputs as views into one tensor, so that one autograd node (whose output is
-// that tensor) receives the gradients of all three at once.
-RnnStates states_in(const Tensor& packed, const RnnLayer& layer, const Shape& y_shape) {
-  const Shape state = layer.h0.shape();
-  const int64_t y_size = numel(y_shape), state_size = numel(state);
-  RnnStates states{packed.view_at(0, y_shape), packed.view_at(y_size, state), Tensor()};
-  if (layer.cell == RnnCell::Lstm) states.c_n = packed.view_at(y_size + state_size, state);
-  return states;
-}
-
 }  // namespace
 
 RnnResult rnn_layer(const RnnLayer& given) {
   const RnnLayer layer = checked(given);
   const int64_t directions = layer.h0.size(0), hidden = layer.h0.size(2);
-  const Shape y_shape{layer.x.size(0), layer.x.size(1), directions * hidden};
-  const int64_t states = layer.cell == RnnCell::Lstm ? 2 : 1;
-  Tensor packed = Tensor::empty({numel(y_shape) + states * layer.h0.numel()}, layer.x.dtype());
-  const std::vector<Tensor> inputs{layer.x,    layer.h0,   layer.c0,  layer.w_ih,
-                                   layer.w_hh, layer.b_ih, layer.b_hh};
+  const DType dtype = layer.x.dtype();
+  const bool lstm = layer.cell == RnnCell::Lstm;
+  const RnnStates out{Tensor::empty({layer.x.size(0), layer.x.size(1), directions * hidden}, dtype),
+                      Tensor::empty(layer.h0.shape(), dtype),
+                      lstm ? Tensor::empty(layer.h0.shape(), dtype) : Tensor()};
+  std::vector<Tensor> inputs{layer.x,    layer.h0,   layer.c0,  layer.w_ih,
+                             layer.w_hh, layer.b_ih, layer.b_hh};
   bool training = false;
-  for (const Tensor& input : inputs) training = training || input.needs_grad();
+  for (const Tensor& input : inputs) training = training || input.requires_grad();
   training = training && autograd::grad_enabled();
-  const Tensor workspace =
-      backend().rnn_forward(states_in(packed, layer, y_shape), layer, training);
-  packed = autograd::record(
-      packed, inputs, [layer, y_shape, workspace](const Tensor& d_packed, autograd::Grads& g) {
+  const Tensor workspace = backend().rnn_forward(out, layer, training);
+  std::vector<Tensor> outputs{out.y, out.h_n};
+  if (lstm) outputs.push_back(out.c_n);
+  // The rule reads the outputs' values through handles of its own, outside the graph, so that
+  // the node does not own the tensors that own it.
+  const RnnStates values{out.y.detach(), out.h_n.detach(), lstm ? out.c_n.detach() : Tensor()};
+  outputs = autograd::record_outputs(
+      outputs, std::move(inputs),
+      [layer, values, workspace](const std::vector<Tensor>& dys, autograd::Grads& g) {
+        // The backward pass through time needs all three; an unused one contributes zeros.
+        auto d = [&](size_t k, const Tensor& like) {
+          return k < dys.size() && dys[k].defined() ? dys[k] : Tensor::zeros_like(like);
+        };
+        const RnnStates d_out{d(0, values.y), d(1, values.h_n),
+                              values.c_n.defined() ? d(2, values.c_n) : Tensor()};
         auto grad = [&](size_t i) { return g.needs(i) ? g[i] : Tensor(); };
         const RnnGrads grads{grad(0), grad(1), grad(2), grad(3), grad(4), grad(5), grad(6)};
-        backend().rnn_backward(grads, states_in(d_packed, layer, y_shape), layer,
-                               states_in(g.output, layer, y_shape), workspace);
+        backend().rnn_backward(grads, d_out, layer, values, workspace);
       });
-  const int64_t y_size = numel(y_shape), state_size = layer.h0.numel();
-  RnnResult result{slice(packed, 0, 0, y_size).reshape(y_shape),
-                   slice(packed, 0, y_size, state_size).reshape(layer.h0.shape()), Tensor()};
-  if (layer.cell == RnnCell::Lstm)
-    result.c_n = slice(packed, 0, y_size + state_size, state_size).reshape(layer.h0.shape());
-  return result;
+  return {outputs[0], outputs[1], lstm ? outputs[2] : Tensor()};
 }
 
 }  // namespace soma

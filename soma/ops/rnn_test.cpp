@@ -21,9 +21,12 @@ struct Case {
   bool bias = true;
 };
 
-// cat(output, h_n[, c_n]) flattened: one tensor carries every output's gradient.
-testing::Fn layer_of(Case c) {
-  return [c](const std::vector<Tensor>& in) {
+// Which of the layer's outputs a test reads.
+enum class Read { All, HiddenState, CellState };
+
+// cat(output, h_n[, c_n]) flattened: one tensor carries every output's gradient; or one output.
+testing::Fn layer_of(Case c, Read read = Read::All) {
+  return [c, read](const std::vector<Tensor>& in) {
     RnnLayer layer;
     layer.cell = c.cell;
     layer.batch_first = c.batch_first;
@@ -35,6 +38,8 @@ testing::Fn layer_of(Case c) {
     layer.w_hh = in[k++];
     if (c.bias) layer.b_ih = in[k++], layer.b_hh = in[k++];
     const RnnResult r = rnn_layer(layer);
+    if (read == Read::HiddenState) return r.h_n;
+    if (read == Read::CellState) return r.c_n;
     std::vector<Tensor> parts{r.output.reshape({-1}), r.h_n.reshape({-1})};
     if (r.c_n.defined()) parts.push_back(r.c_n.reshape({-1}));
     return concat(parts, 0);
@@ -75,6 +80,17 @@ TEST(RnnLayer, Gradcheck) {
   }
 }
 
+// The layer's outputs are outputs of one node, each with its own gradient: a network that reads
+// only the last state (a classifier on h_n) back-propagates through the sequence all the same.
+TEST(RnnLayer, GradientsFlowFromEachOutputAlone) {
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(gates_of(c.cell) * 10 + c.directions);
+    testing::expect_gradcheck(layer_of(c, Read::HiddenState), inputs_of(c, 3, 2, 3, 2));
+    if (c.cell == RnnCell::Lstm)
+      testing::expect_gradcheck(layer_of(c, Read::CellState), inputs_of(c, 3, 2, 3, 2));
+  }
+}
+
 TEST(RnnLayer, MatchesReference) {
   for (const Case& c : kCases) {
     SCOPED_TRACE(gates_of(c.cell) * 10 + c.directions);
@@ -86,6 +102,7 @@ TEST(RnnLayer, MatchesReference) {
 }
 
 TEST(RnnLayer, Bf16AutocastAgreesWithF32Reference) {
+  SOMA_SKIP_WITHOUT_BF16();
   // bf16 sequences, hidden states and weights; f32 cell states, accumulation and gradients.
   // Small weights keep the plain RNNs from amplifying rounding step after step.
   for (const Case& c : kCases) {
@@ -145,9 +162,9 @@ TEST(RnnLayer, MatchesTheEquationsComposedFromOps) {
       Rng rng(4);
       std::vector<Tensor> in;
       for (const Input& spec : inputs_of({cell}, 6, 3, 5, 8))
-        in.push_back(testing::random_input(spec, rng, dtype).requires_grad());
+        in.push_back(testing::random_input(spec, rng, dtype).requires_grad_());
       std::vector<Tensor> copies;
-      for (const Tensor& t : in) copies.push_back(t.detach().clone().requires_grad());
+      for (const Tensor& t : in) copies.push_back(t.detach().clone().requires_grad_());
       const Tensor fused = layer_of({cell})(in), composed = composed_from_ops(cell, copies);
       testing::expect_close(fused, composed, tolerance, tolerance, "outputs");
       const Tensor upstream = Tensor::randn(fused.shape(), rng).to(dtype);
@@ -169,7 +186,7 @@ TEST(RnnLayer, InferenceAgreesWithTraining) {
       Rng rng(3);
       std::vector<Tensor> in;
       for (const Input& spec : inputs_of(c, 9, 33, 28, 64))
-        in.push_back(testing::random_input(spec, rng, DType::F32).requires_grad());
+        in.push_back(testing::random_input(spec, rng, DType::F32).requires_grad_());
       const Tensor trained = layer_of(c)(in);
       autograd::NoGradGuard no_grad;
       testing::expect_close(layer_of(c)(in), trained, 1e-6, 1e-6, "inference");

@@ -23,7 +23,7 @@ template <class Optim, class Options>
 void expect_matches_pytorch(const std::string& name, Options options) {
   const io::Safetensors f =
       io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/" + name + ".safetensors");
-  const Tensor param = f.tensors.at("param").clone().requires_grad();
+  const Tensor param = f.tensors.at("param").clone().requires_grad_();
   Optim optimizer({param}, options);
   for (int k = 0; k < 10; ++k) {
     param.set_grad(f.tensors.at("grad." + std::to_string(k)).clone());
@@ -75,7 +75,7 @@ TEST(Adagrad, MatchesPyTorch) {
 }
 
 TEST(Adam, KeepsStatePerParameterAndGroup) {
-  const Tensor a = Tensor::ones({3}).requires_grad(), b = Tensor::ones({2}).requires_grad();
+  const Tensor a = Tensor::ones({3}).requires_grad_(), b = Tensor::ones({2}).requires_grad_();
   Adam adam({{{a}, {.lr = 0.1}}, {{b}, {.lr = 0.0}}});
   EXPECT_EQ(adam.state_of(a), nullptr);
   a.set_grad(Tensor::ones({3}));
@@ -90,7 +90,7 @@ TEST(Adam, KeepsStatePerParameterAndGroup) {
 }
 
 TEST(SGD, GroupsHaveTheirOwnOptions) {
-  const Tensor a = Tensor::ones({2}).requires_grad(), b = Tensor::ones({2}).requires_grad();
+  const Tensor a = Tensor::ones({2}).requires_grad_(), b = Tensor::ones({2}).requires_grad_();
   SGD sgd({{{a}, {.lr = 0.5}}, {{b}, {.lr = 0.1}}});
   a.set_grad(Tensor::ones({2}));
   b.set_grad(Tensor::ones({2}));
@@ -104,7 +104,7 @@ TEST(SGD, GroupsHaveTheirOwnOptions) {
 }
 
 TEST(SGD, RejectsBadOptions) {
-  const Tensor a = Tensor::ones({2}).requires_grad();
+  const Tensor a = Tensor::ones({2}).requires_grad_();
   EXPECT_THROW(SGD({a}, {.lr = -1}), Error);
   EXPECT_THROW(SGD({a}, {.lr = 0.1, .nesterov = true}), Error);
 }
@@ -142,7 +142,7 @@ TEST(GradientDescent, BatchMiniBatchAndStochasticAllConverge) {
 }
 
 TEST(Regularization, L1AndL2Penalties) {
-  const Tensor w = Tensor::from({1.0f, -2.0f}, {2}).requires_grad();
+  const Tensor w = Tensor::from({1.0f, -2.0f}, {2}).requires_grad_();
   const Tensor l1 = l1_penalty({w}, 0.5);
   EXPECT_FLOAT_EQ(float(l1.item()), 1.5f);
   l1.backward();
@@ -162,14 +162,14 @@ TEST(Regularization, MaxNormLimitsEachUnit) {
 // both then take identical steps.
 template <class Optim, class Options>
 void expect_state_round_trips(Options options) {
-  const Tensor a = Tensor::from({1.0f, -2.0f, 3.0f}, {3}).requires_grad();
+  const Tensor a = Tensor::from({1.0f, -2.0f, 3.0f}, {3}).requires_grad_();
   Optim first({a}, options);
   Rng rng(4);
   for (int k = 0; k < 3; ++k) {
     a.set_grad(Tensor::randn({3}, rng));
     first.step();
   }
-  const Tensor b = a.detach().clone().requires_grad();
+  const Tensor b = a.detach().clone().requires_grad_();
   Optim second({b}, options);
   second.set_learning_rate(0, 123);  // restored from the state too
   second.load_state_dict(first.state_dict());
@@ -192,7 +192,7 @@ TEST(OptimizerState, RoundTripsForEveryOptimizer) {
 }
 
 TEST(OptimizerState, RejectsStateOfAnotherShapeWithoutChangingAnything) {
-  const Tensor a = Tensor::ones({3}).requires_grad();
+  const Tensor a = Tensor::ones({3}).requires_grad_();
   Adam adam({a}, {.lr = 0.5});
   std::map<std::string, Tensor> state{{"0.lr", Tensor::scalar(0.1, DType::F64)},
                                       {"0.0.exp_avg", Tensor::zeros({4})}};
@@ -210,7 +210,7 @@ TEST(ClipGrad, MatchesPyTorch) {
     params.clear();
     for (int k = 0; k < 2; ++k) {
       const Tensor& grad = f.tensors.at("grad." + std::to_string(k));
-      params.push_back(Tensor::zeros(grad.shape()).requires_grad());
+      params.push_back(Tensor::zeros(grad.shape()).requires_grad_());
       params.back().set_grad(grad.clone());
     }
   };

@@ -17,7 +17,7 @@ Tensor fixture_lrs(const std::string& name, const std::string& key = "lrs") {
 // The rates a schedule sets over the fixture's steps, against torch.optim.lr_scheduler's.
 template <class Make>
 void expect_matches_pytorch(const std::string& name, Make make) {
-  const Tensor param = Tensor::zeros({1}).requires_grad();
+  const Tensor param = Tensor::zeros({1}).requires_grad_();
   SGD sgd({param}, {.lr = 0.1});
   auto schedule = make(sgd);
   const Tensor expected = fixture_lrs(name);
@@ -44,7 +44,7 @@ TEST(Schedules, MatchPyTorch) {
 }
 
 TEST(ReduceOnPlateau, MatchesPyTorch) {
-  const Tensor param = Tensor::zeros({1}).requires_grad();
+  const Tensor param = Tensor::zeros({1}).requires_grad_();
   SGD sgd({param}, {.lr = 0.1});
   ReduceOnPlateau plateau(
       sgd, {.factor = 0.5, .patience = 2, .threshold = 0.01, .cooldown = 1, .min_lr = 0.004});
@@ -56,7 +56,7 @@ TEST(ReduceOnPlateau, MatchesPyTorch) {
 }
 
 TEST(Schedules, ResumeAtAStepAndScaleEachGroup) {
-  const Tensor a = Tensor::zeros({1}).requires_grad(), b = Tensor::zeros({1}).requires_grad();
+  const Tensor a = Tensor::zeros({1}).requires_grad_(), b = Tensor::zeros({1}).requires_grad_();
   SGD sgd({{{a}, {.lr = 0.1}}, {{b}, {.lr = 0.02}}});
   StepDecay schedule(sgd, 2, 0.5);
   schedule.set_steps(5);
