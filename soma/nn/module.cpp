@@ -2,8 +2,13 @@
 
 namespace soma::nn {
 
+Tensor Module::forward_inputs(const std::vector<Tensor>& inputs) {
+  SOMA_CHECK(inputs.size() == 1, kind(), ": takes one input, given ", inputs.size());
+  return forward(inputs[0]);
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor value) {
-  value.requires_grad();
+  value.requires_grad_();
   parameters_.emplace_back(name, value);
   return value;
 }

@@ -20,6 +20,9 @@ class Module {
 
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return forward(x); }
+  // The module on the tensors a graph node reads: the merges (add, concat) take several; every
+  // other module takes exactly one, and this throws soma::Error for another count.
+  virtual Tensor forward_inputs(const std::vector<Tensor>& inputs);
   // The layer's kind as a config names it ("linear", "relu"), for summaries and messages.
   virtual std::string kind() const = 0;
 

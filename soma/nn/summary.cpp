@@ -30,7 +30,22 @@ ModelSummary summarize(Module& model, const Shape& input, DType dtype) {
     return Shape(t.shape().begin() + 1, t.shape().end());
   };
   const bool sequential = dynamic_cast<Sequential*>(&model) != nullptr;
+  if (auto* graph = dynamic_cast<Graph*>(&model)) {
+    try {
+      x = graph
+              ->trace({x},
+                      [&](const Graph::Node& node, const Tensor& y) {
+                        summary.layers.push_back({node.name, node.module->kind(), without_batch(y),
+                                                  node.module->parameter_count(), node.from});
+                      })
+              .front();
+    } catch (const Error& e) {
+      if (training) model.train();
+      fail(e.what());
+    }
+  }
   for (const auto& [name, layer] : model.children()) {
+    if (dynamic_cast<Graph*>(&model)) break;
     std::optional<Shape> output;
     if (sequential) {
       try {
@@ -44,7 +59,7 @@ ModelSummary summarize(Module& model, const Shape& input, DType dtype) {
     }
     summary.layers.push_back({name, layer->kind(), output, layer->parameter_count()});
   }
-  if (!sequential) {
+  if (!sequential && !dynamic_cast<Graph*>(&model)) {
     try {
       x = model(x);
     } catch (const Error& e) {
@@ -60,23 +75,38 @@ ModelSummary summarize(Module& model, const Shape& input, DType dtype) {
 }
 
 std::string format(const ModelSummary& summary) {
+  bool graph = false;
+  for (const LayerSummary& layer : summary.layers) graph = graph || !layer.inputs.empty();
   std::vector<std::vector<std::string>> rows{{"layer", "kind", "output shape", "parameters"}};
-  for (const LayerSummary& layer : summary.layers)
+  if (graph) rows[0].push_back("inputs");
+  for (const LayerSummary& layer : summary.layers) {
     rows.push_back({layer.name, layer.kind, layer.output ? to_string(*layer.output) : "-",
                     with_commas(layer.parameters)});
-  std::vector<size_t> width(4);
+    if (!graph) continue;
+    std::string inputs;
+    for (const std::string& input : layer.inputs) inputs += (inputs.empty() ? "" : ", ") + input;
+    rows.back().push_back(inputs);
+  }
+  const size_t columns = rows[0].size();
+  std::vector<size_t> width(columns);
   for (const auto& row : rows)
-    for (size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], row[c].size());
+    for (size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], row[c].size());
+  size_t line = 2 * (columns - 1);
+  for (size_t w : width) line += w;
   std::string text =
       "input " + to_string(summary.input) + ", output " + to_string(summary.output) + "\n";
   for (size_t r = 0; r < rows.size(); ++r) {
-    for (size_t c = 0; c < 4; ++c) {
+    for (size_t c = 0; c < columns; ++c) {
       const std::string& cell = rows[r][c];
       const std::string pad(width[c] - cell.size(), ' ');
-      text += c == 3 ? pad + cell : cell + pad + "  ";  // numbers right-aligned
+      const bool last = c + 1 == columns;
+      if (c == 3)
+        text += pad + cell + (last ? "" : "  ");  // numbers right-aligned
+      else
+        text += cell + (last ? "" : pad + "  ");
     }
     text += "\n";
-    if (r == 0) text += std::string(width[0] + width[1] + width[2] + width[3] + 6, '-') + "\n";
+    if (r == 0) text += std::string(line, '-') + "\n";
   }
   text += "total parameters: " + with_commas(summary.parameters);
   if (summary.buffers > 0) text += " (plus " + with_commas(summary.buffers) + " buffer values)";

@@ -18,8 +18,10 @@
 #include "soma/nn/conv.h"
 #include "soma/nn/dropout.h"
 #include "soma/nn/flatten.h"
+#include "soma/nn/graph.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/local_response_norm.h"
+#include "soma/nn/merge.h"
 #include "soma/nn/pooling.h"
 #include "soma/nn/upsample.h"
 #include "soma/optim/adagrad.h"
@@ -44,16 +46,19 @@ const std::map<std::string, nn::ModulePtr (*)()> kPlainLayers{
     {"softmax", make_layer<nn::Softmax>},   {"log_softmax", make_layer<nn::LogSoftmax>},
     {"flatten", make_layer<nn::Flatten>}};
 
-// What `module` makes of one example of `shape`, found by running it on a batch of one: every
-// layer knows its arithmetic, so the config does not repeat it. Errors name `where`.
-Shape output_shape(nn::Module& module, const Shape& shape, const std::string& where) {
+// What `module` makes of one example of each of `shapes`, found by running it on a batch of one:
+// every layer knows its arithmetic, so the config does not repeat it. Errors name `where`.
+Shape output_shape(nn::Module& module, const std::vector<Shape>& shapes, const std::string& where) {
   autograd::NoGradGuard no_grad;
-  Shape batch = shape;
-  batch.insert(batch.begin(), 1);
+  std::vector<Tensor> inputs;
+  for (Shape batch : shapes) {
+    batch.insert(batch.begin(), 1);
+    inputs.push_back(Tensor::zeros(batch));
+  }
   module.eval();  // batch norm cannot train on one example
   Tensor y;
   try {
-    y = module(Tensor::zeros(batch));
+    y = module.forward_inputs(inputs);
   } catch (const Error& e) {
     fail(where, ": ", e.what());
   }
@@ -133,11 +138,27 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
 
 nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
   if (config.zoo_model) return build_zoo_model(*config.zoo_model, input_shape);
-  auto model = std::make_shared<nn::Sequential>();
-  Shape shape = input_shape;
+  // A list read top to bottom is a Sequential (its fusions are the graph's too); one with names
+  // that layers read ("from") or merges is a graph.
+  bool graph = false;
+  for (const LayerConfig& layer : config.layers) graph = graph || !layer.from.empty();
+  auto sequential = std::make_shared<nn::Sequential>();
+  auto nodes = std::make_shared<nn::Graph>();
+  std::map<std::string, Shape> shapes{{"input", input_shape}};
+  std::string above = "input";
   for (const LayerConfig& layer : config.layers) {
+    const std::vector<std::string> from = layer.from.empty() ? std::vector{above} : layer.from;
+    std::vector<Shape> inputs;
+    for (const std::string& name : from) inputs.push_back(shapes.at(name));
+    const Shape& shape = inputs[0];
     nn::ModulePtr module;
-    if (layer.type == "linear") {
+    if (layer.type == "add")
+      module = std::make_shared<nn::Add>();
+    else if (layer.type == "multiply")
+      module = std::make_shared<nn::Multiply>();
+    else if (layer.type == "concat")
+      module = std::make_shared<nn::Concatenate>(layer.dim);
+    else if (layer.type == "linear") {
       SOMA_CHECK(shape.size() == 1, config.path, ":", layer.line,
                  ": a linear layer takes vectors, but its inputs have shape ", to_string(shape),
                  " (put { type = \"flatten\" } before it)");
@@ -209,10 +230,16 @@ nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
       module = plain->second();
     else
       fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
-    model->push_back(module);
-    shape = output_shape(*module, shape, config.path + ":" + std::to_string(layer.line));
+    if (graph)
+      nodes->add(layer.name, module, from);
+    else
+      sequential->push_back(module);
+    shapes[layer.name] =
+        output_shape(*module, inputs, config.path + ":" + std::to_string(layer.line));
+    above = layer.name;
   }
-  return model;
+  if (graph) return nodes;
+  return sequential;
 }
 
 loss::Loss build_loss(const Config& config) {

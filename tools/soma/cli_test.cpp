@@ -91,6 +91,7 @@ TEST(ConvNets, MnistSpeedrunReaches99Percent) {
 }
 
 TEST(ConvNets, LeNet5LearnsAsWellInBf16) {
+  SOMA_SKIP_WITHOUT_BF16();
   // Mixed precision (bf16 convolutions and products, f32 everything else) against f32 on one
   // epoch, from the same seed.
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
@@ -665,6 +666,62 @@ TEST(Summary, PrintsLayersShapesAndParameters) {
   dir.write("no_flatten.toml", text);
   expect_error("summary " + dir.file("no_flatten.toml"),
                "a linear layer takes vectors, but its inputs have shape [1, 28, 28]");
+}
+
+// XOR by a graph: two hidden branches from the input, added, then joined with the input itself.
+const char* kXorGraph = R"([model]
+layers = [
+  { name = "a", type = "linear", out = 8 }, { type = "tanh" },
+  { name = "b", type = "linear", out = 8, from = "input" }, { type = "tanh" },
+  { name = "sum", type = "add", from = ["1", "3"] },
+  { name = "both", type = "concat", from = ["sum", "input"], dim = 1 },
+  { type = "linear", out = 1 }, { type = "sigmoid" },
+]
+
+[data]
+dataset = "xor"
+batch_size = 4
+
+[train]
+epochs = 1000
+loss = "binary_crossentropy"
+optimizer = { type = "sgd", lr = 0.5, momentum = 0.9 }
+)";
+
+TEST(Graphs, LayersReadNamedLayersAndMerge) {
+  TempDir dir;
+  dir.write("xor.toml", kXorGraph);
+  const Result summary = soma("summary " + dir.file("xor.toml"));
+  ASSERT_EQ(summary.code, 0) << summary.output;
+  EXPECT_NE(summary.output.find("inputs"), std::string::npos) << summary.output;
+  EXPECT_TRUE(
+      std::regex_search(summary.output, std::regex("both +concat +\\[10\\] +0 +sum, input")))
+      << summary.output;
+  EXPECT_NE(summary.output.find("total parameters: 59"), std::string::npos) << summary.output;
+  const Result trained =
+      soma("train " + dir.file("xor.toml") + " --save " + dir.file("w.safetensors"));
+  ASSERT_EQ(trained.code, 0) << trained.output;
+  EXPECT_EQ(last_value(trained.output, "test_accuracy"), 1.0) << trained.output;
+  const io::Safetensors weights = io::load_safetensors(dir.file("w.safetensors"));
+  EXPECT_TRUE(weights.tensors.count("a.weight") && weights.tensors.count("b.bias") &&
+              weights.tensors.count("6.weight"));
+
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = kXorGraph;
+    text.replace(text.find(from), from.size(), to);
+    dir.write("bad.toml", text);
+    return "train " + dir.file("bad.toml");
+  };
+  expect_error(with("from = [\"1\", \"3\"]", "from = [\"1\", \"both\"]"),
+               "bad.toml:5: \"from\" names \"both\", a layer that comes later");
+  expect_error(with("from = [\"1\", \"3\"]", "from = [\"1\", \"inptu\"]"),
+               "bad.toml:5: \"from\" names \"inptu\", which is no layer (did you mean \"input\"?)");
+  expect_error(with("from = [\"1\", \"3\"]", "from = [\"1\", \"input\"]"),
+               "bad.toml:5: add: input 1 has shape [1, 2], input 0 has [1, 8]");
+  expect_error(with("from = [\"1\", \"3\"]", "from = \"1\""),
+               "bad.toml:5: add merges layers: it needs \"from\" with two or more names");
+  expect_error(with("name = \"b\"", "name = \"a\""), "bad.toml:4: the layer name \"a\" is taken");
+  expect_error(with("dim = 1", "dim = 3"), "bad.toml:6: concat: dim 3 is outside inputs");
 }
 
 TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {

@@ -32,7 +32,10 @@ const std::vector<std::string> kLayerTypes{"linear",
                                            "avgpool2d",
                                            "adaptive_avgpool2d",
                                            "batchnorm1d",
-                                           "batchnorm2d"};
+                                           "batchnorm2d",
+                                           "add",
+                                           "multiply",
+                                           "concat"};
 
 // The keys each augmentation takes besides "type".
 const std::map<std::string, std::vector<std::string>> kAugmentKeys{
@@ -188,21 +191,44 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     fail(where(config, node), ": unknown layer type \"", layer.type, "\"",
          did_you_mean(layer.type, kLayerTypes));
   const std::string of = "layer \"" + layer.type + "\"";
+  // Every layer may be named and say what it reads, besides its own keys.
+  auto check = [&](std::vector<std::string> known) {
+    known.insert(known.end(), {"name", "from"});
+    check_keys(config, table, of, known);
+  };
+  layer.name = get<std::string>(config, table, of, "name", "");
+  if (const toml::node* from = table.get("from")) {
+    if (auto one = from->value_exact<std::string>()) layer.from = {*one};
+    if (const toml::array* names = from->as_array())
+      for (const toml::node& name : *names) {
+        auto text = name.value_exact<std::string>();
+        SOMA_CHECK(text, where(config, *from), ": \"from\" in ", of,
+                   " must be a layer name or a list of them");
+        layer.from.push_back(*text);
+      }
+    SOMA_CHECK(!layer.from.empty(), where(config, *from), ": \"from\" in ", of,
+               " must be a layer name or a non-empty list of them");
+  }
+  const bool merge = layer.type == "add" || layer.type == "multiply" || layer.type == "concat";
+  SOMA_CHECK(!merge || layer.from.size() >= 2, where(config, node), ": ", layer.type,
+             " merges layers: it needs \"from\" with two or more names");
+  SOMA_CHECK(merge || layer.from.size() <= 1, where(config, node), ": ", of,
+             " reads one layer, but \"from\" names ", layer.from.size());
   if (layer.type == "linear") {
-    check_keys(config, table, of, {"type", "out", "bias", "max_norm"});
+    check({"type", "out", "bias", "max_norm"});
     layer.out = get<int64_t>(config, table, of, "out", 0, true);
     SOMA_CHECK(layer.out > 0, where(config, node), ": linear \"out\" must be positive, found ",
                layer.out);
     layer.bias = get<bool>(config, table, of, "bias", true);
     layer.max_norm = get<double>(config, table, of, "max_norm", 0.0);
   } else if (layer.type == "leaky_relu") {
-    check_keys(config, table, of, {"type", "slope"});
+    check({"type", "slope"});
     layer.slope = get<double>(config, table, of, "slope", 0.01);
   } else if (layer.type == "elu") {
-    check_keys(config, table, of, {"type", "alpha"});
+    check({"type", "alpha"});
     layer.alpha = get<double>(config, table, of, "alpha", 1.0);
   } else if (layer.type == "dropout" || layer.type == "dropout2d") {
-    check_keys(config, table, of, {"type", "p"});
+    check({"type", "p"});
     layer.p = get<double>(config, table, of, "p", 0.5);
     SOMA_CHECK(layer.p >= 0 && layer.p < 1, where(config, node), ": ", layer.type,
                " \"p\" must lie in [0, 1), found ", layer.p);
@@ -211,7 +237,7 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     std::vector<std::string> keys{"type",    "out",      "kernel", "stride",
                                   "padding", "dilation", "groups", "bias"};
     if (transposed) keys.push_back("output_padding");
-    check_keys(config, table, of, keys);
+    check(keys);
     layer.out = get<int64_t>(config, table, of, "out", 0, true);
     SOMA_CHECK(layer.out > 0, where(config, node), ": ", layer.type,
                " \"out\" must be positive, found ", layer.out);
@@ -226,16 +252,16 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
   } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
     std::vector<std::string> keys{"type", "kernel", "stride", "padding"};
     if (layer.type == "avgpool2d") keys.push_back("count_include_pad");
-    check_keys(config, table, of, keys);
+    check(keys);
     layer.kernel = get_size2d(config, table, of, "kernel", {2, 2});
     if (table.get("stride")) layer.stride = get_size2d(config, table, of, "stride", {1, 1});
     layer.padding = get_size2d(config, table, of, "padding", {0, 0}, 0);
     layer.count_include_pad = get<bool>(config, table, of, "count_include_pad", true);
   } else if (layer.type == "adaptive_avgpool2d") {
-    check_keys(config, table, of, {"type", "output_size"});
+    check({"type", "output_size"});
     layer.output_size = get_size2d(config, table, of, "output_size", {1, 1});
   } else if (layer.type == "local_response_norm") {
-    check_keys(config, table, of, {"type", "size", "alpha", "beta", "k"});
+    check({"type", "size", "alpha", "beta", "k"});
     layer.lrn = {.size = get<int64_t>(config, table, of, "size", 0, true),
                  .alpha = get<double>(config, table, of, "alpha", 1e-4),
                  .beta = get<double>(config, table, of, "beta", 0.75),
@@ -243,7 +269,7 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     SOMA_CHECK(layer.lrn.size >= 1 && layer.lrn.k > 0, where(config, node),
                ": local_response_norm needs size >= 1 and k > 0");
   } else if (layer.type == "upsample") {
-    check_keys(config, table, of, {"type", "size", "scale_factor", "mode", "align_corners"});
+    check({"type", "size", "scale_factor", "mode", "align_corners"});
     SOMA_CHECK(bool(table.get("size")) != bool(table.get("scale_factor")), where(config, node),
                ": upsample takes either \"size\" or \"scale_factor\"");
     if (table.get("size")) layer.upsample_size = get_size2d(config, table, of, "size", {1, 1});
@@ -258,13 +284,16 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     SOMA_CHECK(!layer.align_corners || mode == "bilinear", where(config, node),
                ": upsample \"align_corners\" applies to bilinear mode only");
   } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
-    check_keys(config, table, of, {"type", "eps", "momentum"});
+    check({"type", "eps", "momentum"});
     layer.eps = get<double>(config, table, of, "eps", 1e-5);
     layer.momentum = get<double>(config, table, of, "momentum", 0.1);
     SOMA_CHECK(layer.eps > 0 && layer.momentum >= 0 && layer.momentum <= 1, where(config, node),
                ": ", layer.type, " needs eps > 0 and momentum in [0, 1]");
+  } else if (layer.type == "concat") {
+    check({"type", "dim"});
+    layer.dim = get<int64_t>(config, table, of, "dim", 1);
   } else {
-    check_keys(config, table, of, {"type"});
+    check({"type"});
   }
   return layer;
 }
@@ -375,6 +404,33 @@ Config parse_config(const std::string& text, const std::string& path) {
 
 namespace {
 
+// Each layer's name is its own (a layer without one is named by its position, as Sequential
+// names them), and "from" names the input or a layer above.
+void check_layer_names(Config& config) {
+  std::vector<std::string> names{"input"};
+  for (size_t i = 0; i < config.layers.size(); ++i) {
+    LayerConfig& layer = config.layers[i];
+    const std::string at = config.path + ":" + std::to_string(layer.line);
+    if (layer.name.empty()) layer.name = std::to_string(i);
+    SOMA_CHECK(layer.name.find('.') == std::string::npos, at, ": layer name \"", layer.name,
+               "\" must not hold a dot (dots join parameter names)");
+    SOMA_CHECK(std::find(names.begin(), names.end(), layer.name) == names.end(), at,
+               ": the layer name \"", layer.name, "\" is taken",
+               layer.name == "input" ? " (by the model's input)" : " by a layer above");
+    for (const std::string& from : layer.from) {
+      if (std::find(names.begin(), names.end(), from) != names.end()) continue;
+      bool later = false;
+      for (size_t j = i; j < config.layers.size(); ++j)
+        later = later || config.layers[j].name == from ||
+                (config.layers[j].name.empty() && std::to_string(j) == from);
+      fail(at, ": \"from\" names \"", from, "\", ",
+           later ? "a layer that comes later: a layer reads only the input and layers above it"
+                 : "which is no layer" + did_you_mean(from, names));
+    }
+    names.push_back(layer.name);
+  }
+}
+
 Config config_of(const toml::table& root, const std::string& path) {
   Config config;
   config.path = path;
@@ -391,6 +447,7 @@ Config config_of(const toml::table& root, const std::string& path) {
                ": [model] layers must be a non-empty list of layer tables");
     for (const toml::node& layer : *layers->as_array())
       config.layers.push_back(parse_layer(config, layer));
+    check_layer_names(config);
   }
 
   const toml::table& data = section_of(config, root, "data");

@@ -19,6 +19,9 @@ namespace soma::cli {
 struct LayerConfig {
   using Size2d = std::array<int64_t, 2>;  // height, width: `kernel = 3` or `kernel = [3, 5]`
   std::string type;                       // "linear", "relu", "dropout", ...
+  std::string name;                       // its node's name: given, or its position ("0", ...)
+  std::vector<std::string> from;          // the layers it reads; empty: the one above
+  int64_t dim = 1;                        // concat
   int64_t out = 0;                        // linear: output units; conv2d: output channels
   bool bias = true;                       // linear, conv2d
   double max_norm = 0;                    // linear: Keras MaxNorm on each unit's weights, 0 = none
@@ -64,7 +67,7 @@ struct TypedTable {
 
 struct Config {
   std::string path;
-  std::vector<LayerConfig> layers;      // the model as a layer list, or
+  std::vector<LayerConfig> layers;      // the model as a layer list (a graph with "from"), or
   std::optional<TypedTable> zoo_model;  // a model of the zoo by name: [model] name = "lenet5"
   std::string dataset;
   int64_t batch_size = 32;
