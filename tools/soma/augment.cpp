@@ -70,6 +70,10 @@ data::TransformPtr make(const TypedTable& r, const data::Dataset* train) {
     return std::make_shared<t::Cutout>(int64_t(size));
   }
   if (type == "pca_lighting") {
+    if (!train) {  // checking the config: the statistics come with the dataset
+      r.amount("std", 0.1);
+      return nullptr;
+    }
     const auto* images = dynamic_cast<const data::LabelledImages*>(train);
     r.check(images != nullptr, "needs an in-memory RGB image dataset such as cifar10");
     return std::make_shared<t::PcaLighting>(data::transforms::pixel_pca(images->images()),
@@ -80,6 +84,10 @@ data::TransformPtr make(const TypedTable& r, const data::Dataset* train) {
 }
 
 }  // namespace
+
+void check_augmentations(const Config& config) {
+  for (const TypedTable& augment : config.augment) make(augment, nullptr);
+}
 
 data::TransformPtr train_transform(const Config& config, const data::Dataset& train) {
   std::vector<data::TransformPtr> steps;

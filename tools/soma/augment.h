@@ -6,6 +6,10 @@
 
 namespace soma::cli {
 
+// Checks every augmentation's values without a dataset, so that a mistake in the config is
+// reported before any file is read. Throws soma::Error naming the config line.
+void check_augmentations(const Config& config);
+
 // Training: every augmentation in order, then to_float (a no-op once the values are floats).
 // `train` supplies the pixel statistics of pca_lighting. Throws soma::Error naming the config
 // line for bad values.

@@ -103,6 +103,7 @@ int run_list(const DataArgs& args) {
 
 int run_preview(const DataArgs& args) {
   const Config config = load_config(args.config);
+  check_augmentations(config);
   SOMA_CHECK(args.rows >= 1 && args.columns >= 2, "preview: needs at least 1 row and 2 columns");
   const Splits splits = load_dataset(config, args.data_dir);
   const data::TransformPtr augment = preview_transform(config, *splits.train);

@@ -93,7 +93,10 @@ class MaxNormConstraint : public train::Callback {
 
 // The config's precision, or the --precision flag's when given.
 Precision chosen_precision(const Config& config, const std::string& flag) {
-  return flag.empty() ? config.precision : parse_precision(flag, "--precision");
+  const Precision chosen = flag.empty() ? config.precision : parse_precision(flag, "--precision");
+  if (chosen == Precision::BF16 && !bf16_supported())
+    std::fprintf(stderr, "warning: this CPU has no AVX-512, which bf16 needs: computing in f32\n");
+  return chosen;
 }
 
 // Weights from a file `soma train --save` or PyTorch wrote, or a checkpoint's model part.
@@ -132,7 +135,7 @@ void init_whitening(const Config& config, nn::Module& model, const data::Dataset
     images.push_back(batch.input);
   models::init_whitening(whiten, concat(images));
   nn::init::zeros(whiten.bias);
-  whiten.bias.requires_grad(false);
+  whiten.bias.requires_grad_(false);
 }
 
 // The Trainer's options for a config: targets in the form the loss expects (class indices for
@@ -201,6 +204,7 @@ int run_train(const TrainArgs& given) {
     if (!args.quiet) std::printf("run directory: %s\n", dir.c_str());
   }
   Config config = load_config(args.config);
+  check_augmentations(config);
   const std::string config_text = io::read_file(args.config);  // kept in checkpoints and reports
   if (args.epochs >= 0) config.epochs = args.epochs;
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
@@ -325,6 +329,7 @@ int run_train(const TrainArgs& given) {
 
 int run_eval(const EvalArgs& args) {
   const Config config = load_config(args.config);
+  check_augmentations(config);
   const Autocast autocast(chosen_precision(config, args.precision));
   const loss::Loss loss = build_loss(config);
   const Splits data = load_dataset(config, args.data_dir);
