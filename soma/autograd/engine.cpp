@@ -83,11 +83,20 @@ Node::~Node() {
   }
 }
 
+namespace {
+
+// Whether an op on `inputs` joins the graph.
+bool recorded(const std::vector<Tensor>& inputs) {
+  if (!recording) return false;
+  for (const Tensor& input : inputs)
+    if (input.requires_grad()) return true;
+  return false;
+}
+
+}  // namespace
+
 Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward) {
-  if (!recording) return output;
-  bool any = false;
-  for (const Tensor& input : inputs) any = any || input.requires_grad();
-  if (!any) return output;
+  if (!recorded(inputs)) return output;
   auto node = std::make_shared<Node>();
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
@@ -98,10 +107,7 @@ Tensor record(Tensor output, std::vector<Tensor> inputs, BackwardFn backward) {
 
 std::vector<Tensor> record_outputs(std::vector<Tensor> outputs, std::vector<Tensor> inputs,
                                    OutputsBackwardFn backward) {
-  if (!recording) return outputs;
-  bool any = false;
-  for (const Tensor& input : inputs) any = any || input.requires_grad();
-  if (!any) return outputs;
+  if (!recorded(inputs)) return outputs;
   auto node = std::make_shared<Node>();
   node->inputs = std::move(inputs);
   node->backward_outputs = std::move(backward);

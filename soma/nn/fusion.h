@@ -9,8 +9,10 @@
 namespace soma::nn {
 
 // `chain` is a layer and up to two that follow it, each reading only the one before, whose
-// outputs nothing else reads but the last. When the chain starts with layers that run as one op,
-// runs them on x into y and returns how many it ran; otherwise returns 0 and leaves y alone.
-size_t forward_fused(const std::vector<Module*>& chain, const Tensor& x, Tensor& y);
+// outputs nothing else reads but the last; `inputs` are what the first reads. When the chain
+// starts with layers that run as one op, runs them into y and returns how many it ran; otherwise
+// returns 0 and leaves y alone.
+size_t forward_fused(const std::vector<Module*>& chain, const std::vector<Tensor>& inputs,
+                     Tensor& y);
 
 }  // namespace soma::nn

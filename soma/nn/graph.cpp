@@ -94,7 +94,7 @@ std::vector<Tensor> Graph::run(const std::vector<Tensor>& inputs, bool fuse,
     for (size_t r : reads_[n]) read.push_back(values[r]);
     try {
       std::vector<size_t> chain{v};
-      while (fuse && chain.size() < 3 && reads_[n].size() == 1) {
+      while (fuse && chain.size() < 3) {
         const size_t last = chain.back();
         if (readers[last] != 1 || sole_reader[last] == 0) break;
         const size_t next = sole_reader[last];
@@ -104,7 +104,7 @@ std::vector<Tensor> Graph::run(const std::vector<Tensor>& inputs, bool fuse,
       std::vector<Module*> modules;
       for (size_t c : chain) modules.push_back(nodes_[c - first_node].module.get());
       Tensor y;
-      size_t fused = chain.size() > 1 ? forward_fused(modules, read[0], y) : 0;
+      size_t fused = chain.size() > 1 ? forward_fused(modules, read, y) : 0;
       if (fused == 0) {
         y = node.module->forward_inputs(read);
         fused = 1;

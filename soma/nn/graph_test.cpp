@@ -1,13 +1,10 @@
 #include "soma/nn/graph.h"
 
-#include "soma/backend/reference/reference_backend.h"
 #include "soma/nn/activation.h"
-#include "soma/nn/batch_norm.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/flatten.h"
 #include "soma/nn/merge.h"
 #include "soma/nn/pooling.h"
-#include "soma/nn/sequential.h"
 #include "soma/nn/upsample.h"
 #include "soma/ops/conv.h"
 #include "soma/ops/shape.h"
@@ -101,62 +98,6 @@ TEST(Graph, RefusesWhatCannotBeRun) {
   Graph lone;
   lone.add("add", std::make_shared<Add>());
   testing::expect_error([&] { lone(Tensor::zeros({2})); }, "add: merges two or more inputs");
-}
-
-// Counts the fused batch norms the backend is asked for.
-struct CountingFusedNorms : ReferenceBackend {
-  int fused = 0, pooled = 0;
-  Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
-                            const Tensor& gamma, const Tensor& beta, double eps, bool training,
-                            bool relu) override {
-    fused += relu;
-    return ReferenceBackend::batch_norm_forward(y, x, mean, var, gamma, beta, eps, training, relu);
-  }
-  Tensor batch_norm_pool_forward(const Tensor& y, const Tensor& x, const Tensor& mean,
-                                 const Tensor& var, const Tensor& gamma, const Tensor& beta,
-                                 double eps, bool training, const Pool2dGeometry& g) override {
-    ++pooled;
-    return ReferenceBackend::batch_norm_pool_forward(y, x, mean, var, gamma, beta, eps, training,
-                                                     g);
-  }
-};
-
-TEST(Graph, FusesChainsWhoseValuesNothingElseReads) {
-  // batch norm → ReLU → max pooling as one op, as Sequential runs them; where another node reads
-  // the ReLU's output the pooling stays apart (batch norm + ReLU still fuse), and where one reads
-  // the batch norm's nothing fuses. Values equal the Sequential's to the bit.
-  Rng rng(2);
-  const Tensor x = Tensor::randn({4, 3, 8, 8}, rng);
-  Sequential sequential{Conv2d(3, 8, {.kernel = 3, .padding = 1}), BatchNorm2d(8), ReLU(),
-                        MaxPool2d({.kernel = 2})};
-  sequential.eval();
-  auto graph_reading = [&](const std::string& extra_from) {
-    Graph g;
-    g.add("conv", std::shared_ptr<Module>(&sequential[0], [](Module*) {}));
-    g.add("norm", std::shared_ptr<Module>(&sequential[1], [](Module*) {}));
-    g.add("relu", std::shared_ptr<Module>(&sequential[2], [](Module*) {}));
-    g.add("pool", std::shared_ptr<Module>(&sequential[3], [](Module*) {}));
-    if (!extra_from.empty()) {
-      g.add("other", std::make_shared<Identity>(), {extra_from});
-      g.set_outputs({"pool", "other"});
-    }
-    g.eval();
-    return g;
-  };
-  const std::vector<float> expected = sequential(x).to_vector<float>();
-  for (const auto& [extra, fused, pooled] :
-       std::vector<std::tuple<std::string, int, int>>{{"", 0, 1}, {"relu", 1, 0}, {"norm", 0, 0}}) {
-    SCOPED_TRACE(extra);
-    Graph g = graph_reading(extra);
-    CountingFusedNorms counting;
-    {
-      BackendGuard guard(counting);
-      g(x);
-    }
-    EXPECT_EQ(counting.fused, fused);
-    EXPECT_EQ(counting.pooled, pooled);
-    EXPECT_EQ(g(x).to_vector<float>(), expected);
-  }
 }
 
 }  // namespace

@@ -8,12 +8,16 @@
 #include "soma/nn/batch_norm.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/dropout.h"
+#include "soma/nn/graph.h"
 #include "soma/nn/init.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/local_response_norm.h"
+#include "soma/nn/merge.h"
 #include "soma/nn/pooling.h"
 #include "soma/nn/sequential.h"
 #include "soma/nn/upsample.h"
+#include "soma/ops/activation.h"
+#include "soma/ops/elementwise.h"
 #include "soma/ops/reduce.h"
 #include "testing.h"
 
@@ -68,7 +72,11 @@ TEST(Sequential, PoolsBeforeTheReluInFrontOfMaxPoolingAsIfInOrder) {
 // The reference backend, counting the batch normalisations that end with a ReLU, and those
 // that end with max pooling too.
 struct CountingFusedNorms : ReferenceBackend {
-  int fused = 0, pooled = 0;
+  int fused = 0, pooled = 0, sums_rectified = 0;
+  void binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, const Tensor& b) override {
+    sums_rectified += op == BinaryOp::AddRelu;
+    ReferenceBackend::binary_forward(op, y, a, b);
+  }
   Tensor batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& var,
                             const Tensor& gamma, const Tensor& beta, double eps, bool training,
                             bool relu) override {
@@ -131,6 +139,75 @@ TEST(Sequential, NormalisesAndRectifiesInOneOpAsIfInOrder) {
       testing::expect_close(Tensor::from(fused[k], {int64_t(fused[k].size())}),
                             Tensor::from(in_order[k], {int64_t(in_order[k].size())}), 1e-4, 1e-5,
                             training ? "training" : "evaluation");
+  }
+}
+
+TEST(Graph, FusesChainsWhoseValuesNothingElseReads) {
+  // batch norm → ReLU → max pooling as one op, as Sequential runs them; where another node reads
+  // the ReLU's output the pooling stays apart (batch norm + ReLU still fuse), and where one reads
+  // the batch norm's nothing fuses. Values equal the Sequential's to the bit.
+  Rng rng(2);
+  const Tensor x = Tensor::randn({4, 3, 8, 8}, rng);
+  Sequential sequential{Conv2d(3, 8, {.kernel = 3, .padding = 1}), BatchNorm2d(8), ReLU(),
+                        MaxPool2d({.kernel = 2})};
+  sequential.eval();
+  auto graph_reading = [&](const std::string& extra_from) {
+    Graph g;
+    g.add("conv", std::shared_ptr<Module>(&sequential[0], [](Module*) {}));
+    g.add("norm", std::shared_ptr<Module>(&sequential[1], [](Module*) {}));
+    g.add("relu", std::shared_ptr<Module>(&sequential[2], [](Module*) {}));
+    g.add("pool", std::shared_ptr<Module>(&sequential[3], [](Module*) {}));
+    if (!extra_from.empty()) {
+      g.add("other", std::make_shared<Identity>(), {extra_from});
+      g.set_outputs({"pool", "other"});
+    }
+    g.eval();
+    return g;
+  };
+  const std::vector<float> expected = sequential(x).to_vector<float>();
+  for (const auto& [extra, fused, pooled] :
+       std::vector<std::tuple<std::string, int, int>>{{"", 0, 1}, {"relu", 1, 0}, {"norm", 0, 0}}) {
+    SCOPED_TRACE(extra);
+    Graph g = graph_reading(extra);
+    CountingFusedNorms counting;
+    {
+      BackendGuard guard(counting);
+      g(x);
+    }
+    EXPECT_EQ(counting.fused, fused);
+    EXPECT_EQ(counting.pooled, pooled);
+    EXPECT_EQ(g(x).to_vector<float>(), expected);
+  }
+}
+
+TEST(Graph, RectifiesASumInOneOp) {
+  // add → ReLU, a residual block's end, runs as add_relu (to the bit relu(a + b)), unless another
+  // node reads the sum.
+  Rng rng(3);
+  const Tensor x = Tensor::randn({2, 5}, rng).requires_grad_();
+  for (const bool sum_read_elsewhere : {false, true}) {
+    Graph g;
+    g.add("doubled", std::make_shared<Tanh>());
+    g.add("sum", std::make_shared<Add>(), {"input", "doubled"});
+    g.add("out", std::make_shared<ReLU>());
+    if (sum_read_elsewhere) {
+      g.add("other", std::make_shared<Identity>(), {"sum"});
+      g.set_outputs({"out", "other"});
+    }
+    CountingFusedNorms counting;
+    {
+      BackendGuard guard(counting);
+      g(x);
+    }
+    EXPECT_EQ(counting.sums_rectified, sum_read_elsewhere ? 0 : 1);
+    const Tensor y = g(x);
+    EXPECT_EQ(y.to_vector<float>(), relu(x + tanh(x)).to_vector<float>());
+    y.sum().backward();
+    const std::vector<float> graph_grad = x.grad().to_vector<float>();
+    x.set_grad(Tensor());
+    relu(x + tanh(x)).sum().backward();
+    EXPECT_EQ(graph_grad, x.grad().to_vector<float>());
+    x.set_grad(Tensor());
   }
 }
 

@@ -17,7 +17,7 @@ Tensor Sequential::forward(const Tensor& x) {
     std::vector<Module*> chain;
     for (size_t k = i; k < std::min(i + 3, layers.size()); ++k)
       chain.push_back(layers[k].second.get());
-    if (const size_t fused = forward_fused(chain, y, y)) {
+    if (const size_t fused = forward_fused(chain, {y}, y)) {
       i += fused - 1;
       continue;
     }

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdio>
 
-#include "config.h"
+#include "soma/run/config.h"
 #include "soma/soma.h"
 
 namespace soma::cli {
+
+using namespace soma::run;
 namespace {
 
 // conv64-64-pool-128-128-pool-256-256-pool-gap-fc10, each convolution 3×3 + BN + ReLU.

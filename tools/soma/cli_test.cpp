@@ -369,6 +369,14 @@ void expect_error(const std::string& arguments, const std::string& expected) {
       << "expected \"" << expected << "\" in: " << r.output;
 }
 
+// "train DIR/bad.toml" for `text` with its first `from` replaced by `to`, written there.
+std::string train_edited(const TempDir& dir, std::string text, const std::string& from,
+                         const std::string& to) {
+  text.replace(text.find(from), from.size(), to);
+  dir.write("bad.toml", text);
+  return "train " + dir.file("bad.toml");
+}
+
 std::string idx(uint8_t rank, std::vector<uint32_t> extents, size_t body) {
   std::string bytes{0, 0, 8, char(rank)};
   for (uint32_t e : extents)
@@ -517,10 +525,7 @@ TEST(BadInput, Augmentations) {
   TempDir dir;
   const std::string good = io::read_file(config("cifar10_mlp.toml"));
   auto with = [&](const std::string& from, const std::string& to) {
-    std::string text = good;
-    text.replace(text.find(from), from.size(), to);
-    dir.write("a.toml", text);
-    return "train " + dir.file("a.toml");
+    return train_edited(dir, good, from, to);
   };
   expect_error(with("\"horizontal_flip\"", "\"horizontal_flpi\""),
                "unknown augmentation \"horizontal_flpi\" (did you mean \"horizontal_flip\"?)");
@@ -707,10 +712,7 @@ TEST(Graphs, LayersReadNamedLayersAndMerge) {
               weights.tensors.count("6.weight"));
 
   auto with = [&](const std::string& from, const std::string& to) {
-    std::string text = kXorGraph;
-    text.replace(text.find(from), from.size(), to);
-    dir.write("bad.toml", text);
-    return "train " + dir.file("bad.toml");
+    return train_edited(dir, kXorGraph, from, to);
   };
   expect_error(with("from = [\"1\", \"3\"]", "from = [\"1\", \"both\"]"),
                "bad.toml:5: \"from\" names \"both\", a layer that comes later");

@@ -6,15 +6,17 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "augment.h"
-#include "config.h"
-#include "datasets.h"
 #include "soma/data/download.h"
 #include "soma/data/root.h"
 #include "soma/data/transforms/image_ops.h"
 #include "soma/io/image.h"
+#include "soma/run/augment.h"
+#include "soma/run/config.h"
+#include "soma/run/datasets.h"
 
 namespace soma::cli {
+
+using namespace soma::run;
 namespace {
 
 // "\r  name  [#######.......]  45%  4.5/9.9 MB", redrawn in place on a terminal; elsewhere (logs)

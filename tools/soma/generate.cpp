@@ -2,14 +2,16 @@
 
 #include <cstdio>
 
-#include "build.h"
-#include "config.h"
 #include "soma/data/datasets/text.h"
 #include "soma/io/safetensors.h"
 #include "soma/models/char_lstm.h"
+#include "soma/run/build.h"
+#include "soma/run/config.h"
 #include "soma/train/checkpoint.h"
 
 namespace soma::cli {
+
+using namespace soma::run;
 
 int run_generate(const GenerateArgs& args) {
   const io::Safetensors file = io::load_safetensors(args.weights);

@@ -4,17 +4,19 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "augment.h"
-#include "build.h"
 #include "soma/autograd/node.h"
 #include "soma/io/file.h"
 #include "soma/metrics/confusion_matrix.h"
 #include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
+#include "soma/run/augment.h"
+#include "soma/run/build.h"
 #include "soma/train/checkpoint.h"
 #include "soma/train/report.h"
 
 namespace soma::cli {
+
+using namespace soma::run;
 
 void write_run_report(const std::string& path, const Config& config, const std::string& config_text,
                       nn::Module& model, const Splits& data, const train::History& history,

@@ -8,10 +8,6 @@
 #include <numeric>
 #include <optional>
 
-#include "augment.h"
-#include "build.h"
-#include "config.h"
-#include "datasets.h"
 #include "run_report.h"
 #include "soma/autograd/node.h"
 #include "soma/data/dataloader.h"
@@ -31,11 +27,17 @@
 #include "soma/ops/indexing.h"
 #include "soma/ops/shape.h"
 #include "soma/optim/regularization.h"
+#include "soma/run/augment.h"
+#include "soma/run/build.h"
+#include "soma/run/config.h"
+#include "soma/run/datasets.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/checkpoint.h"
 #include "soma/train/trainer.h"
 
 namespace soma::cli {
+
+using namespace soma::run;
 namespace {
 
 // A checkpoint keeps lookahead's slow weights as "state.lookahead.NAME".

@@ -1,4 +1,4 @@
-#include "datasets.h"
+#include "soma/run/datasets.h"
 
 #include <numeric>
 
@@ -7,7 +7,7 @@
 #include "soma/data/datasets/text.h"
 #include "soma/data/root.h"
 
-namespace soma::cli {
+namespace soma::run {
 namespace {
 
 data::DatasetPtr gate(int64_t (*truth)(int64_t, int64_t)) {
@@ -92,4 +92,4 @@ Splits load_dataset(const Config& config, const std::string& data_dir) {
   fail("unknown dataset \"", name, "\" (known: ", kKnown, ")");
 }
 
-}  // namespace soma::cli
+}  // namespace soma::run

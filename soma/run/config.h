@@ -14,7 +14,7 @@
 #include "soma/train/callbacks.h"
 #include "soma/train/trainer.h"
 
-namespace soma::cli {
+namespace soma::run {
 
 struct LayerConfig {
   using Size2d = std::array<int64_t, 2>;  // height, width: `kernel = 3` or `kernel = [3, 5]`
@@ -108,4 +108,4 @@ Config parse_config(const std::string& text, const std::string& path);
 // The known word closest to `word`, or "" when none is close (for "did you mean").
 std::string closest(const std::string& word, const std::vector<std::string>& known);
 
-}  // namespace soma::cli
+}  // namespace soma::run

@@ -1,10 +1,10 @@
 #pragma once
 // The transform pipelines a config's `[data] augment` list describes.
-#include "config.h"
 #include "soma/data/dataset.h"
 #include "soma/data/transform.h"
+#include "soma/run/config.h"
 
-namespace soma::cli {
+namespace soma::run {
 
 // Checks every augmentation's values without a dataset, so that a mistake in the config is
 // reported before any file is read. Throws soma::Error naming the config line.
@@ -27,4 +27,4 @@ Tensor model_input(const Config& config, const data::Dataset& dataset);
 // images stay viewable.
 data::TransformPtr preview_transform(const Config& config, const data::Dataset& train);
 
-}  // namespace soma::cli
+}  // namespace soma::run

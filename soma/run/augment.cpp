@@ -1,4 +1,4 @@
-#include "augment.h"
+#include "soma/run/augment.h"
 
 #include <set>
 
@@ -6,7 +6,7 @@
 #include "soma/data/transforms/geometric.h"
 #include "soma/data/transforms/photometric.h"
 
-namespace soma::cli {
+namespace soma::run {
 namespace {
 
 namespace t = data::transforms;
@@ -121,4 +121,4 @@ data::TransformPtr eval_transform(const Config& config) {
   return std::make_shared<data::Compose>(steps);
 }
 
-}  // namespace soma::cli
+}  // namespace soma::run

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "soma/run/config.h"
 
 #include <toml++/toml.h>
 
@@ -7,7 +7,7 @@
 
 #include "soma/core/error.h"
 
-namespace soma::cli {
+namespace soma::run {
 namespace {
 
 const std::vector<std::string> kLayerTypes{"linear",
@@ -602,4 +602,4 @@ void TypedTable::check(bool ok, const std::string& message) const {
   SOMA_CHECK(ok, path, ":", line, ": ", what, " \"", type, "\" ", message);
 }
 
-}  // namespace soma::cli
+}  // namespace soma::run

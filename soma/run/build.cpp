@@ -1,4 +1,4 @@
-#include "build.h"
+#include "soma/run/build.h"
 
 #include <algorithm>
 #include <map>
@@ -31,7 +31,7 @@
 #include "soma/optim/schedule.h"
 #include "soma/optim/sgd.h"
 
-namespace soma::cli {
+namespace soma::run {
 namespace {
 
 // The layers that take no options, by their config type.
@@ -354,4 +354,4 @@ std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Opt
   return std::make_shared<train::LearningRateScheduler>(std::move(schedule), per_batch);
 }
 
-}  // namespace soma::cli
+}  // namespace soma::run

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
 #include "soma/data/dataloader.h"
 #include "soma/data/dataset.h"
+#include "soma/run/config.h"
 
-namespace soma::cli {
+namespace soma::run {
 
 struct Splits {
   data::DatasetPtr train, test;
@@ -37,4 +37,4 @@ data::DataLoader make_loader(const Config& config, const data::DatasetPtr& datas
 // The first n examples (all when there are fewer).
 data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n);
 
-}  // namespace soma::cli
+}  // namespace soma::run

@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <memory>
 
-#include "config.h"
 #include "soma/loss/loss.h"
 #include "soma/nn/sequential.h"
 #include "soma/optim/optimizer.h"
+#include "soma/run/config.h"
 #include "soma/train/callbacks.h"
 
-namespace soma::cli {
+namespace soma::run {
 
 // The model a config describes, for examples of `input_shape`. Shapes chain: each layer's input
 // size (a linear layer's features, a conv2d's or batch norm's channels) is what the layers before
@@ -28,4 +28,4 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn
 std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Optimizer& optimizer,
                                                 int64_t batches);
 
-}  // namespace soma::cli
+}  // namespace soma::run
