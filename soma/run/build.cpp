@@ -19,6 +19,7 @@
 #include "soma/nn/dropout.h"
 #include "soma/nn/flatten.h"
 #include "soma/nn/graph.h"
+#include "soma/nn/group_norm.h"
 #include "soma/nn/linear.h"
 #include "soma/nn/local_response_norm.h"
 #include "soma/nn/merge.h"
@@ -218,6 +219,12 @@ nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
         module = std::make_shared<nn::BatchNorm2d>(shape[0], options);
       else
         module = std::make_shared<nn::BatchNorm1d>(shape[0], options);
+    } else if (layer.type == "group_norm") {
+      SOMA_CHECK(!shape.empty() && shape[0] % layer.groups == 0, config.path, ":", layer.line,
+                 ": group_norm groups = ", layer.groups, " must divide the channels of its inputs ",
+                 to_string(shape));
+      module = std::make_shared<nn::GroupNorm>(
+          layer.groups, shape[0], nn::GroupNormOptions{.eps = layer.eps, .affine = layer.affine});
     } else if (layer.type == "leaky_relu")
       module = std::make_shared<nn::LeakyReLU>(layer.slope);
     else if (layer.type == "elu")

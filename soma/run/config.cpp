@@ -33,6 +33,7 @@ const std::vector<std::string> kLayerTypes{"linear",
                                            "adaptive_avgpool2d",
                                            "batchnorm1d",
                                            "batchnorm2d",
+                                           "group_norm",
                                            "add",
                                            "multiply",
                                            "concat"};
@@ -289,6 +290,13 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     layer.momentum = get<double>(config, table, of, "momentum", 0.1);
     SOMA_CHECK(layer.eps > 0 && layer.momentum >= 0 && layer.momentum <= 1, where(config, node),
                ": ", layer.type, " needs eps > 0 and momentum in [0, 1]");
+  } else if (layer.type == "group_norm") {
+    check({"type", "groups", "eps", "affine"});
+    layer.groups = get<int64_t>(config, table, of, "groups", 0, true);
+    layer.eps = get<double>(config, table, of, "eps", 1e-5);
+    layer.affine = get<bool>(config, table, of, "affine", true);
+    SOMA_CHECK(layer.groups > 0 && layer.eps > 0, where(config, node),
+               ": group_norm needs groups > 0 and eps > 0");
   } else if (layer.type == "concat") {
     check({"type", "dim"});
     layer.dim = get<int64_t>(config, table, of, "dim", 1);

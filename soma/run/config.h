@@ -32,11 +32,12 @@ struct LayerConfig {
   std::optional<Size2d> stride;           // conv2d: 1; pooling: the kernel
   Size2d padding{0, 0};
   Size2d dilation{1, 1};              // conv2d, conv_transpose2d
-  int64_t groups = 1;                 // conv2d, conv_transpose2d
+  int64_t groups = 1;                 // conv2d, conv_transpose2d; group_norm (required)
   Size2d output_padding{0, 0};        // conv_transpose2d
   bool count_include_pad = true;      // avgpool2d
   Size2d output_size{1, 1};           // adaptive_avgpool2d
-  double eps = 1e-5, momentum = 0.1;  // batchnorm1d, batchnorm2d
+  double eps = 1e-5, momentum = 0.1;  // batchnorm1d, batchnorm2d (eps: group_norm)
+  bool affine = true;                 // group_norm
   LrnParams lrn;                      // local_response_norm
   Size2d upsample_size{0, 0};         // upsample: the output size, or (0: none)
   double scale_factor = 0;            // upsample: the factor

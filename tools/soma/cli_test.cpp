@@ -726,6 +726,22 @@ TEST(Graphs, LayersReadNamedLayersAndMerge) {
   expect_error(with("dim = 1", "dim = 3"), "bad.toml:6: concat: dim 3 is outside inputs");
 }
 
+TEST(Summary, GroupNormLayers) {
+  TempDir dir;
+  std::string text = io::read_file(config("xor_mlp.toml"));
+  text.replace(text.find("{ type = \"tanh\" }"), 17,
+               "{ type = \"group_norm\", groups = 4 }, { type = \"tanh\" }");
+  dir.write("xor.toml", text);
+  const Result r = soma("summary " + dir.file("xor.toml"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex("1 +group_norm +\\[8\\] +16"))) << r.output;
+  ASSERT_EQ(soma("train " + dir.file("xor.toml") + " --epochs 3").code, 0);
+  expect_error(train_edited(dir, text, "groups = 4", "groups = 3"),
+               "group_norm groups = 3 must divide the channels of its inputs [8]");
+  expect_error(train_edited(dir, text, "groups = 4", "groups = 0"),
+               "group_norm needs groups > 0 and eps > 0");
+}
+
 TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {
   const std::string command =
       std::string(SOMA_CLI) + " train " + config("xor_mlp.toml") + " --epochs 2";
