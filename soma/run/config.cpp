@@ -382,6 +382,59 @@ Precision parse_precision(const std::string& name, const std::string& where) {
 
 namespace {
 
+// Each dataset's own [data] keys.
+const std::map<std::string, std::vector<std::string>> kDatasetKeys{
+    {"and", {}},
+    {"or", {}},
+    {"xor", {}},
+    {"mnist", {}},
+    {"fashion_mnist", {}},
+    {"cifar10", {}},
+    {"cifar100", {"labels"}},
+    {"tiny_shakespeare", {"sequence_length", "stream"}},
+    {"image_folder", {"path", "test_path", "test_split", "image_size", "channels"}},
+    {"csv", {"path", "test_path", "test_split", "targets", "task", "header"}},
+};
+
+void parse_dataset_keys(Config& config, const toml::table& data) {
+  const std::string of = "[data]";
+  const bool files = config.dataset == "image_folder" || config.dataset == "csv";
+  config.data_path = get<std::string>(config, data, of, "path", "", files);
+  config.test_path = get<std::string>(config, data, of, "test_path", "");
+  config.test_split = get<double>(config, data, of, "test_split", 0.2);
+  SOMA_CHECK(config.test_split > 0 && config.test_split < 1, config.path,
+             ": [data] test_split must lie in (0, 1), found ", config.test_split);
+  SOMA_CHECK(config.test_path.empty() || !data.get("test_split"), config.path,
+             ": [data] takes test_path or test_split, not both");
+  config.image_size = get_size2d(config, data, of, "image_size", {0, 0});
+  config.channels = get<int64_t>(config, data, of, "channels", 3);
+  SOMA_CHECK(config.channels == 1 || config.channels == 3, config.path,
+             ": [data] channels must be 1 (grey) or 3 (RGB), found ", config.channels);
+  if (const toml::node* targets = data.get("targets")) {
+    bool ok = targets->is_array() && !targets->as_array()->empty();
+    if (ok)
+      for (const toml::node& name : *targets->as_array()) {
+        ok = ok && name.is_string();
+        if (ok) config.targets.push_back(*name.value<std::string>());
+      }
+    SOMA_CHECK(ok, where(config, *targets), ": [data] targets must be a list of column names");
+  }
+  const std::string task = get<std::string>(config, data, of, "task", "classification");
+  SOMA_CHECK(task == "classification" || task == "regression", config.path,
+             ": [data] task must be \"classification\" or \"regression\", found \"", task, "\"");
+  config.regression = task == "regression";
+  SOMA_CHECK(config.regression || config.targets.size() <= 1, config.path,
+             ": [data] classification takes one target column, found ", config.targets.size());
+  config.header = get<bool>(config, data, of, "header", true);
+  const std::string labels = get<std::string>(config, data, of, "labels", "fine");
+  SOMA_CHECK(labels == "fine" || labels == "coarse", config.path,
+             ": [data] labels must be \"fine\" or \"coarse\", found \"", labels, "\"");
+  config.coarse_labels = labels == "coarse";
+  config.sequence_length = get<int64_t>(config, data, of, "sequence_length", 128);
+  SOMA_CHECK(config.sequence_length > 0, config.path,
+             ": [data] sequence_length must be positive, found ", config.sequence_length);
+}
+
 Config config_of(const toml::table& root, const std::string& path);
 
 }  // namespace
@@ -459,10 +512,18 @@ Config config_of(const toml::table& root, const std::string& path) {
   }
 
   const toml::table& data = section_of(config, root, "data");
-  check_keys(config, data, "[data]",
-             {"dataset", "batch_size", "shuffle", "train_limit", "test_limit", "workers", "augment",
-              "sequence_length", "stream"});
   config.dataset = get<std::string>(config, data, "[data]", "dataset", "", true);
+  std::vector<std::string> datasets;
+  for (const auto& [name, keys] : kDatasetKeys) datasets.push_back(name);
+  const auto dataset = kDatasetKeys.find(config.dataset);
+  if (dataset == kDatasetKeys.end())
+    fail(where(config, *data.get("dataset")), ": unknown dataset \"", config.dataset, "\"",
+         did_you_mean(config.dataset, datasets));
+  std::vector<std::string> data_keys{"dataset",    "batch_size", "shuffle", "train_limit",
+                                     "test_limit", "workers",    "augment"};
+  data_keys.insert(data_keys.end(), dataset->second.begin(), dataset->second.end());
+  check_keys(config, data, "[data] for dataset \"" + config.dataset + "\"", data_keys);
+  parse_dataset_keys(config, data);
   config.batch_size = get<int64_t>(config, data, "[data]", "batch_size", 32);
   SOMA_CHECK(config.batch_size > 0, path, ": [data] batch_size must be positive, found ",
              config.batch_size);
@@ -474,9 +535,6 @@ Config config_of(const toml::table& root, const std::string& path) {
   config.test_limit = get<int64_t>(config, data, "[data]", "test_limit", 0);
   SOMA_CHECK(config.train_limit >= 0 && config.test_limit >= 0, path,
              ": [data] train_limit and test_limit must be non-negative");
-  config.sequence_length = get<int64_t>(config, data, "[data]", "sequence_length", 128);
-  SOMA_CHECK(config.sequence_length > 0, path, ": [data] sequence_length must be positive, found ",
-             config.sequence_length);
   config.workers = get<int64_t>(config, data, "[data]", "workers", 0);
   SOMA_CHECK(config.workers >= 0 && config.workers <= 64, path,
              ": [data] workers must be 0..64, found ", config.workers);
@@ -528,6 +586,16 @@ Config config_of(const toml::table& root, const std::string& path) {
       SOMA_CHECK(m.is_string(), where(config, m), ": each metric must be a string");
       config.metrics.push_back(*m.value<std::string>());
     }
+  }
+  if (config.regression) {
+    // Regression has no classes to count right: its metrics are errors (loss only by default).
+    if (!train.get("metrics")) config.metrics.clear();
+    for (const std::string& metric : config.metrics)
+      SOMA_CHECK(
+          metric == "mse" || metric == "rmse" || metric == "mae" || metric == "mape" ||
+              metric == "msle",
+          config.path, ": [train] metric \"", metric,
+          "\" counts classes, but [data] task = \"regression\" (use mse, rmse, mae, mape or msle)");
   }
   if (const toml::node* optimizer = train.get("optimizer"))
     config.optimizer = parse_typed(config, *optimizer, "optimizer", kOptimizerKeys, "sgd");

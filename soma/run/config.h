@@ -71,6 +71,17 @@ struct Config {
   std::vector<LayerConfig> layers;      // the model as a layer list (a graph with "from"), or
   std::optional<TypedTable> zoo_model;  // a model of the zoo by name: [model] name = "lenet5"
   std::string dataset;
+  // Files of one's own (image_folder, csv): `data_path` trains, and tests too but for a seeded
+  // `test_split` fraction, unless `test_path` names the test set. Paths relative to the current
+  // folder.
+  std::string data_path, test_path;
+  double test_split = 0.2;
+  std::array<int64_t, 2> image_size{0, 0};  // image_folder: resize to [height, width]; 0: keep
+  int64_t channels = 3;                     // image_folder: 1 (grey) or 3 (RGB)
+  std::vector<std::string> targets;         // csv: the target columns (the last by default)
+  bool regression = false;                  // csv: f32 targets rather than classes
+  bool header = true;                       // csv
+  bool coarse_labels = false;               // cifar100: its 20 superclasses, not its 100 classes
   int64_t batch_size = 32;
   bool shuffle = true;
   int64_t workers = 0;  // loader threads

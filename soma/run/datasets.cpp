@@ -3,6 +3,8 @@
 #include <numeric>
 
 #include "soma/data/datasets/cifar.h"
+#include "soma/data/datasets/csv.h"
+#include "soma/data/datasets/image_folder.h"
 #include "soma/data/datasets/mnist.h"
 #include "soma/data/datasets/text.h"
 #include "soma/data/root.h"
@@ -21,7 +23,57 @@ data::DatasetPtr gate(int64_t (*truth)(int64_t, int64_t)) {
 template <class Set>
 Splits images(const std::string& data_dir) {
   return {std::make_shared<Set>(data_dir, data::Split::Train),
-          std::make_shared<Set>(data_dir, data::Split::Test), 10};
+          std::make_shared<Set>(data_dir, data::Split::Test), 10, "", Set::class_names()};
+}
+
+// `all` as the config splits it: the test set from test_path, else a seeded test_split of `all`.
+std::pair<data::DatasetPtr, data::DatasetPtr> split(const Config& config, data::DatasetPtr all,
+                                                    data::DatasetPtr test) {
+  if (test) return {all, test};
+  SOMA_CHECK(all->size() >= 2, config.data_path, ": ", all->size(),
+             " example, too few to split into training and test sets");
+  const auto tested = std::max<int64_t>(1, int64_t(double(all->size()) * config.test_split));
+  const auto parts =
+      data::random_split(all, std::vector<int64_t>{all->size() - tested, tested}, config.seed);
+  return {parts[0], parts[1]};
+}
+
+data::ImageFolderOptions folder_options(const Config& config) {
+  return {.channels = int(config.channels),
+          .height = config.image_size[0],
+          .width = config.image_size[1]};
+}
+
+Splits image_folder(const Config& config) {
+  auto all = std::make_shared<data::ImageFolder>(config.data_path, folder_options(config));
+  std::shared_ptr<data::ImageFolder> test;
+  if (!config.test_path.empty()) {
+    test = std::make_shared<data::ImageFolder>(config.test_path, folder_options(config));
+    SOMA_CHECK(test->classes() == all->classes(), config.test_path,
+               ": the test set's class folders differ from those of ", config.data_path);
+  }
+  auto [train, tested] = split(config, all, test);
+  return {train, tested, int64_t(all->classes().size()), "", all->classes()};
+}
+
+data::CsvOptions csv_options(const Config& config) {
+  return {.targets = config.targets,
+          .task = config.regression ? data::Task::Regression : data::Task::Classification,
+          .header = config.header};
+}
+
+Splits csv(const Config& config) {
+  auto all = std::make_shared<data::CsvDataset>(config.data_path, csv_options(config));
+  std::shared_ptr<data::CsvDataset> test;
+  if (!config.test_path.empty()) {
+    test = std::make_shared<data::CsvDataset>(config.test_path, csv_options(config));
+    SOMA_CHECK(test->feature_names() == all->feature_names(), config.test_path,
+               ": the test table's columns differ from those of ", config.data_path);
+  }
+  auto [train, tested] = split(config, all, test);
+  const auto classes = config.regression ? 0 : int64_t(all->classes().size());
+  return {train, tested, classes, "",
+          config.regression ? std::vector<std::string>{} : all->classes()};
 }
 
 // Character windows of input.txt in `folder` (streams of them with `config.stream`): the first 90 %
@@ -37,10 +89,9 @@ Splits text(const std::string& data_dir, const std::string& folder, const Config
                                                      config.sequence_length);
     return std::make_shared<data::SequenceWindows>(ids, config.sequence_length);
   };
-  return {part(0, train), part(train, size), corpus.vocabulary.size(), corpus.vocabulary.chars()};
+  return {
+      part(0, train), part(train, size), corpus.vocabulary.size(), corpus.vocabulary.chars(), {}};
 }
-
-constexpr const char* kKnown = "and, or, xor, mnist, fashion_mnist, cifar10, tiny_shakespeare";
 
 }  // namespace
 
@@ -54,18 +105,28 @@ Tensor zero_example(const Config& config) {
   const std::string& name = config.dataset;
   if (name == "and" || name == "or" || name == "xor") return Tensor::zeros({2});
   if (name == "mnist" || name == "fashion_mnist") return Tensor::zeros({1, 28, 28}, DType::U8);
-  if (name == "cifar10") return Tensor::zeros({3, 32, 32}, DType::U8);
+  if (name == "cifar10" || name == "cifar100") return Tensor::zeros({3, 32, 32}, DType::U8);
   if (name == "tiny_shakespeare") return Tensor::zeros({config.sequence_length}, DType::I64);
-  fail("unknown dataset \"", name, "\" (known: ", kKnown, ")");
+  if (name == "image_folder") {
+    const auto [height, width] = config.image_size;
+    if (height > 0) return Tensor::zeros({config.channels, height, width}, DType::U8);
+    return Tensor::zeros_like(
+        data::ImageFolder(config.data_path, folder_options(config)).get(0).input);
+  }
+  SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no example shape");
+  return Tensor::zeros_like(data::CsvDataset(config.data_path, csv_options(config)).get(0).input);
 }
 
-std::vector<std::string> class_names(const std::string& name) {
+std::vector<std::string> class_names(const Config& config, const std::string& data_dir) {
+  const std::string& name = config.dataset;
   if (name == "and" || name == "or" || name == "xor") return {"0", "1"};
   if (name == "mnist") return data::MNIST::class_names();
   if (name == "fashion_mnist") return data::FashionMNIST::class_names();
   if (name == "cifar10") return data::CIFAR10::class_names();
   if (name == "tiny_shakespeare") return {};
-  fail("unknown dataset \"", name, "\"");
+  if (name == "image_folder")
+    return data::ImageFolder(config.data_path, folder_options(config)).classes();
+  return load_dataset(config, data_dir).class_names;
 }
 
 data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
@@ -83,13 +144,22 @@ Splits load_dataset(const Config& config, const std::string& data_dir) {
     data::DatasetPtr table = name == "and"  ? gate([](int64_t a, int64_t b) { return a & b; })
                              : name == "or" ? gate([](int64_t a, int64_t b) { return a | b; })
                                             : gate([](int64_t a, int64_t b) { return a ^ b; });
-    return {table, table, 2};
+    return {table, table, 2, "", {"0", "1"}};
   }
   if (name == "mnist") return images<data::MNIST>(data_dir);
   if (name == "fashion_mnist") return images<data::FashionMNIST>(data_dir);
   if (name == "cifar10") return images<data::CIFAR10>(data_dir);
+  if (name == "cifar100") {
+    const auto labels =
+        config.coarse_labels ? data::CIFAR100Labels::Coarse : data::CIFAR100Labels::Fine;
+    auto train = std::make_shared<data::CIFAR100>(data_dir, data::Split::Train, labels);
+    auto test = std::make_shared<data::CIFAR100>(data_dir, data::Split::Test, labels);
+    return {train, test, int64_t(train->classes().size()), "", train->classes()};
+  }
   if (name == "tiny_shakespeare") return text(data_dir, "tinyshakespeare", config);
-  fail("unknown dataset \"", name, "\" (known: ", kKnown, ")");
+  if (name == "image_folder") return image_folder(config);
+  SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no loader");
+  return csv(config);
 }
 
 }  // namespace soma::run

@@ -13,22 +13,27 @@ namespace soma::run {
 
 struct Splits {
   data::DatasetPtr train, test;
-  int64_t classes = 0;
-  std::string vocabulary = {};  // a text dataset's characters, in id order
+  int64_t classes = 0;                   // 0 for regression
+  std::string vocabulary = {};           // a text dataset's characters, in id order
+  std::vector<std::string> class_names;  // in label order; none for text and regression
 };
 
 // The config's dataset: "and", "or", "xor" (the four rows of the truth table, train = test),
-// "mnist", "fashion_mnist", "cifar10", or "tiny_shakespeare" (its first 90 % for training, the
-// rest for testing, as windows of [data] sequence_length characters whose targets are the next
-// characters). Throws soma::Error for other names or missing files.
+// "mnist", "fashion_mnist", "cifar10", "cifar100" (from the data root), "tiny_shakespeare" (its
+// first 90 % for training, the rest for testing, as windows of [data] sequence_length characters
+// whose targets are the next characters), "image_folder" (class subfolders of PNG and JPEG
+// files) or "csv" (a table of numbers), these two split by [data] test_split with the config's
+// seed unless test_path is given. Throws soma::Error for missing or unreadable files, naming them.
 Splits load_dataset(const Config& config, const std::string& data_dir);
 
-// A zero input example of the config's dataset, as loaded (before any transform), without reading
-// its files: u8 images, f32 rows, i64 character ids.
+// A zero input example of the config's dataset, as loaded (before any transform): u8 images, f32
+// rows, i64 character ids. Reads no file of the named datasets; an image folder's first image
+// (without image_size) and a CSV file's header.
 Tensor zero_example(const Config& config);
 
-// The class names of a named dataset, in label order ("0".."9" for MNIST); none for text.
-std::vector<std::string> class_names(const std::string& name);
+// The class names of the config's dataset, in label order ("0".."9" for MNIST); none for text
+// and regression. An image folder's are its subfolders', read from it.
+std::vector<std::string> class_names(const Config& config, const std::string& data_dir = "");
 
 // A loader over `dataset` with the config's batch size, workers and seed.
 data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,

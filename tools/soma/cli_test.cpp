@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 
 #include "soma/data/datasets/mnist.h"
@@ -740,6 +741,115 @@ TEST(Summary, GroupNormLayers) {
                "group_norm groups = 3 must divide the channels of its inputs [8]");
   expect_error(train_edited(dir, text, "groups = 4", "groups = 0"),
                "group_norm needs groups > 0 and eps > 0");
+}
+
+// Writes DIR/pictures/<colour>/<n>.jpg: 16×16 JPEGs of a red, green or blue square on a noisy
+// grey ground, `per_class` of each.
+void write_colour_folder(const TempDir& dir, int per_class) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> noise(0, 40);
+  const std::vector<std::string> colours{"blue", "green", "red"};
+  for (int c = 0; c < 3; ++c)
+    for (int n = 0; n < per_class; ++n) {
+      Tensor image = Tensor::empty({3, 16, 16}, DType::U8);
+      uint8_t* p = image.data<uint8_t>();
+      for (int64_t k = 0; k < 3; ++k)
+        for (int64_t i = 0; i < 256; ++i) {
+          const bool square = i / 16 >= 4 && i / 16 < 12 && i % 16 >= 4 && i % 16 < 12;
+          const double ground = 100 + noise(rng);
+          p[k * 256 + i] = uint8_t(square ? (k == 2 - c ? 230 : 30) : ground);
+        }
+      dir.write("pictures/" + colours[size_t(c)] + "/" + std::to_string(n) + ".jpg",
+                io::encode_jpeg(image));
+    }
+}
+
+const char* kPicturesConfig = R"([model]
+layers = [
+  { type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "relu" },
+  { type = "adaptive_avgpool2d" }, { type = "flatten" }, { type = "linear", out = 3 },
+]
+
+[data]
+dataset = "image_folder"
+path = "PICTURES"
+test_split = 0.25
+batch_size = 8
+
+[train]
+epochs = 30
+loss = "sparse_categorical_crossentropy"
+optimizer = { type = "adam", lr = 0.01 }
+seed = 2
+)";
+
+TEST(Datasets, TrainsFromAFolderOfJpegs) {
+  TempDir dir;
+  write_colour_folder(dir, 12);
+  std::string text = kPicturesConfig;
+  text.replace(text.find("PICTURES"), 8, dir.file("pictures"));
+  dir.write("pictures.toml", text);
+  const Result r =
+      soma("train " + dir.file("pictures.toml") + " --save " + dir.file("w.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GE(last_value(r.output, "test_accuracy"), 0.99) << r.output;
+  // The classes are the folder's: predict names them.
+  const Result p = soma("predict " + dir.file("pictures.toml") + " --weights " +
+                        dir.file("w.safetensors") + " --top 1 " + dir.file("pictures/red/0.jpg"));
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_NE(p.output.find("0.jpg: red "), std::string::npos) << p.output;
+
+  // A class folder without images, a file that is no image, a key of another dataset.
+  dir.write("pictures/yellow/notes.txt", "no image here");
+  expect_error("train " + dir.file("pictures.toml"), "yellow");
+  fs::remove_all(dir.file("pictures/yellow"));
+  dir.write("pictures/red/broken.jpg", "not a jpeg");
+  expect_error("train " + dir.file("pictures.toml"), "broken.jpg");
+  fs::remove(dir.file("pictures/red/broken.jpg"));
+  expect_error(train_edited(dir, text, "batch_size = 8", "batch_size = 8\nstream = true"),
+               "unknown key \"stream\" in [data] for dataset \"image_folder\"");
+  expect_error(train_edited(dir, text, "\"image_folder\"", "\"image_foldr\""),
+               "unknown dataset \"image_foldr\" (did you mean \"image_folder\"?)");
+  expect_error(train_edited(dir, text, dir.file("pictures"), dir.file("nothing")), "nothing");
+}
+
+TEST(Datasets, TrainsFromCsvFiles) {
+  // Classification of two well separated blobs named by strings, then regression of y = 2a - b.
+  TempDir dir;
+  std::mt19937 rng(4);
+  std::normal_distribution<double> spread(0, 0.3);
+  std::string blobs = "a,b,kind\n", line = "a,b,y\n";
+  for (int i = 0; i < 80; ++i) {
+    const bool right = i % 2 == 1;
+    const double a = (right ? 2 : -2) + spread(rng), b = spread(rng);
+    blobs += std::to_string(a) + "," + std::to_string(b) + (right ? ",right\n" : ",left\n");
+    line += std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(2 * a - b) + "\n";
+  }
+  dir.write("blobs.csv", blobs);
+  dir.write("line.csv", line);
+  const std::string common = R"(
+[train]
+epochs = 40
+optimizer = { type = "adam", lr = 0.05 }
+)";
+  dir.write(
+      "blobs.toml",
+      "[model]\nlayers = [{ type = \"linear\", out = 2 }]\n[data]\ndataset = \"csv\"\npath = \"" +
+          dir.file("blobs.csv") + "\"\nbatch_size = 16\n" + common +
+          "loss = \"sparse_categorical_crossentropy\"\n");
+  const Result classified = soma("train " + dir.file("blobs.toml"));
+  ASSERT_EQ(classified.code, 0) << classified.output;
+  EXPECT_GE(last_value(classified.output, "test_accuracy"), 0.99) << classified.output;
+  const std::string regression =
+      "[model]\nlayers = [{ type = \"linear\", out = 1 }]\n[data]\ndataset = \"csv\"\npath = \"" +
+      dir.file("line.csv") + "\"\ntask = \"regression\"\nbatch_size = 16\n" + common +
+      "loss = \"mse\"\nmetrics = [\"mae\"]\n";
+  dir.write("line.toml", regression);
+  const Result fitted = soma("train " + dir.file("line.toml"));
+  ASSERT_EQ(fitted.code, 0) << fitted.output;
+  EXPECT_LT(last_value(fitted.output, "test_mae"), 0.05) << fitted.output;
+  expect_error(train_edited(dir, regression, "[\"mae\"]", "[\"accuracy\"]"),
+               "metric \"accuracy\" counts classes, but [data] task = \"regression\"");
 }
 
 TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {

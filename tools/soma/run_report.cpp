@@ -24,7 +24,7 @@ void write_run_report(const std::string& path, const Config& config, const std::
   train::ReportInputs report{config.path, history, {}, {}, {}, "", config_text, seconds};
   const Tensor input = model_input(config, *data.test);
   report.model_summary = nn::format(nn::summarize(model, input.shape(), input.dtype()));
-  const std::vector<std::string> classes = class_names(config.dataset);
+  const std::vector<std::string>& classes = data.class_names;
   autograd::NoGradGuard no_grad;
   model.eval();
   data::DataLoader loader = make_loader(config, data.test, eval_transform(config), false);

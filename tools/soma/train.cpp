@@ -151,9 +151,9 @@ train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
                                 .validation_prefix = "test_",
                                 .test_time_augmentation = config.test_time_augmentation,
                                 .validation_freq = config.validation_freq};
-  options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs](
-                               const Tensor& classes, const Tensor&) {
-    if (sparse) return classes;
+  options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs,
+                            regression = config.regression](const Tensor& classes, const Tensor&) {
+    if (regression || sparse) return classes;
     if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
     return one_hot(classes, outputs);
   };
@@ -228,6 +228,8 @@ int run_train(const TrainArgs& given) {
   const int64_t outputs = output_width(*model, input);
   SOMA_CHECK(data.vocabulary.empty() || outputs == data.classes, args.config,
              ": the model predicts ", outputs, " characters, the text has ", data.classes);
+  SOMA_CHECK(outputs >= data.classes || outputs == 1, args.config, ": the model gives ", outputs,
+             " outputs, the dataset has ", data.classes, " classes");
   train::TrainerOptions options = trainer_options(config, outputs);
   const auto weights = layer_weights(*model, config);
   if (config.l1 > 0) {
@@ -352,7 +354,7 @@ int run_predict(const PredictArgs& args) {
   const Shape raw = zero_example(config).shape();
   SOMA_CHECK(raw.size() == 3, args.config, ": predict takes images; dataset \"", config.dataset,
              "\" is not an image dataset");
-  const std::vector<std::string> classes = class_names(config.dataset);
+  const std::vector<std::string> classes = class_names(config);
   const data::TransformPtr prepare = eval_transform(config);
   Shape input;
   std::vector<Tensor> inputs;
