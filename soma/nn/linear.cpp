@@ -7,7 +7,8 @@
 
 namespace soma::nn {
 
-Linear::Linear(int64_t in_features, int64_t out_features, LinearOptions options) {
+Linear::Linear(int64_t in_features, int64_t out_features, LinearOptions options)
+    : max_norm_(options.max_norm) {
   SOMA_CHECK(in_features > 0 && out_features > 0, "Linear: expected positive sizes, found ",
              in_features, " -> ", out_features);
   weight = register_parameter("weight", Tensor::empty({out_features, in_features}));

@@ -7,6 +7,9 @@ namespace soma::nn {
 
 struct LinearOptions {
   bool bias = true;
+  // Keras' MaxNorm constraint on each unit's incoming weights, which the training program applies
+  // after every optimizer step (0: none).
+  double max_norm = 0;
 };
 
 class Linear : public Module {
@@ -18,9 +21,13 @@ class Linear : public Module {
 
   int64_t in_features() const { return weight.size(1); }
   int64_t out_features() const { return weight.size(0); }
+  double max_norm() const { return max_norm_; }
 
   Tensor weight;  // [out, in]
   Tensor bias;    // [out], undefined without bias
+
+ private:
+  double max_norm_ = 0;
 };
 
 }  // namespace soma::nn

@@ -13,18 +13,7 @@
 #include "soma/models/resnet.h"
 #include "soma/models/row_lstm.h"
 #include "soma/models/vgg.h"
-#include "soma/nn/activation.h"
-#include "soma/nn/batch_norm.h"
-#include "soma/nn/conv.h"
-#include "soma/nn/dropout.h"
-#include "soma/nn/flatten.h"
 #include "soma/nn/graph.h"
-#include "soma/nn/group_norm.h"
-#include "soma/nn/linear.h"
-#include "soma/nn/local_response_norm.h"
-#include "soma/nn/merge.h"
-#include "soma/nn/pooling.h"
-#include "soma/nn/upsample.h"
 #include "soma/optim/adagrad.h"
 #include "soma/optim/adam.h"
 #include "soma/optim/regularization.h"
@@ -34,18 +23,6 @@
 
 namespace soma::run {
 namespace {
-
-// The layers that take no options, by their config type.
-template <class Layer>
-nn::ModulePtr make_layer() {
-  return std::make_shared<Layer>();
-}
-const std::map<std::string, nn::ModulePtr (*)()> kPlainLayers{
-    {"identity", make_layer<nn::Identity>}, {"sigmoid", make_layer<nn::Sigmoid>},
-    {"tanh", make_layer<nn::Tanh>},         {"relu", make_layer<nn::ReLU>},
-    {"gelu", make_layer<nn::GELU>},         {"silu", make_layer<nn::SiLU>},
-    {"softmax", make_layer<nn::Softmax>},   {"log_softmax", make_layer<nn::LogSoftmax>},
-    {"flatten", make_layer<nn::Flatten>}};
 
 // What `module` makes of one example of each of `shapes`, found by running it on a batch of one:
 // every layer knows its arithmetic, so the config does not repeat it. Errors name `where`.
@@ -140,7 +117,7 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
 nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
   if (config.zoo_model) return build_zoo_model(*config.zoo_model, input_shape);
   // A list read top to bottom is a Sequential (its fusions are the graph's too); one with names
-  // that layers read ("from") or merges is a graph.
+  // that layers read ("from") is a graph.
   bool graph = false;
   for (const LayerConfig& layer : config.layers) graph = graph || !layer.from.empty();
   auto sequential = std::make_shared<nn::Sequential>();
@@ -151,92 +128,7 @@ nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
     const std::vector<std::string> from = layer.from.empty() ? std::vector{above} : layer.from;
     std::vector<Shape> inputs;
     for (const std::string& name : from) inputs.push_back(shapes.at(name));
-    const Shape& shape = inputs[0];
-    nn::ModulePtr module;
-    if (layer.type == "add")
-      module = std::make_shared<nn::Add>();
-    else if (layer.type == "multiply")
-      module = std::make_shared<nn::Multiply>();
-    else if (layer.type == "concat")
-      module = std::make_shared<nn::Concatenate>(layer.dim);
-    else if (layer.type == "linear") {
-      SOMA_CHECK(shape.size() == 1, config.path, ":", layer.line,
-                 ": a linear layer takes vectors, but its inputs have shape ", to_string(shape),
-                 " (put { type = \"flatten\" } before it)");
-      module =
-          std::make_shared<nn::Linear>(shape[0], layer.out, nn::LinearOptions{.bias = layer.bias});
-    } else if (layer.type == "conv2d" || layer.type == "conv_transpose2d") {
-      SOMA_CHECK(shape.size() == 3, config.path, ":", layer.line, ": ", layer.type,
-                 " takes images [C, H, W], but its inputs have shape ", to_string(shape));
-      SOMA_CHECK(shape[0] % layer.groups == 0 && layer.out % layer.groups == 0, config.path, ":",
-                 layer.line, ": ", layer.type, " groups = ", layer.groups, " must divide ",
-                 shape[0], " input and ", layer.out, " output channels");
-      if (layer.type == "conv_transpose2d")
-        module = std::make_shared<nn::ConvTranspose2d>(
-            shape[0], layer.out,
-            nn::ConvTranspose2dOptions{.kernel = layer.kernel,
-                                       .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
-                                       .padding = layer.padding,
-                                       .output_padding = layer.output_padding,
-                                       .dilation = layer.dilation,
-                                       .groups = layer.groups,
-                                       .bias = layer.bias});
-      else
-        module = std::make_shared<nn::Conv2d>(
-            shape[0], layer.out,
-            nn::Conv2dOptions{.kernel = layer.kernel,
-                              .stride = layer.stride.value_or(LayerConfig::Size2d{1, 1}),
-                              .padding = layer.padding,
-                              .dilation = layer.dilation,
-                              .groups = layer.groups,
-                              .bias = layer.bias});
-    } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
-      const nn::Pool2dOptions options{.kernel = layer.kernel,
-                                      .stride = nn::Size2d(layer.stride.value_or(layer.kernel)),
-                                      .padding = layer.padding};
-      if (layer.type == "maxpool2d")
-        module = std::make_shared<nn::MaxPool2d>(options);
-      else
-        module = std::make_shared<nn::AvgPool2d>(options, layer.count_include_pad);
-    } else if (layer.type == "adaptive_avgpool2d") {
-      module = std::make_shared<nn::AdaptiveAvgPool2d>(layer.output_size);
-    } else if (layer.type == "local_response_norm") {
-      module = std::make_shared<nn::LocalResponseNorm>(layer.lrn.size, layer.lrn.alpha,
-                                                       layer.lrn.beta, layer.lrn.k);
-    } else if (layer.type == "upsample") {
-      nn::UpsampleOptions options{.scale_factor = layer.scale_factor,
-                                  .mode = layer.upsample_mode,
-                                  .align_corners = layer.align_corners};
-      if (layer.scale_factor == 0) options.size = nn::Size2d(layer.upsample_size);
-      module = std::make_shared<nn::Upsample>(options);
-    } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
-      const bool images = layer.type == "batchnorm2d";
-      SOMA_CHECK(shape.size() == (images ? 3u : 1u), config.path, ":", layer.line, ": ", layer.type,
-                 " takes ", images ? "images [C, H, W]" : "vectors [C]",
-                 ", but its inputs have shape ", to_string(shape));
-      const nn::BatchNormOptions options{.eps = layer.eps, .momentum = layer.momentum};
-      if (images)
-        module = std::make_shared<nn::BatchNorm2d>(shape[0], options);
-      else
-        module = std::make_shared<nn::BatchNorm1d>(shape[0], options);
-    } else if (layer.type == "group_norm") {
-      SOMA_CHECK(!shape.empty() && shape[0] % layer.groups == 0, config.path, ":", layer.line,
-                 ": group_norm groups = ", layer.groups, " must divide the channels of its inputs ",
-                 to_string(shape));
-      module = std::make_shared<nn::GroupNorm>(
-          layer.groups, shape[0], nn::GroupNormOptions{.eps = layer.eps, .affine = layer.affine});
-    } else if (layer.type == "leaky_relu")
-      module = std::make_shared<nn::LeakyReLU>(layer.slope);
-    else if (layer.type == "elu")
-      module = std::make_shared<nn::ELU>(layer.alpha);
-    else if (layer.type == "dropout")
-      module = std::make_shared<nn::Dropout>(layer.p);
-    else if (layer.type == "dropout2d")
-      module = std::make_shared<nn::Dropout2d>(layer.p);
-    else if (const auto plain = kPlainLayers.find(layer.type); plain != kPlainLayers.end())
-      module = plain->second();
-    else
-      fail(config.path, ":", layer.line, ": unknown layer type \"", layer.type, "\"");
+    const nn::ModulePtr module = layer.build(inputs);
     if (graph)
       nodes->add(layer.name, module, from);
     else

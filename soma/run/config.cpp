@@ -10,34 +10,6 @@
 namespace soma::run {
 namespace {
 
-const std::vector<std::string> kLayerTypes{"linear",
-                                           "identity",
-                                           "sigmoid",
-                                           "tanh",
-                                           "relu",
-                                           "leaky_relu",
-                                           "elu",
-                                           "gelu",
-                                           "silu",
-                                           "softmax",
-                                           "log_softmax",
-                                           "dropout",
-                                           "dropout2d",
-                                           "flatten",
-                                           "conv2d",
-                                           "conv_transpose2d",
-                                           "local_response_norm",
-                                           "upsample",
-                                           "maxpool2d",
-                                           "avgpool2d",
-                                           "adaptive_avgpool2d",
-                                           "batchnorm1d",
-                                           "batchnorm2d",
-                                           "group_norm",
-                                           "add",
-                                           "multiply",
-                                           "concat"};
-
 // The keys each augmentation takes besides "type".
 const std::map<std::string, std::vector<std::string>> kAugmentKeys{
     {"to_float", {}},
@@ -162,12 +134,12 @@ const toml::table& section_of(const Config& config, const toml::table& root,
 
 // A height and width given as one positive number for both or as [height, width]; `minimum`
 // is 0 for paddings.
-LayerConfig::Size2d get_size2d(const Config& config, const toml::table& table,
-                               const std::string& section, const std::string& key,
-                               LayerConfig::Size2d fallback, int64_t minimum = 1) {
+std::array<int64_t, 2> get_size2d(const Config& config, const toml::table& table,
+                                  const std::string& section, const std::string& key,
+                                  std::array<int64_t, 2> fallback, int64_t minimum = 1) {
   const toml::node* node = table.get(key);
   if (!node) return fallback;
-  LayerConfig::Size2d size = fallback;
+  std::array<int64_t, 2> size = fallback;
   bool ok = false;
   if (auto v = node->value_exact<int64_t>()) {
     size = {*v, *v}, ok = true;
@@ -180,23 +152,54 @@ LayerConfig::Size2d get_size2d(const Config& config, const toml::table& table,
   return size;
 }
 
+// A layer's table as its type reads it (see LayerKeys).
+class TomlLayerKeys : public LayerKeys {
+ public:
+  TomlLayerKeys(const Config& config, const toml::table& table, const std::string& type, int line)
+      : LayerKeys(type, config.path + ":" + std::to_string(line)),
+        config_(config),
+        table_(table),
+        of_("layer \"" + type + "\"") {}
+  bool has(const std::string& key) const override { return table_.get(key) != nullptr; }
+  int64_t integer(const std::string& key, int64_t fallback, bool required) const override {
+    return get<int64_t>(config_, table_, of_, key, fallback, required);
+  }
+  double number(const std::string& key, double fallback) const override {
+    return get<double>(config_, table_, of_, key, fallback);
+  }
+  bool flag(const std::string& key, bool fallback) const override {
+    return get<bool>(config_, table_, of_, key, fallback);
+  }
+  std::string text(const std::string& key, const std::string& fallback) const override {
+    return get<std::string>(config_, table_, of_, key, fallback);
+  }
+  std::array<int64_t, 2> size2d(const std::string& key, std::array<int64_t, 2> fallback,
+                                int64_t minimum) const override {
+    return get_size2d(config_, table_, of_, key, fallback, minimum);
+  }
+
+ private:
+  const Config& config_;
+  const toml::table& table_;
+  std::string of_;
+};
+
 LayerConfig parse_layer(const Config& config, const toml::node& node) {
   SOMA_CHECK(node.is_table(), where(config, node), ": each layer must be a table such as ",
              "{ type = \"relu\" }");
   const toml::table& table = *node.as_table();
   LayerConfig layer;
   layer.line = int(node.source().begin.line);
-  const std::string section = "a layer";
-  layer.type = get<std::string>(config, table, section, "type", "", true);
-  if (std::find(kLayerTypes.begin(), kLayerTypes.end(), layer.type) == kLayerTypes.end())
+  layer.type = get<std::string>(config, table, "a layer", "type", "", true);
+  const LayerType* type = find_layer_type(layer.type);
+  if (!type)
     fail(where(config, node), ": unknown layer type \"", layer.type, "\"",
-         did_you_mean(layer.type, kLayerTypes));
+         did_you_mean(layer.type, layer_type_names()));
   const std::string of = "layer \"" + layer.type + "\"";
   // Every layer may be named and say what it reads, besides its own keys.
-  auto check = [&](std::vector<std::string> known) {
-    known.insert(known.end(), {"name", "from"});
-    check_keys(config, table, of, known);
-  };
+  std::vector<std::string> keys = type->keys;
+  keys.insert(keys.end(), {"type", "name", "from"});
+  check_keys(config, table, of, keys);
   layer.name = get<std::string>(config, table, of, "name", "");
   if (const toml::node* from = table.get("from")) {
     if (auto one = from->value_exact<std::string>()) layer.from = {*one};
@@ -210,99 +213,11 @@ LayerConfig parse_layer(const Config& config, const toml::node& node) {
     SOMA_CHECK(!layer.from.empty(), where(config, *from), ": \"from\" in ", of,
                " must be a layer name or a non-empty list of them");
   }
-  const bool merge = layer.type == "add" || layer.type == "multiply" || layer.type == "concat";
-  SOMA_CHECK(!merge || layer.from.size() >= 2, where(config, node), ": ", layer.type,
+  SOMA_CHECK(!type->merges || layer.from.size() >= 2, where(config, node), ": ", layer.type,
              " merges layers: it needs \"from\" with two or more names");
-  SOMA_CHECK(merge || layer.from.size() <= 1, where(config, node), ": ", of,
+  SOMA_CHECK(type->merges || layer.from.size() <= 1, where(config, node), ": ", of,
              " reads one layer, but \"from\" names ", layer.from.size());
-  if (layer.type == "linear") {
-    check({"type", "out", "bias", "max_norm"});
-    layer.out = get<int64_t>(config, table, of, "out", 0, true);
-    SOMA_CHECK(layer.out > 0, where(config, node), ": linear \"out\" must be positive, found ",
-               layer.out);
-    layer.bias = get<bool>(config, table, of, "bias", true);
-    layer.max_norm = get<double>(config, table, of, "max_norm", 0.0);
-  } else if (layer.type == "leaky_relu") {
-    check({"type", "slope"});
-    layer.slope = get<double>(config, table, of, "slope", 0.01);
-  } else if (layer.type == "elu") {
-    check({"type", "alpha"});
-    layer.alpha = get<double>(config, table, of, "alpha", 1.0);
-  } else if (layer.type == "dropout" || layer.type == "dropout2d") {
-    check({"type", "p"});
-    layer.p = get<double>(config, table, of, "p", 0.5);
-    SOMA_CHECK(layer.p >= 0 && layer.p < 1, where(config, node), ": ", layer.type,
-               " \"p\" must lie in [0, 1), found ", layer.p);
-  } else if (layer.type == "conv2d" || layer.type == "conv_transpose2d") {
-    const bool transposed = layer.type == "conv_transpose2d";
-    std::vector<std::string> keys{"type",    "out",      "kernel", "stride",
-                                  "padding", "dilation", "groups", "bias"};
-    if (transposed) keys.push_back("output_padding");
-    check(keys);
-    layer.out = get<int64_t>(config, table, of, "out", 0, true);
-    SOMA_CHECK(layer.out > 0, where(config, node), ": ", layer.type,
-               " \"out\" must be positive, found ", layer.out);
-    layer.output_padding = get_size2d(config, table, of, "output_padding", {0, 0}, 0);
-    SOMA_CHECK(table.get("kernel"), config.path, ": missing key \"kernel\" in ", of);
-    layer.kernel = get_size2d(config, table, of, "kernel", {1, 1});
-    layer.stride = get_size2d(config, table, of, "stride", {1, 1});
-    layer.padding = get_size2d(config, table, of, "padding", {0, 0}, 0);
-    layer.dilation = get_size2d(config, table, of, "dilation", {1, 1});
-    layer.groups = get<int64_t>(config, table, of, "groups", 1);
-    layer.bias = get<bool>(config, table, of, "bias", true);
-  } else if (layer.type == "maxpool2d" || layer.type == "avgpool2d") {
-    std::vector<std::string> keys{"type", "kernel", "stride", "padding"};
-    if (layer.type == "avgpool2d") keys.push_back("count_include_pad");
-    check(keys);
-    layer.kernel = get_size2d(config, table, of, "kernel", {2, 2});
-    if (table.get("stride")) layer.stride = get_size2d(config, table, of, "stride", {1, 1});
-    layer.padding = get_size2d(config, table, of, "padding", {0, 0}, 0);
-    layer.count_include_pad = get<bool>(config, table, of, "count_include_pad", true);
-  } else if (layer.type == "adaptive_avgpool2d") {
-    check({"type", "output_size"});
-    layer.output_size = get_size2d(config, table, of, "output_size", {1, 1});
-  } else if (layer.type == "local_response_norm") {
-    check({"type", "size", "alpha", "beta", "k"});
-    layer.lrn = {.size = get<int64_t>(config, table, of, "size", 0, true),
-                 .alpha = get<double>(config, table, of, "alpha", 1e-4),
-                 .beta = get<double>(config, table, of, "beta", 0.75),
-                 .k = get<double>(config, table, of, "k", 1.0)};
-    SOMA_CHECK(layer.lrn.size >= 1 && layer.lrn.k > 0, where(config, node),
-               ": local_response_norm needs size >= 1 and k > 0");
-  } else if (layer.type == "upsample") {
-    check({"type", "size", "scale_factor", "mode", "align_corners"});
-    SOMA_CHECK(bool(table.get("size")) != bool(table.get("scale_factor")), where(config, node),
-               ": upsample takes either \"size\" or \"scale_factor\"");
-    if (table.get("size")) layer.upsample_size = get_size2d(config, table, of, "size", {1, 1});
-    layer.scale_factor = get<double>(config, table, of, "scale_factor", 0.0);
-    SOMA_CHECK(table.get("size") || layer.scale_factor > 0, where(config, node),
-               ": upsample \"scale_factor\" must be positive");
-    const std::string mode = get<std::string>(config, table, of, "mode", "nearest");
-    SOMA_CHECK(mode == "nearest" || mode == "bilinear", where(config, node),
-               ": upsample \"mode\" must be \"nearest\" or \"bilinear\", found \"", mode, "\"");
-    layer.upsample_mode = mode == "nearest" ? UpsampleMode::Nearest : UpsampleMode::Bilinear;
-    layer.align_corners = get<bool>(config, table, of, "align_corners", false);
-    SOMA_CHECK(!layer.align_corners || mode == "bilinear", where(config, node),
-               ": upsample \"align_corners\" applies to bilinear mode only");
-  } else if (layer.type == "batchnorm1d" || layer.type == "batchnorm2d") {
-    check({"type", "eps", "momentum"});
-    layer.eps = get<double>(config, table, of, "eps", 1e-5);
-    layer.momentum = get<double>(config, table, of, "momentum", 0.1);
-    SOMA_CHECK(layer.eps > 0 && layer.momentum >= 0 && layer.momentum <= 1, where(config, node),
-               ": ", layer.type, " needs eps > 0 and momentum in [0, 1]");
-  } else if (layer.type == "group_norm") {
-    check({"type", "groups", "eps", "affine"});
-    layer.groups = get<int64_t>(config, table, of, "groups", 0, true);
-    layer.eps = get<double>(config, table, of, "eps", 1e-5);
-    layer.affine = get<bool>(config, table, of, "affine", true);
-    SOMA_CHECK(layer.groups > 0 && layer.eps > 0, where(config, node),
-               ": group_norm needs groups > 0 and eps > 0");
-  } else if (layer.type == "concat") {
-    check({"type", "dim"});
-    layer.dim = get<int64_t>(config, table, of, "dim", 1);
-  } else {
-    check({"type"});
-  }
+  layer.build = type->read(TomlLayerKeys(config, table, layer.type, layer.line));
   return layer;
 }
 

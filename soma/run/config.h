@@ -11,39 +11,20 @@
 
 #include "soma/backend/backend.h"
 #include "soma/core/shape.h"
+#include "soma/run/layer_registry.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/trainer.h"
 
 namespace soma::run {
 
+// One entry of [model] layers: its type's keys read and checked (see layer_registry.h), and where
+// it sits in the graph.
 struct LayerConfig {
-  using Size2d = std::array<int64_t, 2>;  // height, width: `kernel = 3` or `kernel = [3, 5]`
-  std::string type;                       // "linear", "relu", "dropout", ...
-  std::string name;                       // its node's name: given, or its position ("0", ...)
-  std::vector<std::string> from;          // the layers it reads; empty: the one above
-  int64_t dim = 1;                        // concat
-  int64_t out = 0;                        // linear: output units; conv2d: output channels
-  bool bias = true;                       // linear, conv2d
-  double max_norm = 0;                    // linear: Keras MaxNorm on each unit's weights, 0 = none
-  double slope = 0.01;                    // leaky_relu
-  double alpha = 1.0;                     // elu
-  double p = 0.5;                         // dropout
-  Size2d kernel{3, 3};                    // conv2d, maxpool2d, avgpool2d
-  std::optional<Size2d> stride;           // conv2d: 1; pooling: the kernel
-  Size2d padding{0, 0};
-  Size2d dilation{1, 1};              // conv2d, conv_transpose2d
-  int64_t groups = 1;                 // conv2d, conv_transpose2d; group_norm (required)
-  Size2d output_padding{0, 0};        // conv_transpose2d
-  bool count_include_pad = true;      // avgpool2d
-  Size2d output_size{1, 1};           // adaptive_avgpool2d
-  double eps = 1e-5, momentum = 0.1;  // batchnorm1d, batchnorm2d (eps: group_norm)
-  bool affine = true;                 // group_norm
-  LrnParams lrn;                      // local_response_norm
-  Size2d upsample_size{0, 0};         // upsample: the output size, or (0: none)
-  double scale_factor = 0;            // upsample: the factor
-  UpsampleMode upsample_mode = UpsampleMode::Nearest;
-  bool align_corners = false;  // upsample
-  int line = 0;                // where it was written, for messages
+  std::string type;               // "linear", "relu", "dropout", ...
+  std::string name;               // its node's name: given, or its position ("0", ...)
+  std::vector<std::string> from;  // the layers it reads; empty: the one above
+  LayerBuilder build;             // its module, for the shapes of what it reads
+  int line = 0;                   // where it was written, for messages
 };
 
 // A table with a type and numbers, as augmentations, the optimizer and the schedule are written:

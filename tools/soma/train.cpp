@@ -53,29 +53,23 @@ std::map<std::string, Tensor> prefixed(const std::map<std::string, Tensor>& tens
 }
 
 // Appends the weights of every linear and convolution layer in `module` and below it to
-// `weights`, each with its max-norm limit: the one of its entry in the config's layer list for
-// the top-level layers of a model built from that list, otherwise 0 (none).
-void collect_layer_weights(const nn::Module& module, const Config& config, bool top_level,
+// `weights`, each with its max-norm limit (a linear layer's own; 0, none, for the others).
+void collect_layer_weights(const nn::Module& module,
                            std::vector<std::pair<Tensor, double>>& weights) {
-  size_t layer = 0;
   for (const auto& [name, child] : module.children()) {
-    const bool listed = top_level && !config.zoo_model && layer < config.layers.size();
-    const double max_norm = listed ? config.layers[layer].max_norm : 0.0;
     if (auto* linear = dynamic_cast<nn::Linear*>(child.get()))
-      weights.emplace_back(linear->weight, max_norm);
+      weights.emplace_back(linear->weight, linear->max_norm());
     else if (auto* conv = dynamic_cast<nn::Conv2d*>(child.get()))
       weights.emplace_back(conv->weight, 0.0);
     else
-      collect_layer_weights(*child, config, false, weights);
-    ++layer;
+      collect_layer_weights(*child, weights);
   }
 }
 
 // The weights that L1 and max-norm apply to.
-std::vector<std::pair<Tensor, double>> layer_weights(const nn::Module& model,
-                                                     const Config& config) {
+std::vector<std::pair<Tensor, double>> layer_weights(const nn::Module& model) {
   std::vector<std::pair<Tensor, double>> weights;
-  collect_layer_weights(model, config, true, weights);
+  collect_layer_weights(model, weights);
   return weights;
 }
 
@@ -231,7 +225,7 @@ int run_train(const TrainArgs& given) {
   SOMA_CHECK(outputs >= data.classes || outputs == 1, args.config, ": the model gives ", outputs,
              " outputs, the dataset has ", data.classes, " classes");
   train::TrainerOptions options = trainer_options(config, outputs);
-  const auto weights = layer_weights(*model, config);
+  const auto weights = layer_weights(*model);
   if (config.l1 > 0) {
     std::vector<Tensor> l1_weights;
     for (const auto& [w, limit] : weights) l1_weights.push_back(w);

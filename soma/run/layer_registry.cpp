@@ -1,0 +1,39 @@
+#include "soma/run/layer_registry.h"
+
+#include <map>
+
+#include "soma/core/error.h"
+
+namespace soma::run {
+namespace {
+
+// Built on first use, so that registrars in other files may run in any order.
+std::map<std::string, LayerType>& registry() {
+  static std::map<std::string, LayerType> types;
+  return types;
+}
+
+}  // namespace
+
+void LayerKeys::check(bool ok, const std::string& message) const {
+  SOMA_CHECK(ok, where_, ": ", message);
+}
+
+bool register_layer(const std::string& type, LayerType layer) {
+  SOMA_CHECK(registry().emplace(type, std::move(layer)).second, "layer type \"", type,
+             "\" registered twice");
+  return true;
+}
+
+const LayerType* find_layer_type(const std::string& type) {
+  const auto found = registry().find(type);
+  return found == registry().end() ? nullptr : &found->second;
+}
+
+std::vector<std::string> layer_type_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, layer] : registry()) names.push_back(name);
+  return names;
+}
+
+}  // namespace soma::run
