@@ -43,7 +43,7 @@ def main():
     parser.add_argument("--precisions", default="f32,bf16")
     parser.add_argument("--mode", choices=["train", "infer"], default="train")
     parser.add_argument("--batch", type=int, default=None,
-                        help="default: DESIGN.md's (64 for lstm, 128 for the others)")
+                        help="default: the reference workloads' (64 for lstm, 128 for the others)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
     parser.add_argument("--threads", type=int, default=2)

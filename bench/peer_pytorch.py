@@ -107,7 +107,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if not args.batch:
-        args.batch = 64 if args.workload == "lstm" else 128  # DESIGN.md's batch sizes
+        args.batch = 64 if args.workload == "lstm" else 128  # the reference workloads' batch sizes
     model, example = workload(args.workload)
     if args.workload == "lstm":
         x = torch.randint(0, VOCABULARY, (args.batch, *example))

@@ -1,6 +1,6 @@
 #pragma once
-// `soma bench`: training or inference throughput of DESIGN.md's reference workloads on synthetic
-// data, the measurement bench/compare.py puts beside PyTorch's.
+// `soma bench`: training or inference throughput of the reference workloads (docs/architecture.md)
+// on synthetic data, the measurement bench/compare.py puts beside PyTorch's.
 #include <cstdint>
 #include <string>
 
