@@ -65,12 +65,24 @@ Tensor decode_png(std::string_view bytes, const std::string& file, int channels)
   SOMA_CHECK(png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()), file,
              ": corrupt PNG (", image.message, ")");
   if (channels == 0) channels = image.format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
-  image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  // libpng takes 16-bit samples for linear light and gamma-encodes them on the way to 8 bits, so
+  // 16-bit files are read at 16 bits as they are and scaled (v / 257): the 8-bit image's pixels.
+  const bool wide = image.format & PNG_FORMAT_FLAG_LINEAR;
+  image.format =
+      (channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY) | (wide ? PNG_FORMAT_FLAG_LINEAR : 0);
   const int64_t width = image.width, height = image.height;
   check_size(width, height, channels, file);
-  std::string pixels(size_t(width * height * channels), '\0');  // black under any alpha
-  SOMA_CHECK(png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr), file,
-             ": corrupt PNG (", image.message, ")");
+  const auto count = size_t(width * height * channels);
+  std::string pixels(count, '\0');  // black under any alpha
+  if (wide) {
+    std::vector<uint16_t> samples(count);
+    SOMA_CHECK(png_image_finish_read(&image, nullptr, samples.data(), 0, nullptr), file,
+               ": corrupt PNG (", image.message, ")");
+    for (size_t i = 0; i < count; ++i) pixels[i] = char((samples[i] + 128) / 257);
+  } else {
+    SOMA_CHECK(png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr), file,
+               ": corrupt PNG (", image.message, ")");
+  }
   return planar(reinterpret_cast<const uint8_t*>(pixels.data()), height, width, channels);
 }
 

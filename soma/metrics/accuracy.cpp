@@ -1,12 +1,20 @@
 #include "soma/metrics/accuracy.h"
 
+#include <cmath>
+
 namespace soma::metrics {
 
 void BinaryAccuracy::update(const Tensor& prediction, const Tensor& target) {
   SOMA_CHECK(prediction.numel() == target.numel(), "binary_accuracy: prediction has shape ",
              to_string(prediction.shape()), ", target has shape ", to_string(target.shape()));
   const std::vector<double> p = prediction.to_vector<double>(), t = target.to_vector<double>();
-  for (size_t i = 0; i < p.size(); ++i) correct_ += (p[i] > threshold_) == (t[i] > 0.5);
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (std::isnan(p[i])) {
+      ++nan_;
+      continue;
+    }
+    correct_ += (p[i] > threshold_) == (t[i] > 0.5);
+  }
   total_ += int64_t(p.size());
 }
 
@@ -48,10 +56,16 @@ void TopKAccuracy::update(const Tensor& prediction, const Tensor& target) {
   const std::vector<double> p = prediction.to_vector<double>();
   for (int64_t r = 0; r < rows; ++r) {
     // The true class is in the top k when fewer than k classes score strictly higher.
-    const double score = p[size_t(r * columns + truth[size_t(r)])];
+    const double* row = p.data() + r * columns;
+    const double score = row[truth[size_t(r)]];
     int64_t higher = 0;
-    for (int64_t c = 0; c < columns; ++c) higher += p[size_t(r * columns + c)] > score;
-    correct_ += higher < k_;
+    bool nan = false;
+    for (int64_t c = 0; c < columns; ++c) {
+      higher += row[c] > score;
+      nan = nan || std::isnan(row[c]);
+    }
+    nan_ += nan;
+    correct_ += !nan && higher < k_;
   }
   total_ += rows;
 }

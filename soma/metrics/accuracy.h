@@ -4,16 +4,19 @@
 
 namespace soma::metrics {
 
-// The fraction of predictions counted correct since reset().
+// The fraction of predictions counted correct since reset(). A prediction holding NaN is wrong,
+// whatever its other scores: NaN compares false with everything, and would otherwise pass as
+// right where no class beats the true one's score.
 class FractionCorrect : public Metric {
  public:
   explicit FractionCorrect(std::string name) : name_(std::move(name)) {}
   double result() const override { return total_ ? double(correct_) / double(total_) : 0.0; }
-  void reset() override { correct_ = total_ = 0; }
+  void reset() override { correct_ = total_ = nan_ = 0; }
   std::string name() const override { return name_; }
+  int64_t nan_predictions() const override { return nan_; }
 
  protected:
-  int64_t correct_ = 0, total_ = 0;
+  int64_t correct_ = 0, total_ = 0, nan_ = 0;
 
  private:
   std::string name_;

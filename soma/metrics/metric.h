@@ -18,6 +18,9 @@ class Metric {
   virtual void reset() = 0;
   // The name a config uses and logs print ("accuracy", "top3", "mse").
   virtual std::string name() const = 0;
+  // How many predictions since reset() held NaN and were counted as wrong (the accuracy metrics;
+  // an error metric of a NaN prediction is NaN itself).
+  virtual int64_t nan_predictions() const { return 0; }
 };
 
 using MetricPtr = std::shared_ptr<Metric>;

@@ -54,6 +54,25 @@ TEST(TopK, CountsTheTrueClassAmongTheBest) {
   EXPECT_EQ(by_name("top5")->name(), "top5");
 }
 
+TEST(Accuracy, PredictionsHoldingNanAreWrongAndCounted) {
+  // NaN beats no score, so a row of NaN would pass as right without the check.
+  const float nan = std::nanf("");
+  const Tensor scores = Tensor::from({nan, nan, nan, 0.1f, 0.9f, 0.0f, 2.0f, nan, 1.0f}, {3, 3});
+  const Tensor classes = Tensor::from(std::vector<int64_t>{0, 1, 0}, {3});
+  for (const int64_t k : {1, 3}) {
+    TopKAccuracy accuracy(k);
+    accuracy.update(scores, classes);
+    EXPECT_DOUBLE_EQ(accuracy.result(), 1.0 / 3) << k;
+    EXPECT_EQ(accuracy.nan_predictions(), 2) << k;
+    accuracy.reset();
+    EXPECT_EQ(accuracy.nan_predictions(), 0);
+  }
+  BinaryAccuracy binary;
+  binary.update(Tensor::from({nan, 0.2f}, {2, 1}), Tensor::from({0.0f, 0.0f}, {2, 1}));
+  EXPECT_DOUBLE_EQ(binary.result(), 0.5);
+  EXPECT_EQ(binary.nan_predictions(), 1);
+}
+
 TEST(BinaryAccuracy, Threshold) {
   BinaryAccuracy half, strict(0.8);
   const Tensor p = Tensor::from({0.9f, 0.6f, 0.2f, 0.7f}, {4, 1});

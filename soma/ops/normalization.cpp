@@ -46,7 +46,10 @@ Statistics statistics_for(const Tensor& x, const Tensor& running_mean, const Ten
   }
   const bool batch = training || !running_mean.defined();
   SOMA_CHECK(!batch || count > 1, "batch_norm: expected more than one value per channel in ",
-             "training, found an input ", to_string(x.shape()));
+             "training, found an input ", to_string(x.shape()),
+             x.size(0) == 1 ? " (a batch of one example: drop the last, smaller batch of an epoch "
+                              "with drop_last)"
+                            : "");
   if (!batch) return {running_mean.to(x.dtype()), running_var.to(x.dtype()), false};
   return {Tensor::empty({channels}, x.dtype()), Tensor::empty({channels}, x.dtype()), true};
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "soma/core/error.h"
+#include "soma/metrics/metric.h"
 
 namespace soma::run {
 namespace {
@@ -297,6 +298,29 @@ Precision parse_precision(const std::string& name, const std::string& where) {
 
 namespace {
 
+// Fails unless `key` is one the logs will have every epoch that the test runs, so that a typo
+// stops the run before it trains rather than after its first epoch; Keras' val_ prefix is test_
+// here.
+void check_log_key(const Config& config, const std::string& key, const std::string& what) {
+  std::vector<std::string> known{"train_loss", "test_loss"};
+  for (const std::string& metric : config.metrics) {
+    const std::string name = metrics::by_name(metric)->name();
+    known.push_back("train_" + name);
+    known.push_back("test_" + name);
+  }
+  if (std::find(known.begin(), known.end(), key) != known.end()) return;
+  std::string guess = closest(key, known);
+  if (key.starts_with("val_") &&
+      std::find(known.begin(), known.end(), "test_" + key.substr(4)) != known.end())
+    guess = "test_" + key.substr(4);
+  fail(config.path, ": ", what, " \"", key, "\" is not logged",
+       guess.empty() ? "" : " (did you mean \"" + guess + "\"?)", "; the logs have ", [&] {
+         std::string list;
+         for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+         return list;
+       }());
+}
+
 // Each dataset's own [data] keys.
 const std::map<std::string, std::vector<std::string>> kDatasetKeys{
     {"and", {}},
@@ -434,8 +458,8 @@ Config config_of(const toml::table& root, const std::string& path) {
   if (dataset == kDatasetKeys.end())
     fail(where(config, *data.get("dataset")), ": unknown dataset \"", config.dataset, "\"",
          did_you_mean(config.dataset, datasets));
-  std::vector<std::string> data_keys{"dataset",    "batch_size", "shuffle", "train_limit",
-                                     "test_limit", "workers",    "augment"};
+  std::vector<std::string> data_keys{"dataset",     "batch_size", "shuffle", "drop_last",
+                                     "train_limit", "test_limit", "workers", "augment"};
   data_keys.insert(data_keys.end(), dataset->second.begin(), dataset->second.end());
   check_keys(config, data, "[data] for dataset \"" + config.dataset + "\"", data_keys);
   parse_dataset_keys(config, data);
@@ -446,6 +470,7 @@ Config config_of(const toml::table& root, const std::string& path) {
   config.shuffle = get<bool>(config, data, "[data]", "shuffle", !config.stream);
   SOMA_CHECK(!(config.stream && config.shuffle), path,
              ": [data] stream keeps the text in order, so shuffle must be false");
+  config.drop_last = get<bool>(config, data, "[data]", "drop_last", false);
   config.train_limit = get<int64_t>(config, data, "[data]", "train_limit", 0);
   config.test_limit = get<int64_t>(config, data, "[data]", "test_limit", 0);
   SOMA_CHECK(config.train_limit >= 0 && config.test_limit >= 0, path,
@@ -553,6 +578,9 @@ Config config_of(const toml::table& root, const std::string& path) {
           (!config.early_stopping && !(config.schedule && config.schedule->type == "plateau")),
       path, ": [train] early_stopping and the plateau schedule watch the test score every ",
       "epoch; validation_freq = ", config.validation_freq, " leaves epochs without it");
+  if (config.early_stopping)
+    check_log_key(config, config.early_stopping->monitor, "[train] early_stopping monitor");
+  check_log_key(config, config.best_by, "[train] checkpoints best_by");
   config.clip_grad_norm = get<double>(config, train, "[train]", "clip_grad_norm", 0.0);
   config.clip_grad_value = get<double>(config, train, "[train]", "clip_grad_value", 0.0);
   SOMA_CHECK(config.clip_grad_norm >= 0 && config.clip_grad_value >= 0, path,

@@ -65,7 +65,8 @@ struct Config {
   bool coarse_labels = false;               // cifar100: its 20 superclasses, not its 100 classes
   int64_t batch_size = 32;
   bool shuffle = true;
-  int64_t workers = 0;  // loader threads
+  bool drop_last = false;  // training skips a last batch smaller than batch_size
+  int64_t workers = 0;     // loader threads
   std::vector<TypedTable> augment;
   int64_t train_limit = 0;        // train on the first N samples only, 0 = all
   int64_t test_limit = 0;         // evaluate on the first N test samples only, 0 = all

@@ -130,9 +130,10 @@ std::vector<std::string> class_names(const Config& config, const std::string& da
 }
 
 data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
-                             data::TransformPtr transform, bool shuffle) {
+                             data::TransformPtr transform, bool training) {
   return data::DataLoader(dataset, {.batch_size = config.batch_size,
-                                    .shuffle = shuffle,
+                                    .shuffle = training && config.shuffle,
+                                    .drop_last = training && config.drop_last,
                                     .workers = int(config.workers),
                                     .seed = config.seed ^ 0x5eed5eedULL,
                                     .transform = std::move(transform)});

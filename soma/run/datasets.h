@@ -35,9 +35,10 @@ Tensor zero_example(const Config& config);
 // and regression. An image folder's are its subfolders', read from it.
 std::vector<std::string> class_names(const Config& config, const std::string& data_dir = "");
 
-// A loader over `dataset` with the config's batch size, workers and seed.
+// A loader over `dataset` with the config's batch size, workers and seed; for training, its
+// shuffle and drop_last.
 data::DataLoader make_loader(const Config& config, const data::DatasetPtr& dataset,
-                             data::TransformPtr transform, bool shuffle);
+                             data::TransformPtr transform, bool training);
 
 // The first n examples (all when there are fewer).
 data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n);

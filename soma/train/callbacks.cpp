@@ -8,6 +8,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "soma/io/file.h"
 #include "soma/train/trainer.h"
 
 namespace soma::train {
@@ -88,7 +89,38 @@ void ProgressPrinter::on_train_end(Trainer&, const History& history) {
   std::fflush(out_);
 }
 
-JsonlLogger::JsonlLogger(const std::string& path) : out_(path) {
+namespace {
+
+// The lines of `path` (none when it does not exist).
+std::vector<std::string> lines_of(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> split_commas(const std::string& line) {
+  std::vector<std::string> cells;
+  size_t start = 0;
+  for (size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1)
+    cells.push_back(line.substr(start, comma - start));
+  cells.push_back(line.substr(start));
+  return cells;
+}
+
+}  // namespace
+
+JsonlLogger::JsonlLogger(const std::string& path, int64_t resumed) {
+  std::string kept;
+  if (resumed > 0)
+    for (const std::string& line : lines_of(path)) {
+      const auto event = nlohmann::json::parse(line, nullptr, false);
+      if (!event.is_discarded() && event.contains("epoch") && event["epoch"].is_number() &&
+          event["epoch"].get<int64_t>() <= resumed)
+        kept += line + "\n";
+    }
+  io::write_file_atomically(path, kept);
+  out_.open(path, std::ios::app);
   SOMA_CHECK(out_.good(), path, ": cannot open for writing");
 }
 
@@ -109,32 +141,55 @@ void JsonlLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
   out_.flush();
 }
 
-CsvLogger::CsvLogger(const std::string& path) : out_(path) {
-  SOMA_CHECK(out_.good(), path, ": cannot open for writing");
+CsvLogger::CsvLogger(const std::string& path, int64_t resumed) : path_(path) {
+  const std::vector<std::string> lines = resumed > 0 ? lines_of(path) : std::vector<std::string>{};
+  if (!lines.empty()) {
+    const std::vector<std::string> header = split_commas(lines[0]);
+    columns_.assign(header.begin() + 1, header.end());
+    for (size_t i = 1; i < lines.size(); ++i) {
+      const std::vector<std::string> cells = split_commas(lines[i]);
+      char* end = nullptr;
+      const long long epoch = std::strtoll(cells[0].c_str(), &end, 10);
+      if (cells.size() != header.size() || *end != '\0' || epoch > resumed) continue;
+      Row row{cells[0], {}};
+      for (size_t c = 1; c < cells.size(); ++c) row.cells[header[c]] = cells[c];
+      rows_.push_back(std::move(row));
+    }
+  }
+  rewrite();
+}
+
+void CsvLogger::rewrite() const {
+  std::string text;
+  if (!rows_.empty()) {
+    text = "epoch";
+    for (const std::string& column : columns_) text += "," + column;
+    text += "\n";
+  }
+  for (const Row& row : rows_) {
+    text += row.epoch;
+    for (const std::string& column : columns_) {
+      const auto found = row.cells.find(column);
+      text += "," + (found == row.cells.end() ? std::string() : found->second);
+    }
+    text += "\n";
+  }
+  io::write_file_atomically(path_, text);
 }
 
 void CsvLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
-  if (columns_.empty()) {
-    out_ << "epoch";
-    for (const auto& [name, value] : logs) {
-      columns_.push_back(name);
-      out_ << "," << name;
-    }
-    out_ << "\n";
-  }
-  out_ << epoch;
+  Row row{std::to_string(epoch), {}};
   char number[32];
-  for (const std::string& name : columns_) {
-    const auto found = logs.find(name);
-    if (found == logs.end()) {
-      out_ << ",";
-      continue;
+  for (const auto& [name, value] : logs) {
+    if (std::find(columns_.begin(), columns_.end(), name) == columns_.end()) {
+      columns_.push_back(name);
+      std::sort(columns_.begin(), columns_.end());  // as the logs order their keys
     }
-    std::snprintf(number, sizeof number, ",%.9g", found->second);
-    out_ << number;
+    std::snprintf(number, sizeof number, "%.9g", value);
+    row.cells[name] = number;
   }
-  out_ << "\n";
-  out_.flush();
+  rows_.push_back(std::move(row));
+  rewrite();
 }
 
 std::string EarlyStopping::state() const {

@@ -38,11 +38,12 @@ class ProgressPrinter : public Callback {
 };
 
 // Appends one JSON object per line: {"event": "step", "epoch", "step", "loss"} after every batch
-// and {"event": "epoch", "epoch", ...logs} after every epoch. Throws soma::Error when the file
-// cannot be opened.
+// and {"event": "epoch", "epoch", ...logs} after every epoch. A run resumed after epoch
+// `resumed` keeps the file's lines of epochs up to it and appends; otherwise the file starts
+// afresh. Throws soma::Error when the file cannot be opened.
 class JsonlLogger : public Callback {
  public:
-  explicit JsonlLogger(const std::string& path);
+  explicit JsonlLogger(const std::string& path, int64_t resumed = 0);
   void on_batch_end(Trainer& trainer, const BatchEnd& batch) override;
   void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
 
@@ -50,16 +51,26 @@ class JsonlLogger : public Callback {
   std::ofstream out_;
 };
 
-// Writes one CSV row per epoch: "epoch" and the first epoch's log keys as the header, as Keras'
-// CSVLogger. Throws soma::Error when the file cannot be opened.
+// Writes one CSV row per epoch under a header of "epoch" and the log keys, as Keras' CSVLogger.
+// A key first logged in a later epoch (the test columns under validation_freq > 1) widens the
+// header, the file rewritten atomically with empty cells for the epochs before. A run resumed
+// after epoch `resumed` keeps the file's rows up to it. Throws soma::Error when the file cannot
+// be written.
 class CsvLogger : public Callback {
  public:
-  explicit CsvLogger(const std::string& path);
+  explicit CsvLogger(const std::string& path, int64_t resumed = 0);
   void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
 
  private:
-  std::ofstream out_;
-  std::vector<std::string> columns_;
+  void rewrite() const;
+
+  struct Row {
+    std::string epoch;
+    std::map<std::string, std::string> cells;  // by column
+  };
+  std::string path_;
+  std::vector<std::string> columns_;  // after "epoch", sorted
+  std::vector<Row> rows_;
 };
 
 struct EarlyStoppingOptions {

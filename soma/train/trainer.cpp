@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "soma/autograd/node.h"
@@ -32,6 +33,21 @@ void Trainer::add_callback(std::shared_ptr<Callback> callback) {
 Tensor Trainer::target_for(const Tensor& target, const Tensor& prediction) const {
   return options_.prepare_target ? options_.prepare_target(target, prediction) : target;
 }
+
+namespace {
+
+// Says on stderr how many predictions held NaN (and were counted as wrong), so that an accuracy
+// never hides them.
+void warn_of_nan(const std::vector<metrics::MetricPtr>& list, const std::string& where) {
+  for (const auto& m : list)
+    if (m->nan_predictions() > 0) {
+      std::fprintf(stderr, "warning: %s: %lld predictions held NaN; %s counts them as wrong\n",
+                   where.c_str(), (long long)m->nan_predictions(), m->name().c_str());
+      return;
+    }
+}
+
+}  // namespace
 
 std::vector<metrics::MetricPtr> Trainer::make_metrics() const {
   std::vector<metrics::MetricPtr> list;
@@ -90,6 +106,7 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
               {"seconds", seconds},
               {"samples_per_s", double(samples) / std::max(seconds, 1e-9)}};
     for (auto& m : list) logs["train_" + m->name()] = m->result();
+    warn_of_nan(list, "epoch " + std::to_string(epoch_));
     if (validation && (epoch_ % options_.validation_freq == 0 || epoch_ == last))
       for (const auto& [name, value] : evaluate(*validation))
         logs[options_.validation_prefix + name] = value;
@@ -116,6 +133,7 @@ Logs Trainer::evaluate(data::DataLoader& data) {
   model_.train();
   Logs logs{{"loss", total / double(std::max<int64_t>(samples, 1))}};
   for (auto& m : list) logs[m->name()] = m->result();
+  warn_of_nan(list, "evaluation");
   return logs;
 }
 

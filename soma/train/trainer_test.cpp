@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "soma/autograd/node.h"
 #include "soma/data/transforms/image_ops.h"
+#include "soma/io/file.h"
 #include "soma/loss/regression.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/flatten.h"
@@ -161,6 +163,57 @@ class KeepFirst : public Callback {
     if (epoch == 1) weight = trainer.model().state_dict().at("weight").clone();
   }
 };
+
+// A trainer for callbacks that only need one to be handed.
+struct AnyTrainer {
+  nn::Linear unit{1, 1};
+  optim::SGD sgd{unit.parameters(), {.lr = 0.1}};
+  Trainer trainer{unit, sgd, loss::MeanSquaredError(), {}};
+};
+
+TEST(CsvLogger, WidensItsHeaderWhenTestColumnsComeLater) {
+  // validation_freq = 2: the first epoch has no test numbers; the header still gets them.
+  testing::TempDir dir;
+  const std::string path = dir.file("log.csv");
+  {
+    CsvLogger csv(path);
+    AnyTrainer any;
+    csv.on_epoch_end(any.trainer, 1, {{"train_loss", 0.5}});
+    csv.on_epoch_end(any.trainer, 2, {{"train_loss", 0.25}, {"test_accuracy", 0.75}});
+  }
+  EXPECT_EQ(io::read_file(path), "epoch,test_accuracy,train_loss\n1,,0.5\n2,0.75,0.25\n");
+}
+
+TEST(Loggers, AResumedRunKeepsTheEpochsBeforeIt) {
+  testing::TempDir dir;
+  const std::string csv_path = dir.file("log.csv"), jsonl_path = dir.file("log.jsonl");
+  AnyTrainer any;
+  Trainer& none = any.trainer;
+  {
+    CsvLogger csv(csv_path);
+    JsonlLogger jsonl(jsonl_path);
+    for (int64_t epoch = 1; epoch <= 3; ++epoch) {
+      jsonl.on_batch_end(none, BatchEnd{epoch, 0, 1, epoch, 4, 1.0 / double(epoch), nullptr});
+      csv.on_epoch_end(none, epoch, {{"train_loss", double(epoch)}});
+      jsonl.on_epoch_end(none, epoch, {{"train_loss", double(epoch)}});
+    }
+  }
+  {
+    // Resumed from the checkpoint of epoch 2: epoch 3 is trained again.
+    CsvLogger csv(csv_path, 2);
+    JsonlLogger jsonl(jsonl_path, 2);
+    csv.on_epoch_end(none, 3, {{"train_loss", 30.0}});
+    jsonl.on_epoch_end(none, 3, {{"train_loss", 30.0}});
+  }
+  EXPECT_EQ(io::read_file(csv_path), "epoch,train_loss\n1,1\n2,2\n3,30\n");
+  const std::string jsonl = io::read_file(jsonl_path);
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 5) << jsonl;  // 2 steps, 3 epochs
+  EXPECT_NE(jsonl.find("\"train_loss\":30.0"), std::string::npos) << jsonl;
+  EXPECT_EQ(jsonl.find("\"train_loss\":3.0"), std::string::npos) << jsonl;
+  // A fresh run starts the files afresh.
+  CsvLogger fresh(csv_path);
+  EXPECT_EQ(io::read_file(csv_path), "");
+}
 
 TEST(EarlyStopping, StopsAfterPatienceAndRestoresTheBest) {
   manual_seed(1);

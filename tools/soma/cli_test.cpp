@@ -852,6 +852,90 @@ optimizer = { type = "adam", lr = 0.05 }
                "metric \"accuracy\" counts classes, but [data] task = \"regression\"");
 }
 
+TEST(HonestNumbers, NanPredictionsAreWrongAndSaidSo) {
+  // One NaN weight makes every output NaN: accuracy 0 (it was 0.5 on XOR, NaN > 0.5 being false
+  // for the rows of class 0), and a warning with the count.
+  TempDir dir;
+  ASSERT_EQ(
+      soma("train " + config("xor_mlp.toml") + " --epochs 1 --save " + dir.file("w.safetensors"))
+          .code,
+      0);
+  io::Safetensors weights = io::load_safetensors(dir.file("w.safetensors"));
+  weights.tensors.at("2.weight").data<float>()[0] = std::nanf("");
+  io::save_safetensors(dir.file("nan.safetensors"), weights.tensors, weights.metadata);
+  const Result r =
+      soma("eval " + config("xor_mlp.toml") + " --weights " + dir.file("nan.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(last_value(r.output, "test_accuracy"), 0.0) << r.output;
+  EXPECT_NE(
+      r.output.find("warning: evaluation: 4 predictions held NaN; accuracy counts them as wrong"),
+      std::string::npos)
+      << r.output;
+}
+
+TEST(HonestNumbers, MonitoredKeysAreCheckedBeforeTraining) {
+  // Keras' val_loss, and a metric the config does not compute: errors at load, not after an epoch.
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  expect_error(
+      train_edited(dir, good, "seed = 0", "seed = 0\nearly_stopping = { monitor = \"val_loss\" }"),
+      "[train] early_stopping monitor \"val_loss\" is not logged (did you mean \"test_loss\"?)");
+  expect_error(
+      train_edited(dir, good, "seed = 0", "seed = 0\ncheckpoints = { best_by = \"test_top5\" }"),
+      "[train] checkpoints best_by \"test_top5\" is not logged");
+  const Result r = soma(train_edited(dir, good, "seed = 0",
+                                     "seed = 0\nearly_stopping = { monitor = \"test_accuracy\" }") +
+                        " --epochs 2");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
+TEST(HonestNumbers, CsvLogsHaveTheTestColumnsUnderValidationFrequency) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  const Result r = soma(train_edited(dir, good, "seed = 0", "seed = 0\nvalidation_freq = 2") +
+                        " --epochs 3 --log-csv " + dir.file("log.csv"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream csv(dir.file("log.csv"));
+  std::vector<std::string> rows;
+  for (std::string row; std::getline(csv, row);) rows.push_back(row);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_NE(rows[0].find("test_accuracy"), std::string::npos) << rows[0];
+  EXPECT_NE(rows[1].find(",,"), std::string::npos) << rows[1];  // epoch 1: no test numbers
+  EXPECT_EQ(std::count(rows[2].begin(), rows[2].end(), ','),
+            std::count(rows[0].begin(), rows[0].end(), ','));
+}
+
+TEST(SafeOutputs, OutputPathsAreCheckedBeforeTraining) {
+  TempDir dir;
+  const std::string train = "train " + config("xor_mlp.toml") + " --epochs 1 ";
+  for (const std::string flag : {"--save", "--report"}) {
+    const std::string missing = dir.file("missing/out");
+    const Result r = soma(train + flag + " " + missing);
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("error: " + flag + " " + missing + ": the folder " +
+                            dir.file("missing") + " does not exist"),
+              std::string::npos)
+        << r.output;
+    EXPECT_EQ(r.output.find("epoch 1/1"), std::string::npos) << "trained first: " << r.output;
+    expect_error(train + flag + " " + dir.file(""), "is a directory");
+  }
+}
+
+TEST(BadInput, ALastBatchOfOneUnderBatchNorm) {
+  // XOR's four rows in batches of three leave one row: batch norm cannot train on it.
+  TempDir dir;
+  std::string text = io::read_file(config("xor_mlp.toml"));
+  text.replace(text.find("{ type = \"tanh\" }"), 17,
+               "{ type = \"batchnorm1d\" }, { type = \"tanh\" }");
+  text.replace(text.find("batch_size = 4"), 14, "batch_size = 3");
+  expect_error(train_edited(dir, text, "epochs = 2000", "epochs = 2"),
+               "a batch of one example: drop the last, smaller batch of an epoch with drop_last");
+  const Result r =
+      soma(train_edited(dir, text, "batch_size = 3", "batch_size = 3\ndrop_last = true") +
+           " --epochs 2");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
 TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {
   const std::string command =
       std::string(SOMA_CLI) + " train " + config("xor_mlp.toml") + " --epochs 2";

@@ -1,5 +1,7 @@
 #include "train.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -169,6 +171,33 @@ std::string format(const train::Logs& logs) {
   return text;
 }
 
+// Fails now, before any training, where `path` (given by `flag`) could not be written at the end.
+void check_output_path(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string folder = parent.empty() ? "." : parent.string();
+  SOMA_CHECK(!std::filesystem::is_directory(path), flag, " ", path, ": is a directory");
+  SOMA_CHECK(std::filesystem::is_directory(folder), flag, " ", path, ": the folder ", folder,
+             " does not exist");
+  SOMA_CHECK(access(folder.c_str(), W_OK) == 0, flag, " ", path, ": cannot write into ", folder,
+             " (permission denied)");
+}
+
+// Saves the trained weights to `path`; where that fails at the end of a run, to a file in the
+// temporary folder, and says where, so that the training is not lost.
+void save_weights(const std::string& path, const nn::Module& model,
+                  const std::map<std::string, std::string>& metadata) {
+  try {
+    io::save_safetensors(path, model.state_dict(), metadata);
+  } catch (const Error& e) {
+    const std::string rescue = (std::filesystem::temp_directory_path() /
+                                ("soma-weights-" + std::to_string(getpid()) + ".safetensors"))
+                                   .string();
+    io::save_safetensors(rescue, model.state_dict(), metadata);
+    fail(e.what(), " (the trained weights are saved in ", rescue, " instead)");
+  }
+}
+
 // A fresh folder RUNS/<config name>-<date>-<time>[-N] holding a copy of the config; the run's
 // logs, checkpoints and report default to it.
 std::string make_run_dir(const std::string& runs, const std::string& config_path) {
@@ -201,6 +230,8 @@ int run_train(const TrainArgs& given) {
   }
   Config config = load_config(args.config);
   check_augmentations(config);
+  check_output_path(args.save, "--save");
+  check_output_path(args.report, "--report");
   const std::string config_text = io::read_file(args.config);  // kept in checkpoints and reports
   if (args.epochs >= 0) config.epochs = args.epochs;
   if (args.seed >= 0) config.seed = uint64_t(args.seed);
@@ -231,7 +262,7 @@ int run_train(const TrainArgs& given) {
     for (const auto& [w, limit] : weights) l1_weights.push_back(w);
     options.penalty = [l1_weights, l1 = config.l1] { return optim::l1_penalty(l1_weights, l1); };
   }
-  data::DataLoader train_loader = make_loader(config, data.train, augment, config.shuffle);
+  data::DataLoader train_loader = make_loader(config, data.train, augment, true);
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
 
   // The schedule takes its base rates from the fresh optimizer, before a checkpoint's are loaded.
@@ -305,8 +336,9 @@ int run_train(const TrainArgs& given) {
                                  .tensors = tensors}));
   }
   if (!args.log_jsonl.empty())
-    trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl));
-  if (!args.log_csv.empty()) trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv));
+    trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl, resumed.epoch));
+  if (!args.log_csv.empty())
+    trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv, resumed.epoch));
   if (!args.quiet) trainer.add_callback(std::make_shared<train::ProgressPrinter>());
   // With nothing left to train (epochs = 0, or a resume at the last epoch) only evaluate.
   const train::History history =
@@ -315,7 +347,7 @@ int run_train(const TrainArgs& given) {
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
   if (!args.save.empty()) {
     saved["format"] = "pt";
-    io::save_safetensors(args.save, model->state_dict(), saved);
+    save_weights(args.save, *model, saved);
   }
   if (!args.report.empty()) {
     const double seconds =
