@@ -4,7 +4,8 @@
 Runs tests/resume_mnist.toml once uninterrupted (checkpoints every epoch, per-step losses in
 JSONL), then several times killed with SIGKILL at a random moment and resumed from the newest
 checkpoint in its folder. Every resumed step's loss must equal the uninterrupted run's bit for
-bit, and whatever the killed run logged must be a prefix of it. Then a truncated checkpoint must
+bit, whatever the killed run logged must be a prefix of it, and the log the resumed run appends to
+must hold the whole uninterrupted run. Then a truncated checkpoint must
 be refused with a clear error. Needs MNIST in $SOMA_DATA; exits 77 (skipped) without it."""
 import argparse
 import glob
@@ -75,13 +76,17 @@ def main():
             checkpoints = sorted(glob.glob(f"{folder}/epoch-*.safetensors"))
             epoch = int(re.search(r"epoch-(\d+)", checkpoints[-1]).group(1)) if checkpoints else 0
             resume = ["--resume", folder] if checkpoints else []
-            subprocess.run(train + resume + ["--checkpoint-dir", folder, "--log-jsonl", f"{log}.2"],
+            # The resumed run appends to the same log, keeping the epochs its checkpoint holds.
+            subprocess.run(train + resume + ["--checkpoint-dir", folder, "--log-jsonl", log],
                            check=True)
-            resumed = steps(f"{log}.2")
+            whole = steps(log)
+            resumed = [s for s in whole if s[0] > epoch]
             expected = [s for s in reference if s[0] > epoch]
             check(resumed == expected,
                   f"kill {k} after epoch {epoch}: {len(resumed)} resumed steps, "
                   f"first {resumed[:1]}, expected {expected[:1]}")
+            check(whole == reference, f"kill {k}: the log across the resume is not the "
+                  f"uninterrupted run's ({len(whole)} steps against {len(reference)})")
             print(f"kill {k}: SIGKILL after {len(logged)} logged steps, resumed from epoch "
                   f"{epoch}: {len(resumed)} steps identical")
         check(killed >= args.kills // 2, f"only {killed} of {args.kills} runs were killed mid-run")
