@@ -15,6 +15,8 @@
 namespace soma::io {
 
 std::string read_file(const std::string& path) {
+  // An ifstream opens a folder and reads nothing from it, which would read as an empty file.
+  SOMA_CHECK(!std::filesystem::is_directory(path), path, ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   SOMA_CHECK(in, path, ": cannot open for reading (", std::strerror(errno), ")");
   std::ostringstream bytes;

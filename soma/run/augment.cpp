@@ -75,7 +75,8 @@ data::TransformPtr make(const TypedTable& r, const data::Dataset* train) {
       return nullptr;
     }
     const auto* images = dynamic_cast<const data::LabelledImages*>(train);
-    r.check(images != nullptr, "needs an in-memory RGB image dataset such as cifar10");
+    r.check(images != nullptr && images->images().dim() == 4 && images->images().size(1) == 3,
+            "needs an in-memory RGB image dataset such as cifar10");
     return std::make_shared<t::PcaLighting>(data::transforms::pixel_pca(images->images()),
                                             r.amount("std", 0.1));
   }

@@ -158,6 +158,7 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn
   // without it, as the usual recipes (and Keras' kernel_regularizer) have it. `bias_lr_factor`
   // and `bias_weight_decay` set that group's rate (a multiple of lr) and decay, as airbench's
   // fast-learning batch-norm biases.
+  t.amount("weight_decay", 0);  // checked: a negative decay would grow the weights
   const optim::DecaySplit split = optim::split_for_weight_decay(model.parameters());
   const double bias_lr_factor = t.amount("bias_lr_factor", 1, true);
   const double bias_weight_decay = t.amount("bias_weight_decay", 0);
@@ -223,6 +224,8 @@ std::shared_ptr<train::Callback> build_schedule(const Config& config, optim::Opt
     std::vector<int64_t> milestones;
     for (double m : t.numbers("milestones", {})) milestones.push_back(int64_t(m));
     t.check(!milestones.empty(), "needs \"milestones\"");
+    t.check(std::is_sorted(milestones.begin(), milestones.end()),
+            "\"milestones\" must be ascending");
     schedule =
         std::make_unique<optim::MultiStepDecay>(optimizer, milestones, t.amount("gamma", 0.1));
   } else if (t.type == "exponential") {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "soma/core/error.h"
+#include "soma/io/file.h"
 #include "soma/metrics/metric.h"
 
 namespace soma::run {
@@ -378,19 +379,7 @@ Config config_of(const toml::table& root, const std::string& path);
 
 }  // namespace
 
-Config load_config(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const std::string reason(e.description());
-    if (reason.find("could not be opened") != std::string::npos ||
-        reason.find("File could not") != std::string::npos)
-      fail(path, ": cannot open the config file");
-    fail(path, ":", e.source().begin.line, ": ", reason);
-  }
-  return config_of(root, path);
-}
+Config load_config(const std::string& path) { return parse_config(io::read_file(path), path); }
 
 Config parse_config(const std::string& text, const std::string& path) {
   toml::table root;
@@ -515,6 +504,7 @@ Config config_of(const toml::table& root, const std::string& path) {
     config.test_time_augmentation = found->second;
   }
   config.l1 = get<double>(config, train, "[train]", "l1", 0.0);
+  SOMA_CHECK(config.l1 >= 0, path, ": [train] l1 must not be negative, found ", config.l1);
   config.seed = uint64_t(get<int64_t>(config, train, "[train]", "seed", 0));
   if (const toml::node* precision = train.get("precision"))
     config.precision = parse_precision(get<std::string>(config, train, "[train]", "precision", ""),
@@ -551,6 +541,8 @@ Config config_of(const toml::table& root, const std::string& path) {
         .min_delta = get<double>(config, *e, of, "min_delta", 0.0),
         .patience = get<int64_t>(config, *e, of, "patience", 0),
         .restore_best = get<bool>(config, *e, of, "restore_best", false)};
+    SOMA_CHECK(config.early_stopping->patience >= 0 && config.early_stopping->min_delta >= 0,
+               where(config, *e), ": early_stopping patience and min_delta must not be negative");
   }
   if (const toml::table* l =
           train_table(config, train, "lookahead", {"period", "decay", "power"}, "{ period = 5 }")) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <filesystem>
 #include <limits>
+#include <regex>
 
 #include "soma/core/rng.h"
 #include "soma/io/safetensors.h"
@@ -118,6 +119,12 @@ Checkpointer::Checkpointer(std::string folder, CheckpointOptions options)
   std::error_code error;
   fs::create_directories(folder_, error);
   SOMA_CHECK(!error && fs::is_directory(folder_), folder_, ": cannot create the checkpoint folder");
+  // The hidden temporary files of writes a crash or a kill cut short (io::write_file_atomically
+  // names them .NAME.XXXXXX) would otherwise stay for good.
+  const std::regex temporary(R"(\.(epoch-\d+|best)\.safetensors\.[A-Za-z0-9]{6})");
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder_))
+    if (entry.is_regular_file() && std::regex_match(entry.path().filename().string(), temporary))
+      fs::remove(entry.path(), error);
 }
 
 void Checkpointer::on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) {

@@ -52,7 +52,8 @@ struct CheckpointOptions {
 // Saves folder/epoch-NNNN.safetensors after every epoch, keeps the last N, and best.safetensors.
 class Checkpointer : public Callback {
  public:
-  // Creates the folder. Throws soma::Error when it cannot.
+  // Creates the folder, and removes the temporary files that interrupted writes left in it.
+  // Throws soma::Error when it cannot create it.
   Checkpointer(std::string folder, CheckpointOptions options = {});
   void on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) override;
 

@@ -936,6 +936,142 @@ TEST(BadInput, ALastBatchOfOneUnderBatchNorm) {
   EXPECT_EQ(r.code, 0) << r.output;
 }
 
+TEST(SafeOutputs, CtrlCSaysWhatWasKeptAndLeavesNoTemporaryFiles) {
+  // SIGINT three seconds into a run that checkpoints every epoch (XOR: one batch an epoch, so most
+  // of its time is spent writing checkpoints); a crashed run's temporary file waits in the folder.
+  TempDir dir;
+  dir.write("ck/.epoch-0007.safetensors.Ab12Cd", "left by a crash");
+  const Result r =
+      run("timeout --preserve-status -s INT 3 " + std::string(SOMA_CLI) + " train " +
+          config("xor_mlp.toml") + " --epochs 1000000 --quiet --checkpoint-dir " + dir.file("ck"));
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("interrupted at epoch "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("kept: " + dir.file("ck") + "/epoch-"), std::string::npos) << r.output;
+  EXPECT_NE(
+      r.output.find("resume: soma train " + config("xor_mlp.toml") + " --resume " + dir.file("ck")),
+      std::string::npos)
+      << r.output;
+  int checkpoints = 0;
+  for (const auto& entry : fs::directory_iterator(dir.file("ck"))) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_NE(name[0], '.') << name << " left behind";
+    checkpoints += name.starts_with("epoch-");
+  }
+  EXPECT_EQ(checkpoints, 3);  // keep_last
+}
+
+TEST(BadInput, UsageMistakesExitTwoWithOneErrorLine) {
+  const std::string xor_config = config("xor_mlp.toml");
+  for (const std::string& arguments :
+       {"train " + xor_config + " --epochs -3", "train " + xor_config + " --seed -1",
+        "train " + xor_config + " --init a.safetensors --resume ck",
+        std::string("bench mlp --batch 0"),
+        "predict " + xor_config + " --weights w.safetensors --top 0 x.png",
+        std::string("generate --weights w.safetensors --length -5"), std::string("train")}) {
+    const Result r = soma(arguments);
+    EXPECT_EQ(r.code, 2) << arguments << ": " << r.output;
+    EXPECT_TRUE(r.output.starts_with("error: ")) << arguments << ": " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  EXPECT_EQ(soma("train --help").code, 0);
+}
+
+TEST(BadInput, AFolderWhereAFileShouldBe) {
+  TempDir dir;
+  dir.write("folder/x", "");
+  const std::string folder = dir.file("folder");
+  expect_error("train " + folder, folder + ": is a directory, not a file");
+  expect_error("eval " + config("xor_mlp.toml") + " --weights " + folder,
+               folder + ": is a directory, not a file");
+  expect_error("predict " + config("mnist_mlp.toml") + " --weights " + folder + " " + folder,
+               "is a directory, not a file");
+}
+
+TEST(BadInput, PreviewTakesImageDatasetsOfAReasonableSize) {
+  expect_error("data preview " + config("xor_mlp.toml") + " --out x.png",
+               "preview needs an image dataset; \"xor\" is not one");
+  expect_error(
+      "data preview " + config("mnist_mlp.toml") + " --out x.png --rows 100000 --columns 100000",
+      "--rows and --columns take up to 1000, found 100000 and 100000");
+}
+
+TEST(HonestNumbers, LossesAndMetricsThatMeanNothingForTheOutputs) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  expect_error(train_edited(dir, good, "\"binary_crossentropy\"", "\"categorical_crossentropy\""),
+               "loss = \"categorical_crossentropy\" needs two or more outputs, the model gives 1");
+  expect_error(train_edited(dir, good, "[\"accuracy\"]", "[\"categorical_accuracy\"]"),
+               "metric \"categorical_accuracy\" ranks classes, but the model gives one output");
+  auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+    return text.replace(text.find(from), from.size(), to);
+  };
+  const std::string two =
+      replaced(replaced(good, "out = 1 }, { type = \"sigmoid\" }", "out = 2 }"),
+               "\"binary_crossentropy\"", "\"sparse_categorical_crossentropy\"");
+  expect_error(train_edited(dir, two, "[\"accuracy\"]", "[\"accuracy\", \"top2\"]"),
+               "metric \"top2\" with 2 classes is always 1");
+  EXPECT_EQ(soma(train_edited(dir, two, "epochs = 2000", "epochs = 2")).code, 0);
+}
+
+TEST(BadInput, NegativeAmountsInTheConfig) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  expect_error(train_edited(dir, good, "seed = 0", "seed = 0\nl1 = -0.1"),
+               "[train] l1 must not be negative");
+  expect_error(train_edited(dir, good, "momentum = 0.9", "momentum = 0.9, weight_decay = -1"),
+               "optimizer \"sgd\" \"weight_decay\" must be 0 or more");
+  expect_error(train_edited(dir, good, "out = 1 }", "out = 1, max_norm = -2 }"),
+               "linear \"max_norm\" must not be negative");
+  expect_error(train_edited(dir, good, "seed = 0", "seed = 0\nearly_stopping = { patience = -1 }"),
+               "early_stopping patience and min_delta must not be negative");
+}
+
+TEST(HonestNumbers, EarlyStoppingSaysWhichEpochItRestored) {
+  // No epoch improves the test loss by 10: the run stops after epoch 2 and puts epoch 1 back.
+  TempDir dir;
+  const Result r = soma(train_edited(dir, io::read_file(config("xor_mlp.toml")), "seed = 0",
+                                     "seed = 0\nearly_stopping = { patience = 0, min_delta = 10, "
+                                     "restore_best = true }"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("stopped early at epoch 2: test_loss has not improved since epoch 1 "
+                          "(patience 0)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("restored the weights of epoch 1:  test_accuracy "), std::string::npos)
+      << r.output;
+}
+
+TEST(SafeOutputs, ACheckpointFolderOfAnotherRunIsNotMixedIn) {
+  TempDir dir;
+  const std::string train = "train " + config("xor_mlp.toml") + " --quiet --checkpoint-dir " +
+                            dir.file("ck") + " --epochs ";
+  ASSERT_EQ(soma(train + "5").code, 0);
+  expect_error(train + "2", dir.file("ck") + ": holds the checkpoints of an earlier run (" +
+                                dir.file("ck") + "/epoch-0005.safetensors): --resume " +
+                                dir.file("ck") + " continues it, --overwrite replaces it");
+  EXPECT_TRUE(fs::exists(dir.file("ck/epoch-0005.safetensors")));  // untouched
+  ASSERT_EQ(soma(train + "2 --overwrite").code, 0);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir.file("ck")))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"best.safetensors", "epoch-0001.safetensors",
+                                             "epoch-0002.safetensors"}));
+}
+
+TEST(BadInput, ErrorsNameTheConfigKey) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  expect_error(train_edited(dir, good, "seed = 0",
+                            "seed = 0\nschedule = { type = \"multi_step\", milestones = [5, 2] }"),
+               "schedule \"multi_step\" \"milestones\" must be ascending");
+  const std::string mnist = io::read_file(config("mnist_mlp.toml"));
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  expect_error(
+      train_edited(dir, mnist, "[data]\n", "[data]\naugment = [{ type = \"pca_lighting\" }]\n"),
+      "augmentation \"pca_lighting\" needs an in-memory RGB image dataset");
+}
+
 TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {
   const std::string command =
       std::string(SOMA_CLI) + " train " + config("xor_mlp.toml") + " --epochs 2";

@@ -107,6 +107,11 @@ int run_preview(const DataArgs& args) {
   const Config config = load_config(args.config);
   check_augmentations(config);
   SOMA_CHECK(args.rows >= 1 && args.columns >= 2, "preview: needs at least 1 row and 2 columns");
+  SOMA_CHECK(zero_example(config).dim() == 3, "preview needs an image dataset; \"", config.dataset,
+             "\" is not one");
+  // At 96 pixels a cell or more, a grid beyond 1,000 cells a side would not fit a PNG one opens.
+  SOMA_CHECK(args.rows <= 1000 && args.columns <= 1000, "preview: --rows and --columns take up to ",
+             "1000, found ", args.rows, " and ", args.columns);
   const Splits splits = load_dataset(config, args.data_dir);
   const data::TransformPtr augment = preview_transform(config, *splits.train);
   const int64_t rows = std::min(args.rows, splits.train->size());

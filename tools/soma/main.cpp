@@ -1,4 +1,6 @@
 // soma: train and evaluate neural networks from TOML configs.
+#include <charconv>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -9,8 +11,27 @@
 #include "soma/core/error.h"
 #include "train.h"
 
+namespace {
+
+// An integer option's lower bound (CLI11's ranges print their bounds as doubles up to 1.8e308).
+CLI::Validator at_least(int64_t minimum) {
+  return CLI::Validator(
+      [minimum](std::string& text) -> std::string {
+        int64_t value = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (error == std::errc() && end == text.data() + text.size() && value >= minimum) return "";
+        return "must be an integer of at least " + std::to_string(minimum) + ", found " + text;
+      },
+      minimum > 0 ? "POSITIVE" : "NONNEGATIVE");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"soma: train and evaluate neural networks"};
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "error: " + std::string(e.what()) + " (see --help)\n";
+  });
   app.set_version_flag("--version", "soma 0.1.0");
   app.require_subcommand(1);
 
@@ -18,11 +39,13 @@ int main(int argc, char** argv) {
   CLI::App* train_command = app.add_subcommand("train", "Train the model a config describes");
   train_command->add_option("config", train.config, "TOML config")->required();
   train_command->add_option("--data-dir", train.data_dir, "Data root (else $SOMA_DATA)");
-  train_command->add_option("--epochs", train.epochs, "Override the config's epochs");
-  train_command->add_option("--seed", train.seed, "Override the config's seed");
+  train_command->add_option("--epochs", train.epochs, "Override the config's epochs")
+      ->check(at_least(0));
+  train_command->add_option("--seed", train.seed, "Override the config's seed")->check(at_least(0));
   const char* precision_help = "Override the config's precision: f32 or bf16 (mixed precision)";
   train_command->add_option("--precision", train.precision, precision_help);
-  train_command->add_option("--init", train.init, "Initial weights (safetensors, or a checkpoint)");
+  CLI::Option* init = train_command->add_option("--init", train.init,
+                                                "Initial weights (safetensors, or a checkpoint)");
   train_command->add_option("--save", train.save, "Write the trained weights (safetensors)");
   train_command->add_option("--log-jsonl", train.log_jsonl,
                             "Write step and epoch events as JSON lines");
@@ -30,8 +53,12 @@ int main(int argc, char** argv) {
   train_command->add_flag("--quiet", train.quiet, "Print nothing but errors");
   train_command->add_option("--checkpoint-dir", train.checkpoint_dir,
                             "Save a checkpoint after every epoch (the last 3 and the best)");
-  train_command->add_option("--resume", train.resume,
-                            "Continue from a checkpoint, or the newest in a folder");
+  train_command
+      ->add_option("--resume", train.resume,
+                   "Continue from a checkpoint, or the newest in a folder")
+      ->excludes(init);
+  train_command->add_flag("--overwrite", train.overwrite,
+                          "Replace the checkpoints --checkpoint-dir holds from an earlier run");
   train_command->add_option("--report", train.report, "Write an HTML report at the end");
   train_command->add_option("--runs", train.runs,
                             "Make a run directory here (config, logs, checkpoints, report)");
@@ -58,7 +85,8 @@ int main(int argc, char** argv) {
       ->add_option("--weights", predict.weights, "Weights (safetensors, or a checkpoint)")
       ->required();
   predict_command->add_option("images", predict.images, "PNG or JPEG files")->required();
-  predict_command->add_option("--top", predict.top, "How many classes to show (3)");
+  predict_command->add_option("--top", predict.top, "How many classes to show (3)")
+      ->check(at_least(1));
   predict_command->add_option("--precision", predict.precision, precision_help);
 
   soma::cli::SummaryArgs summary;
@@ -73,11 +101,13 @@ int main(int argc, char** argv) {
       ->add_option("--weights", generate.weights, "Weights (safetensors, or a checkpoint)")
       ->required();
   generate_command->add_option("--prime", generate.prime, "Text to start from (a newline)");
-  generate_command->add_option("--length", generate.length, "Characters to write (500)");
+  generate_command->add_option("--length", generate.length, "Characters to write (500)")
+      ->check(at_least(0));
   generate_command->add_option("--temperature", generate.temperature,
                                "Below 1 more likely text, above 1 more varied; 0 greedy (1)");
-  generate_command->add_option("--top-k", generate.top_k,
-                               "Draw among the K likeliest characters only (all)");
+  generate_command
+      ->add_option("--top-k", generate.top_k, "Draw among the K likeliest characters only (all)")
+      ->check(at_least(0));
   generate_command->add_option("--seed", generate.seed, "Random seed (0)");
   generate_command->add_option("--precision", generate.precision, precision_help);
 
@@ -89,9 +119,11 @@ int main(int argc, char** argv) {
       ->required();
   bench_command->add_option("--mode", bench.mode, "train (forward, backward, SGD) or infer");
   bench_command->add_option("--precision", bench.precision, precision_help);
-  bench_command->add_option("--batch", bench.batch, "Batch size (lstm 64, others 128)");
-  bench_command->add_option("--warmup", bench.warmup, "Untimed steps first (5)");
-  bench_command->add_option("--iters", bench.iters, "Timed steps (20)");
+  bench_command->add_option("--batch", bench.batch, "Batch size (lstm 64, others 128)")
+      ->check(at_least(1));
+  bench_command->add_option("--warmup", bench.warmup, "Untimed steps first (5)")
+      ->check(at_least(0));
+  bench_command->add_option("--iters", bench.iters, "Timed steps (20)")->check(at_least(1));
   bench_command->add_flag("--json", bench.json, "Print one JSON object");
 
   soma::cli::DataArgs data;
@@ -114,7 +146,14 @@ int main(int argc, char** argv) {
   preview->add_option("--seed", data.seed, "Which samples and augmentations");
   preview->add_option("--data-dir", data.data_dir, "Data root (else $SOMA_DATA)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and succeeds; a usage mistake prints CLI11's message and exits 2, as
+    // command-line tools do, apart from the 1 of an error in what it was given to read.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   try {
     if (train_command->parsed()) return soma::cli::run_train(train);
     if (eval_command->parsed()) return soma::cli::run_eval(eval);

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <numeric>
 #include <optional>
+#include <regex>
 
 #include "run_report.h"
 #include "soma/autograd/node.h"
@@ -136,10 +139,34 @@ void init_whitening(const Config& config, nn::Module& model, const data::Dataset
   whiten.bias.requires_grad_(false);
 }
 
+// Fails on a loss or metric that means nothing for a model of `outputs` values per example, which
+// would print plausible numbers: a categorical loss or accuracy of one unit (a probability of 1
+// whatever it says), top-k of k classes or fewer (always 1).
+void check_outputs_fit(const Config& config, int64_t outputs) {
+  const bool categorical_loss =
+      config.loss == "categorical_crossentropy" || config.loss == "sparse_categorical_crossentropy";
+  SOMA_CHECK(!categorical_loss || outputs > 1, config.path, ": [train] loss = \"", config.loss,
+             "\" needs two or more outputs, the model gives ", outputs,
+             " (one sigmoid unit takes \"binary_crossentropy\")");
+  for (const std::string& metric : config.metrics) {
+    SOMA_CHECK(
+        outputs > 1 || (metric != "categorical_accuracy" &&
+                        metric != "sparse_categorical_accuracy" && !metric.starts_with("top")),
+        config.path, ": [train] metric \"", metric,
+        "\" ranks classes, but the model gives one output (\"accuracy\" thresholds it at 0.5)");
+    if (metric.size() > 3 && metric.starts_with("top")) {
+      const int64_t k = std::atoll(metric.c_str() + 3);
+      SOMA_CHECK(k < outputs, config.path, ": [train] metric \"", metric, "\" with ", outputs,
+                 " classes is always 1: k must be below the number of classes");
+    }
+  }
+}
+
 // The Trainer's options for a config: targets in the form the loss expects (class indices for
 // sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
 // and thresholded accuracy for a single output unit, as Keras chooses it.
 train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
+  check_outputs_fit(config, outputs);
   train::TrainerOptions options{.epochs = config.epochs,
                                 .metrics = config.metrics,
                                 .clip_grad_norm = config.clip_grad_norm,
@@ -169,6 +196,84 @@ std::string format(const train::Logs& logs) {
     text += buffer;
   }
   return text;
+}
+
+// Set by the first SIGINT (Ctrl-C); a second ends the process at once.
+volatile std::sig_atomic_t interrupted = 0;
+
+extern "C" void on_interrupt(int) {
+  interrupted = 1;
+  std::signal(SIGINT, SIG_DFL);
+}
+
+// Where a Ctrl-C stopped training: at the end of a batch, never inside a checkpoint's write.
+struct Interrupted {
+  int64_t epoch, step;
+};
+
+class StopOnInterrupt : public train::Callback {
+ public:
+  void on_batch_end(train::Trainer&, const train::BatchEnd& batch) override {
+    if (interrupted) throw Interrupted{batch.epoch, batch.step + 1};
+  }
+};
+
+// What a run stopped by Ctrl-C kept, and how to go on; returns 130 (128 + SIGINT), as a shell
+// reports a process SIGINT ended.
+int report_interruption(const Interrupted& at, const TrainArgs& args) {
+  std::fprintf(stderr, "interrupted at epoch %lld after %lld batches\n", (long long)at.epoch,
+               (long long)at.step);
+  const std::string latest =
+      args.checkpoint_dir.empty() ? "" : train::Checkpointer::latest(args.checkpoint_dir);
+  if (latest.empty()) {
+    std::fprintf(
+        stderr, "kept: no checkpoint%s\n",
+        args.checkpoint_dir.empty() ? " (--checkpoint-dir DIR keeps one every epoch)" : "");
+  } else {
+    std::fprintf(stderr, "kept: %s\nresume: soma train %s --resume %s\n", latest.c_str(),
+                 args.config.c_str(), args.checkpoint_dir.c_str());
+  }
+  return 130;
+}
+
+// Says that training stopped early, and, where the best epoch's weights were put back, which
+// epoch's and its numbers (the last epoch's are not the model's then), as Keras does.
+void report_early_stop(const train::EarlyStopping& stopping,
+                       const train::EarlyStoppingOptions& options, const train::History& history,
+                       int64_t first_epoch) {
+  std::printf("stopped early at epoch %lld: %s has not improved since epoch %lld (patience %lld)\n",
+              (long long)stopping.stopped_epoch(), options.monitor.c_str(),
+              (long long)stopping.best_epoch(), (long long)options.patience);
+  const int64_t best = stopping.best_epoch() - first_epoch - 1;
+  if (!options.restore_best || best < 0 || best >= int64_t(history.epochs.size())) return;
+  std::string numbers;
+  char buffer[64];
+  for (const auto& [name, value] : history.epochs[size_t(best)])
+    if (name.starts_with("test_") || name.starts_with("train_")) {
+      std::snprintf(buffer, sizeof buffer, "  %s %.4f", name.c_str(), value);
+      numbers += buffer;
+    }
+  std::printf("restored the weights of epoch %lld:%s\n", (long long)stopping.best_epoch(),
+              numbers.c_str());
+}
+
+// A fresh run into a checkpoint folder that holds another run's checkpoints would mix the two
+// (its epoch 1 pruned at once, the old epochs kept, --resume then taking the old run): refused,
+// unless --overwrite says to remove them.
+void check_checkpoint_dir(const TrainArgs& args) {
+  if (args.checkpoint_dir.empty() || !args.resume.empty() ||
+      !std::filesystem::is_directory(args.checkpoint_dir))
+    return;
+  const std::string latest = train::Checkpointer::latest(args.checkpoint_dir);
+  const std::string best = args.checkpoint_dir + "/best.safetensors";
+  if (latest.empty() && !std::filesystem::exists(best)) return;
+  SOMA_CHECK(args.overwrite, args.checkpoint_dir, ": holds the checkpoints of an earlier run (",
+             latest.empty() ? best : latest, "): --resume ", args.checkpoint_dir,
+             " continues it, --overwrite replaces it");
+  const std::regex checkpoint(R"((epoch-\d+|best)\.safetensors)");
+  for (const auto& entry : std::filesystem::directory_iterator(args.checkpoint_dir))
+    if (std::regex_match(entry.path().filename().string(), checkpoint))
+      std::filesystem::remove(entry.path());
 }
 
 // Fails now, before any training, where `path` (given by `flag`) could not be written at the end.
@@ -230,6 +335,7 @@ int run_train(const TrainArgs& given) {
   }
   Config config = load_config(args.config);
   check_augmentations(config);
+  check_checkpoint_dir(args);
   check_output_path(args.save, "--save");
   check_output_path(args.report, "--report");
   const std::string config_text = io::read_file(args.config);  // kept in checkpoints and reports
@@ -340,11 +446,22 @@ int run_train(const TrainArgs& given) {
   if (!args.log_csv.empty())
     trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv, resumed.epoch));
   if (!args.quiet) trainer.add_callback(std::make_shared<train::ProgressPrinter>());
+  trainer.add_callback(std::make_shared<StopOnInterrupt>());
   // With nothing left to train (epochs = 0, or a resume at the last epoch) only evaluate.
-  const train::History history =
-      options.epochs > 0 ? trainer.fit(train_loader, &test_loader) : train::History{};
+  train::History history;
+  interrupted = 0;
+  const auto previous = std::signal(SIGINT, on_interrupt);
+  try {
+    if (options.epochs > 0) history = trainer.fit(train_loader, &test_loader);
+  } catch (const Interrupted& at) {
+    std::signal(SIGINT, previous);
+    return report_interruption(at, args);
+  }
+  std::signal(SIGINT, previous);
   if (options.epochs == 0 && !args.quiet)
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
+  if (stopping && stopping->stopped_epoch() > 0 && !args.quiet)
+    report_early_stop(*stopping, *config.early_stopping, history, resumed.epoch);
   if (!args.save.empty()) {
     saved["format"] = "pt";
     save_weights(args.save, *model, saved);

@@ -9,6 +9,7 @@ struct TrainArgs {
   std::string config, data_dir, init, save, log_jsonl, log_csv;
   std::string checkpoint_dir;  // save a checkpoint after every epoch here
   std::string resume;          // a checkpoint, or a folder of them (the newest is taken)
+  bool overwrite = false;      // replace the checkpoints a --checkpoint-dir already holds
   std::string report;          // write report.html here at the end
   std::string runs;            // make a run directory under this folder
   int64_t epochs = -1;         // -1: the config's
