@@ -18,6 +18,10 @@ t::Size size_of(const TypedTable& table) {
   table.check(values.size() <= 2, "\"size\" must be a number or [height, width]");
   if (values.size() == 1) values.push_back(values[0]);
   table.check(values[0] >= 1 && values[1] >= 1, "\"size\" must be positive");
+  check_fits_in_memory(
+      4.0 * 3 * values[0] * values[1], table.path + ":" + std::to_string(table.line),
+      "augmentation \"" + table.type + "\"'s image of " + std::to_string(int64_t(values[0])) + "×" +
+          std::to_string(int64_t(values[1])));
   return {int64_t(values[0]), int64_t(values[1])};
 }
 

@@ -39,6 +39,8 @@ Shape output_shape(nn::Module& module, const std::vector<Shape>& shapes, const s
     y = module.forward_inputs(inputs);
   } catch (const Error& e) {
     fail(where, ": ", e.what());
+  } catch (const std::bad_alloc&) {
+    fail(where, ": one example's output needs more memory than this machine has");
   }
   module.train();
   Shape out = y.shape();
@@ -51,11 +53,18 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
   auto size = [&](const char* key, double fallback) {
     return int64_t(t.amount(key, fallback, true));
   };
+  // An LSTM's weights: four gates of `hidden` units over the input and the hidden state, and
+  // their two biases, in every layer.
+  auto check_lstm = [&](double input, double hidden, double layers) {
+    check_fits_in_memory(4.0 * 4 * hidden * (input + hidden + 2) * layers,
+                         t.path + ":" + std::to_string(t.line), "model \"" + t.type + "\"");
+  };
   if (t.type == "char_lstm") {
     t.check(input_shape.size() == 1,
             "takes character sequences [T], but the examples have shape " + to_string(input_shape));
     const double dropout = t.number("dropout", 0);
     t.check(dropout >= 0 && dropout < 1, "\"dropout\" must lie in [0, 1)");
+    check_lstm(size("embedding", 64), size("hidden", 256), size("layers", 1));
     return std::make_shared<models::CharLstm>(
         size("vocabulary", 65), models::CharLstmOptions{.embedding = size("embedding", 64),
                                                         .hidden = size("hidden", 256),
@@ -66,11 +75,13 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
   t.check(input_shape.size() == 3,
           "takes images [C, H, W], but the examples have shape " + to_string(input_shape));
   const auto classes = size("classes", 10);
-  if (t.type == "row_lstm")
+  if (t.type == "row_lstm") {
+    check_lstm(double(input_shape[0] * input_shape[2]), size("hidden", 128), size("layers", 1));
     return std::make_shared<models::RowLstm>(
         input_shape[0], input_shape[2],
         models::RowLstmOptions{
             .hidden = size("hidden", 128), .layers = size("layers", 1), .classes = classes});
+  }
   auto expect_images = [&](int64_t channels, std::vector<int64_t> sides) {
     bool fits = input_shape[0] == channels && input_shape[1] == input_shape[2];
     fits = fits && std::find(sides.begin(), sides.end(), input_shape[1]) != sides.end();

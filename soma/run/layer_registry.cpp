@@ -1,5 +1,8 @@
 #include "soma/run/layer_registry.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <map>
 
 #include "soma/core/error.h"
@@ -17,6 +20,15 @@ std::map<std::string, LayerType>& registry() {
 
 void LayerKeys::check(bool ok, const std::string& message) const {
   SOMA_CHECK(ok, where_, ": ", message);
+}
+
+void check_fits_in_memory(double bytes, const std::string& where, const std::string& what) {
+  static const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  if (bytes <= memory) return;
+  char text[96];
+  std::snprintf(text, sizeof text, " needs %.1f GiB, more than this machine's %.1f GiB",
+                bytes / double(1 << 30), memory / double(1 << 30));
+  fail(where, ": ", what, text);
 }
 
 bool register_layer(const std::string& type, LayerType layer) {

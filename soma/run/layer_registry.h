@@ -53,6 +53,10 @@ struct LayerType {
   bool merges = false;  // reads two or more layers (add, concat)
 };
 
+// Fails as "WHERE: WHAT needs N GiB, more than this machine's M GiB" where `bytes` could not fit in
+// memory, so that a size typed a few digits too long is refused before anything is allocated.
+void check_fits_in_memory(double bytes, const std::string& where, const std::string& what);
+
 // Registers `type`; for a static registrar in the type's own file. Throws on a second
 // registration of one name.
 bool register_layer(const std::string& type, LayerType layer);

@@ -1072,6 +1072,36 @@ TEST(BadInput, ErrorsNameTheConfigKey) {
       "augmentation \"pca_lighting\" needs an in-memory RGB image dataset");
 }
 
+TEST(BadInput, SizesThatCannotBeAllocated) {
+  // Refused before they are allocated, naming the layer or key and the memory it needs, rather
+  // than std::bad_alloc or the kernel's OOM killer.
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  expect_error(train_edited(dir, good, "out = 8", "out = 1000000000000"),
+               "bad.toml:4: the linear layer's weight [1000000000000, 2] needs 7450.6 GiB");
+  const std::string mnist = R"([model]
+layers = [{ type = "conv2d", out = 4, kernel = 3, padding = 100000 }]
+[data]
+dataset = "mnist"
+[train]
+loss = "mse"
+)";
+  dir.write("padded.toml", mnist);
+  expect_error("summary " + dir.file("padded.toml"),
+               "padded.toml:2: one example's output needs more memory than this machine has");
+  dir.write("lstm.toml",
+            "[model]\nname = \"char_lstm\"\nlayers = 1000000\n[data]\ndataset = "
+            "\"tiny_shakespeare\"\n[train]\nloss = "
+            "\"sparse_categorical_crossentropy\"\n");
+  expect_error("summary " + dir.file("lstm.toml"), "model \"char_lstm\" needs");
+  dir.write("resize.toml",
+            "[model]\nlayers = [{ type = \"flatten\" }]\n[data]\ndataset = "
+            "\"mnist\"\naugment = [{ type = \"resize\", size = 100000 }]\n"
+            "[train]\nloss = \"mse\"\n");
+  expect_error("summary " + dir.file("resize.toml"),
+               "augmentation \"resize\"'s image of 100000×100000 needs 111.8 GiB");
+}
+
 TEST(Progress, BarOnATerminalPlainLinesElseQuietSilent) {
   const std::string command =
       std::string(SOMA_CLI) + " train " + config("xor_mlp.toml") + " --epochs 2";

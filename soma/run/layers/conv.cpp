@@ -27,6 +27,9 @@ LayerBuilder read(const LayerKeys& keys) {
     SOMA_CHECK(shape[0] % options.groups == 0 && out % options.groups == 0, where, ": ", type,
                " groups = ", options.groups, " must divide ", shape[0], " input and ", out,
                " output channels");
+    check_fits_in_memory(4.0 * double(out) * double(shape[0] / options.groups) *
+                             double(options.kernel.height) * double(options.kernel.width),
+                         where, type + "'s weight");
     if (!transposed) return nn::ModulePtr(std::make_shared<nn::Conv2d>(shape[0], out, options));
     return nn::ModulePtr(std::make_shared<nn::ConvTranspose2d>(
         shape[0], out,

@@ -17,6 +17,9 @@ LayerBuilder read(const LayerKeys& keys) {
     SOMA_CHECK(shape.size() == 1, where,
                ": a linear layer takes vectors, but its inputs have shape ", to_string(shape),
                " (put { type = \"flatten\" } before it)");
+    check_fits_in_memory(4.0 * double(shape[0]) * double(out), where,
+                         "the linear layer's weight [" + std::to_string(out) + ", " +
+                             std::to_string(shape[0]) + "]");
     return std::make_shared<nn::Linear>(shape[0], out, options);
   };
 }
