@@ -30,7 +30,8 @@ ModelSummary summarize(Module& model, const Shape& input, DType dtype) {
     return Shape(t.shape().begin() + 1, t.shape().end());
   };
   const bool sequential = dynamic_cast<Sequential*>(&model) != nullptr;
-  if (auto* graph = dynamic_cast<Graph*>(&model)) {
+  auto* graph = dynamic_cast<Graph*>(&model);
+  if (graph) {
     try {
       x = graph
               ->trace({x},
@@ -39,27 +40,27 @@ ModelSummary summarize(Module& model, const Shape& input, DType dtype) {
                                                   node.module->parameter_count(), node.from});
                       })
               .front();
-    } catch (const Error& e) {
+    } catch (const Error&) {
       if (training) model.train();
-      fail(e.what());
+      throw;
     }
-  }
-  for (const auto& [name, layer] : model.children()) {
-    if (dynamic_cast<Graph*>(&model)) break;
-    std::optional<Shape> output;
-    if (sequential) {
-      try {
-        x = (*layer)(x);
-      } catch (const Error& e) {
-        if (training) model.train();
-        fail("layer ", name, " (", layer->kind(), ") cannot take inputs of shape ",
-             to_string(without_batch(x)), ": ", e.what());
+  } else {
+    for (const auto& [name, layer] : model.children()) {
+      std::optional<Shape> output;
+      if (sequential) {
+        try {
+          x = (*layer)(x);
+        } catch (const Error& e) {
+          if (training) model.train();
+          fail("layer ", name, " (", layer->kind(), ") cannot take inputs of shape ",
+               to_string(without_batch(x)), ": ", e.what());
+        }
+        output = without_batch(x);
       }
-      output = without_batch(x);
+      summary.layers.push_back({name, layer->kind(), output, layer->parameter_count()});
     }
-    summary.layers.push_back({name, layer->kind(), output, layer->parameter_count()});
   }
-  if (!sequential && !dynamic_cast<Graph*>(&model)) {
+  if (!sequential && !graph) {
     try {
       x = model(x);
     } catch (const Error& e) {

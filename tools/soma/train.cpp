@@ -211,6 +211,19 @@ struct Interrupted {
   int64_t epoch, step;
 };
 
+// Catches Ctrl-C for its lifetime (training), as the `interrupted` flag.
+class CatchInterrupt {
+ public:
+  CatchInterrupt() : previous_(std::signal(SIGINT, on_interrupt)) { interrupted = 0; }
+  ~CatchInterrupt() { std::signal(SIGINT, previous_); }
+  CatchInterrupt(const CatchInterrupt&) = delete;
+  CatchInterrupt& operator=(const CatchInterrupt&) = delete;
+
+ private:
+  void (*previous_)(int);
+};
+
+// Stops training at the end of the batch during which Ctrl-C came.
 class StopOnInterrupt : public train::Callback {
  public:
   void on_batch_end(train::Trainer&, const train::BatchEnd& batch) override {
@@ -446,18 +459,15 @@ int run_train(const TrainArgs& given) {
   if (!args.log_csv.empty())
     trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv, resumed.epoch));
   if (!args.quiet) trainer.add_callback(std::make_shared<train::ProgressPrinter>());
-  trainer.add_callback(std::make_shared<StopOnInterrupt>());
   // With nothing left to train (epochs = 0, or a resume at the last epoch) only evaluate.
   train::History history;
-  interrupted = 0;
-  const auto previous = std::signal(SIGINT, on_interrupt);
+  trainer.add_callback(std::make_shared<StopOnInterrupt>());
   try {
+    const CatchInterrupt catching;
     if (options.epochs > 0) history = trainer.fit(train_loader, &test_loader);
   } catch (const Interrupted& at) {
-    std::signal(SIGINT, previous);
     return report_interruption(at, args);
   }
-  std::signal(SIGINT, previous);
   if (options.epochs == 0 && !args.quiet)
     std::printf("done: 0 epochs%s\n", format(trainer.evaluate(test_loader)).c_str());
   if (stopping && stopping->stopped_epoch() > 0 && !args.quiet)
