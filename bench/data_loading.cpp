@@ -18,7 +18,7 @@ namespace {
 double images_per_second(data::DataLoader& loader) {
   const auto start = std::chrono::steady_clock::now();
   int64_t images = 0;
-  for (const data::Batch& batch : loader) images += batch.input.size(0);
+  for (const data::Batch& batch : loader) images += batch.input().size(0);
   return double(images) /
          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

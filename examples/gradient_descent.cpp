@@ -15,7 +15,7 @@ double fit(int64_t batch_size, const Tensor& x, const Tensor& y) {
   for (int epoch = 0; epoch < 200; ++epoch) {
     for (const data::Batch& batch : loader) {
       sgd.zero_grad();
-      loss::mean_squared_error(unit(batch.input), batch.target).backward();
+      loss::mean_squared_error(unit(batch.input()), batch.target()).backward();
       sgd.step();
     }
   }

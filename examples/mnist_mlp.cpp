@@ -23,12 +23,12 @@ int main(int argc, char** argv) {
     for (int epoch = 1; epoch <= 3; ++epoch) {
       for (const data::Batch& batch : train) {
         sgd.zero_grad();
-        loss::sparse_categorical_crossentropy(model(batch.input), batch.target).backward();
+        loss::sparse_categorical_crossentropy(model(batch.input()), batch.target()).backward();
         sgd.step();
       }
       autograd::NoGradGuard no_grad;
       metrics::SparseCategoricalAccuracy accuracy;
-      for (const data::Batch& batch : test) accuracy.update(model(batch.input), batch.target);
+      for (const data::Batch& batch : test) accuracy.update(model(batch.input()), batch.target());
       std::printf("epoch %d: test accuracy %.4f\n", epoch, accuracy.result());
     }
   } catch (const Error& e) {

@@ -24,21 +24,44 @@ Rng stream(uint64_t seed, int64_t epoch, int64_t stream) {
   return Rng(splitmix64(splitmix64(splitmix64(seed) ^ uint64_t(epoch)) ^ uint64_t(stream)));
 }
 
-Tensor stack(const std::vector<Example>& examples, Tensor Example::*field, const char* what) {
-  const Tensor& first = examples[0].*field;
-  if (!first.defined()) return {};
+std::string described(const Tensor& t) {
+  return t.defined() ? to_string(t.shape()) + " " + std::string(name_of(t.dtype())) : "none";
+}
+
+// Field `f` of every example along a new first dimension; a field of per-example length padded
+// with zeros to the longest, its lengths in `counts`.
+Tensor stack(const std::vector<Example>& examples, size_t f, Tensor& counts) {
+  const Field& first = examples[0].all()[f];
+  const bool padded = per_example_length(first.kind);
+  Shape row = first.value.shape();
+  if (padded) counts = Tensor::zeros({int64_t(examples.size())}, DType::I64);
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const Field& field = examples[i].all().size() > f ? examples[i].all()[f] : first;
+    const Tensor& t = field.value;
+    SOMA_CHECK(examples[i].all().size() == examples[0].all().size() && field.name == first.name &&
+                   field.kind == first.kind,
+               "collate: example ", i, " of the batch has the fields ", examples[i].names(),
+               ", the first has ", examples[0].names());
+    const bool fits = t.defined() && t.dtype() == first.value.dtype() &&
+                      t.dim() == first.value.dim() &&
+                      std::equal(t.shape().begin() + (padded ? 1 : 0), t.shape().end(),
+                                 row.begin() + (padded ? 1 : 0));
+    SOMA_CHECK(fits, "collate: example ", i, " of the batch has ", first.name, " ", described(t),
+               ", the first has ", described(first.value));
+    if (padded) {
+      row[0] = std::max(row[0], t.size(0));
+      counts.data<int64_t>()[i] = t.size(0);
+    }
+  }
   Shape shape{int64_t(examples.size())};
-  shape.insert(shape.end(), first.shape().begin(), first.shape().end());
-  Tensor out = Tensor::empty(shape, first.dtype());
-  const size_t bytes = first.nbytes();
+  shape.insert(shape.end(), row.begin(), row.end());
+  Tensor out = padded ? Tensor::zeros(shape, first.value.dtype())
+                      : Tensor::empty(shape, first.value.dtype());
+  const size_t row_bytes = out.nbytes() / examples.size();
   char* dst = static_cast<char*>(out.raw_data());
   for (size_t i = 0; i < examples.size(); ++i) {
-    const Tensor& t = examples[i].*field;
-    SOMA_CHECK(t.defined() && t.shape() == first.shape() && t.dtype() == first.dtype(),
-               "collate: example ", i, " of the batch has ", what, " ",
-               t.defined() ? to_string(t.shape()) + " " + std::string(name_of(t.dtype())) : "none",
-               ", the first has ", to_string(first.shape()), " ", name_of(first.dtype()));
-    std::memcpy(dst + i * bytes, t.raw_data(), bytes);
+    const Tensor& t = examples[i].all()[f].value;
+    std::memcpy(dst + i * row_bytes, t.raw_data(), t.nbytes());
   }
   return out;
 }
@@ -47,8 +70,16 @@ Tensor stack(const std::vector<Example>& examples, Tensor Example::*field, const
 
 Batch collate(std::vector<Example>& examples) {
   SOMA_CHECK(!examples.empty(), "collate: no examples");
-  return {
-      stack(examples, &Example::input, "input"), stack(examples, &Example::target, "target"), {}};
+  Batch batch;
+  for (size_t f = 0; f < examples[0].all().size(); ++f) {
+    const Field& first = examples[0].all()[f];
+    if (!first.value.defined()) continue;
+    Tensor counts;
+    Tensor value = stack(examples, f, counts);
+    batch.set(first.name, std::move(value), first.kind);
+    batch.field(first.name).counts = std::move(counts);
+  }
+  return batch;
 }
 
 DataLoader::DataLoader(DatasetPtr dataset, DataLoaderOptions options)

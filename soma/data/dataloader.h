@@ -13,14 +13,15 @@
 
 namespace soma::data {
 
-struct Batch {
-  Tensor input;                  // [B, ...]
-  Tensor target;                 // [B, ...]; undefined when the examples have none
+// The examples' fields, each [B, ...].
+struct Batch : Fields {
   std::vector<int64_t> indices;  // the examples' indices in the dataset
 };
 
-// Stacks the examples' inputs and targets along a new first dimension. Throws soma::Error when
-// their shapes or dtypes differ, naming the first example that differs.
+// Stacks each field of the examples along a new first dimension. Boxes and per-box fields are
+// padded with zeros to the most boxes of any example, their counts kept beside them
+// (Field::counts). Throws soma::Error when the examples' fields differ, or a field's shape or
+// dtype does, naming the first example that differs.
 Batch collate(std::vector<Example>& examples);
 
 struct DataLoaderOptions {

@@ -24,15 +24,32 @@ Tensor row(const Tensor& table, int64_t index) {
   return out;
 }
 
-TensorDataset::TensorDataset(Tensor inputs, Tensor targets)
-    : inputs_(std::move(inputs)), targets_(std::move(targets)) {
+Tensor rows(const Tensor& table, const std::vector<int64_t>& indices) {
+  Shape shape = table.shape();
+  shape[0] = int64_t(indices.size());
+  Tensor out = Tensor::empty(shape, table.dtype());
+  const size_t bytes = indices.empty() ? 0 : out.nbytes() / indices.size();
+  for (size_t i = 0; i < indices.size(); ++i) {
+    check_index(indices[i], table.size(0));
+    std::memcpy(static_cast<char*>(out.raw_data()) + i * bytes,
+                static_cast<const char*>(table.raw_data()) + size_t(indices[i]) * bytes, bytes);
+  }
+  return out;
+}
+
+TensorDataset::TensorDataset(Tensor inputs, Tensor targets, FieldKind input_kind,
+                             FieldKind target_kind)
+    : inputs_(std::move(inputs)),
+      targets_(std::move(targets)),
+      input_kind_(input_kind),
+      target_kind_(target_kind) {
   SOMA_CHECK(inputs_.dim() >= 1 && targets_.dim() >= 1 && inputs_.size(0) == targets_.size(0),
              "TensorDataset: inputs ", to_string(inputs_.shape()), " and targets ",
              to_string(targets_.shape()), " must share their first dimension");
 }
 
 Example TensorDataset::get(int64_t index) const {
-  return {row(inputs_, index), row(targets_, index)};
+  return {row(inputs_, index), row(targets_, index), input_kind_, target_kind_};
 }
 
 Subset::Subset(DatasetPtr dataset, std::vector<int64_t> indices)

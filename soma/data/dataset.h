@@ -6,15 +6,9 @@
 
 #include "soma/core/rng.h"
 #include "soma/core/tensor.h"
+#include "soma/data/fields.h"
 
 namespace soma::data {
-
-// One sample: the model's input and its target (a class index as an i64 scalar, a value row,
-// or an image-shaped mask for segmentation).
-struct Example {
-  Tensor input;
-  Tensor target;
-};
 
 class Dataset {
  public:
@@ -27,11 +21,12 @@ class Dataset {
 using DatasetPtr = std::shared_ptr<const Dataset>;
 
 // Examples sliced from tensors sharing their first dimension: input i is inputs[i] and target
-// i is targets[i] (a scalar when targets is 1-d).
+// i is targets[i] (a scalar when targets is 1-d), of the kinds given.
 class TensorDataset : public Dataset {
  public:
   // Throws soma::Error when the tensors' first dimensions differ.
-  TensorDataset(Tensor inputs, Tensor targets);
+  TensorDataset(Tensor inputs, Tensor targets, FieldKind input_kind = FieldKind::Value,
+                FieldKind target_kind = FieldKind::Value);
   int64_t size() const override { return inputs_.size(0); }
   Example get(int64_t index) const override;
 
@@ -40,6 +35,7 @@ class TensorDataset : public Dataset {
 
  private:
   Tensor inputs_, targets_;
+  FieldKind input_kind_, target_kind_;
 };
 
 // The examples of `dataset` at `indices`, in that order.
@@ -83,5 +79,7 @@ std::vector<int64_t> permutation(int64_t n, Rng& rng);
 
 // Row `index` of `table` ([N, ...] → [...]) as a fresh tensor; throws when out of range.
 Tensor row(const Tensor& table, int64_t index);
+// The rows of `table` at `indices`, in that order ([N, ...] → [indices.size(), ...]).
+Tensor rows(const Tensor& table, const std::vector<int64_t>& indices);
 
 }  // namespace soma::data

@@ -13,15 +13,15 @@ DatasetPtr numbered(int64_t n) {
   return std::make_shared<TensorDataset>(inputs, Tensor::arange(n, DType::I64));
 }
 
-int64_t target_of(const Example& e) { return int64_t(e.target.item()); }
+int64_t target_of(const Example& e) { return int64_t(e.target().item()); }
 
 TEST(TensorDataset, SlicesRows) {
   const DatasetPtr data = numbered(5);
   ASSERT_EQ(data->size(), 5);
   const Example e = data->get(3);
-  EXPECT_EQ(e.input.shape(), (Shape{2}));
-  EXPECT_EQ(e.input.to_vector<float>(), (std::vector<float>{6, 7}));
-  EXPECT_EQ(e.target.dim(), 0);
+  EXPECT_EQ(e.input().shape(), (Shape{2}));
+  EXPECT_EQ(e.input().to_vector<float>(), (std::vector<float>{6, 7}));
+  EXPECT_EQ(e.target().dim(), 0);
   EXPECT_EQ(target_of(e), 3);
   EXPECT_THROW(data->get(5), Error);
   EXPECT_THROW(data->get(-1), Error);

@@ -44,6 +44,22 @@ inline int64_t integer(Rng& rng, int64_t low, int64_t high) {
   return low + int64_t(rng.below(uint64_t(high - low + 1)));
 }
 
+// The example's first image: the one whose size a transform draws for. Throws soma::Error,
+// naming the transform (`what`) and the example's fields, when it has none.
+inline const Tensor& first_image(const Example& example, const char* what) {
+  for (const Field& f : example.all())
+    if (f.kind == FieldKind::Image) return f.value;
+  fail(what, ": the example has no image (its fields: ", example.names(), ")");
+}
+
+// Runs `change(image)` on each image of the example (a tensor it may replace).
+template <typename Change>
+void for_each_image(Example& example, const char* what, Change&& change) {
+  first_image(example, what);
+  for (Field& f : example.all())
+    if (f.kind == FieldKind::Image) change(f.value);
+}
+
 // The transforms in order.
 class Compose : public Transform {
  public:

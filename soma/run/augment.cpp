@@ -105,7 +105,7 @@ Tensor model_input(const Config& config, const data::Dataset& dataset) {
   data::Example example = dataset.get(0);
   Rng rng(0);
   eval_transform(config)->apply(example, rng);
-  return example.input;
+  return example.input();
 }
 
 data::TransformPtr preview_transform(const Config& config, const data::Dataset& train) {

@@ -101,20 +101,25 @@ data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
   return std::make_shared<data::Subset>(dataset, indices);
 }
 
-Tensor zero_example(const Config& config) {
+data::Example zero_example(const Config& config) {
   const std::string& name = config.dataset;
-  if (name == "and" || name == "or" || name == "xor") return Tensor::zeros({2});
-  if (name == "mnist" || name == "fashion_mnist") return Tensor::zeros({1, 28, 28}, DType::U8);
-  if (name == "cifar10" || name == "cifar100") return Tensor::zeros({3, 32, 32}, DType::U8);
-  if (name == "tiny_shakespeare") return Tensor::zeros({config.sequence_length}, DType::I64);
+  const auto image = [](Shape shape) {
+    return data::Example{Tensor::zeros(shape, DType::U8), {}, data::FieldKind::Image};
+  };
+  if (name == "and" || name == "or" || name == "xor") return {Tensor::zeros({2}), {}};
+  if (name == "mnist" || name == "fashion_mnist") return image({1, 28, 28});
+  if (name == "cifar10" || name == "cifar100") return image({3, 32, 32});
+  if (name == "tiny_shakespeare") return {Tensor::zeros({config.sequence_length}, DType::I64), {}};
   if (name == "image_folder") {
     const auto [height, width] = config.image_size;
-    if (height > 0) return Tensor::zeros({config.channels, height, width}, DType::U8);
-    return Tensor::zeros_like(
-        data::ImageFolder(config.data_path, folder_options(config)).get(0).input);
+    if (height > 0) return image({config.channels, height, width});
+    return image(
+        data::ImageFolder(config.data_path, folder_options(config)).get(0).input().shape());
   }
   SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no example shape");
-  return Tensor::zeros_like(data::CsvDataset(config.data_path, csv_options(config)).get(0).input);
+  return {
+      Tensor::zeros_like(data::CsvDataset(config.data_path, csv_options(config)).get(0).input()),
+      {}};
 }
 
 std::vector<std::string> class_names(const Config& config, const std::string& data_dir) {

@@ -26,10 +26,10 @@ struct Splits {
 // seed unless test_path is given. Throws soma::Error for missing or unreadable files, naming them.
 Splits load_dataset(const Config& config, const std::string& data_dir);
 
-// A zero input example of the config's dataset, as loaded (before any transform): u8 images, f32
-// rows, i64 character ids. Reads no file of the named datasets; an image folder's first image
-// (without image_size) and a CSV file's header.
-Tensor zero_example(const Config& config);
+// An example of the config's dataset with a zero input, as loaded (before any transform): u8
+// images, f32 rows, i64 character ids; no target. Reads no file of the named datasets; an image
+// folder's first image (without image_size) and a CSV file's header.
+data::Example zero_example(const Config& config);
 
 // The class names of the config's dataset, in label order ("0".."9" for MNIST); none for text
 // and regression. An image folder's are its subfolders', read from it.

@@ -78,8 +78,8 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
     train.set_epoch(epoch_ - 1);
     for (const data::Batch& batch : train) {
       optimizer_.zero_grad();
-      const Tensor prediction = model_(batch.input);
-      const Tensor target = target_for(batch.target, prediction);
+      const Tensor prediction = model_(batch.input());
+      const Tensor target = target_for(batch.target(), prediction);
       Tensor objective = loss_(prediction, target);
       const double value = objective.item();
       SOMA_CHECK(std::isfinite(value), "the loss became ", value, " at epoch ", epoch_, ", step ",
@@ -91,7 +91,7 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
         optim::clip_grad_value(parameters, options_.clip_grad_value);
       optimizer_.step();
       for (auto& m : list) m->update(prediction.detach(), target);
-      const int64_t n = batch.input.size(0);
+      const int64_t n = batch.input().size(0);
       total += value * double(n);
       samples += n;
       ++global_step_;
@@ -124,10 +124,10 @@ Logs Trainer::evaluate(data::DataLoader& data) {
   double total = 0;
   int64_t samples = 0;
   for (const data::Batch& batch : data) {
-    const Tensor prediction = predict_batch(batch.input);
-    const Tensor target = target_for(batch.target, prediction);
-    total += loss_(prediction, target).item() * double(batch.input.size(0));
-    samples += batch.input.size(0);
+    const Tensor prediction = predict_batch(batch.input());
+    const Tensor target = target_for(batch.target(), prediction);
+    total += loss_(prediction, target).item() * double(batch.input().size(0));
+    samples += batch.input().size(0);
     for (auto& m : list) m->update(prediction, target);
   }
   model_.train();
@@ -161,7 +161,7 @@ Tensor Trainer::predict(data::DataLoader& data) {
   autograd::NoGradGuard no_grad;
   model_.eval();
   std::vector<Tensor> outputs;
-  for (const data::Batch& batch : data) outputs.push_back(predict_batch(batch.input));
+  for (const data::Batch& batch : data) outputs.push_back(predict_batch(batch.input()));
   model_.train();
   SOMA_CHECK(!outputs.empty(), "predict: the loader gave no batches");
   Shape shape = outputs[0].shape();

@@ -1133,7 +1133,7 @@ TEST(Predict, ClassifiesImageFiles) {
   std::string files;
   for (int64_t i = 0; i < 10; ++i) {
     const std::string name = dir.file(std::to_string(i) + ".png");
-    dir.write(std::to_string(i) + ".png", io::encode_png(test.get(i).input));
+    dir.write(std::to_string(i) + ".png", io::encode_png(test.get(i).input()));
     files += " " + name;
   }
   const Result r = soma("predict " + config("mnist_mlp.toml") + " --weights " +

@@ -107,8 +107,8 @@ int run_preview(const DataArgs& args) {
   const Config config = load_config(args.config);
   check_augmentations(config);
   SOMA_CHECK(args.rows >= 1 && args.columns >= 2, "preview: needs at least 1 row and 2 columns");
-  SOMA_CHECK(zero_example(config).dim() == 3, "preview needs an image dataset; \"", config.dataset,
-             "\" is not one");
+  SOMA_CHECK(zero_example(config).input().dim() == 3, "preview needs an image dataset; \"",
+             config.dataset, "\" is not one");
   // At 96 pixels a cell or more, a grid beyond 1,000 cells a side would not fit a PNG one opens.
   SOMA_CHECK(args.rows <= 1000 && args.columns <= 1000, "preview: --rows and --columns take up to ",
              "1000, found ", args.rows, " and ", args.columns);
@@ -122,12 +122,12 @@ int run_preview(const DataArgs& args) {
   int64_t largest = 1;
   for (int64_t r = 0; r < rows; ++r) {
     const data::Example original = splits.train->get(order[size_t(r)]);
-    images[size_t(r)].push_back(original.input);
+    images[size_t(r)].push_back(original.input());
     for (int64_t c = 1; c < args.columns; ++c) {
       data::Example example = original;
       Rng rng(args.seed * 1000003 + uint64_t(r * args.columns + c));
       augment->apply(example, rng);
-      images[size_t(r)].push_back(example.input);
+      images[size_t(r)].push_back(example.input());
     }
     for (const Tensor& image : images[size_t(r)])
       largest = std::max({largest, image.size(1), image.size(2)});

@@ -31,19 +31,19 @@ void write_run_report(const std::string& path, const Config& config, const std::
   int64_t outputs = 0;
   metrics::ConfusionMatrix confusion(std::max<int64_t>(int64_t(classes.size()), 2));
   for (const data::Batch& batch : loader) {
-    const Tensor output = model(batch.input);
+    const Tensor output = model(batch.input());
     outputs = output.dim() == 2 ? output.size(1) : 0;               // 0: a sequence model
     if (outputs == 0 || outputs != int64_t(classes.size())) break;  // not a classifier of these
     const Tensor p = softmax(output);
-    confusion.update(output, batch.target);
+    confusion.update(output, batch.target());
     for (int64_t i = 0; i < p.size(0) && report.misclassified.size() < 24; ++i) {
       int64_t best = 0;
       for (int64_t k = 1; k < outputs; ++k)
         if (p.at({i, k}) > p.at({i, best})) best = k;
-      const auto truth = int64_t(batch.target.at({i}));
+      const auto truth = int64_t(batch.target().at({i}));
       if (best != truth)
         report.misclassified.push_back(
-            {data.test->get(batch.indices[size_t(i)]).input, truth, best, p.at({i, best})});
+            {data.test->get(batch.indices[size_t(i)]).input(), truth, best, p.at({i, best})});
     }
   }
   model.train();

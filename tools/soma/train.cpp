@@ -133,7 +133,7 @@ void init_whitening(const Config& config, nn::Module& model, const data::Dataset
   std::vector<Tensor> images;
   for (const data::Batch& batch :
        make_loader(config, first(train, 5000), eval_transform(config), false))
-    images.push_back(batch.input);
+    images.push_back(batch.input());
   models::init_whitening(whiten, concat(images));
   nn::init::zeros(whiten.bias);
   whiten.bias.requires_grad_(false);
@@ -504,7 +504,7 @@ int run_eval(const EvalArgs& args) {
 int run_predict(const PredictArgs& args) {
   const Config config = load_config(args.config);
   const Autocast autocast(chosen_precision(config, args.precision));
-  const Shape raw = zero_example(config).shape();
+  const Shape raw = zero_example(config).input().shape();
   SOMA_CHECK(raw.size() == 3, args.config, ": predict takes images; dataset \"", config.dataset,
              "\" is not an image dataset");
   const std::vector<std::string> classes = class_names(config);
@@ -513,13 +513,13 @@ int run_predict(const PredictArgs& args) {
   std::vector<Tensor> inputs;
   for (const std::string& path : args.images) {
     // As the dataset's images: its channel count and size, then the evaluation transforms.
-    data::Example example{io::read_image(path, int(raw[0])), {}};
-    if (example.input.size(1) != raw[1] || example.input.size(2) != raw[2])
-      example.input = data::resize(example.input, raw[1], raw[2]);
+    data::Example example{io::read_image(path, int(raw[0])), {}, data::FieldKind::Image};
+    if (example.input().size(1) != raw[1] || example.input().size(2) != raw[2])
+      example.input() = data::resize(example.input(), raw[1], raw[2]);
     Rng rng(0);
     prepare->apply(example, rng);
-    input = example.input.shape();
-    inputs.push_back(example.input);
+    input = example.input().shape();
+    inputs.push_back(example.input());
   }
   nn::ModulePtr model = build_model(config, input);
   load_weights(*model, args.weights);
@@ -549,13 +549,13 @@ int run_summary(const SummaryArgs& args) {
   const Config config = load_config(args.config);
   // The input the model sees: a zero example of the dataset's shape through the evaluation
   // transforms (which may resize or crop).
-  data::Example example{zero_example(config), {}};
+  data::Example example = zero_example(config);
   Rng rng(0);
   eval_transform(config)->apply(example, rng);
-  nn::ModulePtr model = build_model(config, example.input.shape());
+  nn::ModulePtr model = build_model(config, example.input().shape());
   std::printf(
       "%s",
-      nn::format(nn::summarize(*model, example.input.shape(), example.input.dtype())).c_str());
+      nn::format(nn::summarize(*model, example.input().shape(), example.input().dtype())).c_str());
   return 0;
 }
 

@@ -55,8 +55,8 @@ TEST(CIFAR100, FineAndCoarseLabelsFromMadeFiles) {
   EXPECT_EQ(train.labels().to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_EQ(train.classes().size(), 100u);
   const Example e = train.get(2);
-  EXPECT_EQ(e.input.shape(), (Shape{3, 32, 32}));
-  EXPECT_EQ(e.input.at({0, 0, 1}), 3);  // pixel 1 of record 2
+  EXPECT_EQ(e.input().shape(), (Shape{3, 32, 32}));
+  EXPECT_EQ(e.input().at({0, 0, 1}), 3);  // pixel 1 of record 2
   const CIFAR100 coarse_test(dir.file(""), Split::Test, CIFAR100Labels::Coarse);
   EXPECT_EQ(coarse_test.size(), 3);
   EXPECT_EQ(coarse_test.classes()[19], "coarse19");

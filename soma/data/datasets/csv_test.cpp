@@ -23,8 +23,8 @@ TEST(CsvDataset, ClassifiesByNamedClasses) {
   EXPECT_EQ(data.classes(), (std::vector<std::string>{"setosa", "versicolor", "virginica"}));
   EXPECT_EQ(data.targets().to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 0}));
   const Example e = data.get(1);
-  EXPECT_EQ(e.input.to_vector<float>(), (std::vector<float>{7.0f, 3.2f, 4.7f, 1.4f}));
-  EXPECT_EQ(data.get(3).input.at({1}), 3.0);
+  EXPECT_EQ(e.input().to_vector<float>(), (std::vector<float>{7.0f, 3.2f, 4.7f, 1.4f}));
+  EXPECT_EQ(data.get(3).input().at({1}), 3.0);
 }
 
 TEST(CsvDataset, RegressesOnSeveralTargetsAndReadsGzip) {

@@ -60,7 +60,7 @@ std::shared_ptr<Dataset> decoded_pairs(const std::vector<std::pair<Tensor, Tenso
     std::memcpy(images.data<uint8_t>() + i * image.numel(), image.raw_data(), image.nbytes());
     std::memcpy(masks.data<uint8_t>() + i * mask.numel(), mask.raw_data(), mask.nbytes());
   }
-  return std::make_shared<TensorDataset>(images, masks);
+  return std::make_shared<TensorDataset>(images, masks, FieldKind::Image, FieldKind::Mask);
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ Example ImageFolder::get(int64_t index) const {
              size());
   Tensor image = io::read_image(files_[size_t(index)], options_.channels);
   return {sized(image, options_.height, options_.width, Interpolation::Bilinear),
-          Tensor::scalar(double(labels_[size_t(index)]), DType::I64)};
+          Tensor::scalar(double(labels_[size_t(index)]), DType::I64), FieldKind::Image};
 }
 
 Tensor mask_from(const Tensor& grey, const SegmentationOptions& options) {
@@ -131,7 +131,7 @@ Example SegmentationFolder::get(int64_t index) const {
   SOMA_CHECK(mask.size(1) == image.size(1) && mask.size(2) == image.size(2), masks_[size_t(index)],
              ": mask ", to_string(mask.shape()), " does not match image ",
              to_string(image.shape()));
-  return {image, mask};
+  return {image, mask, FieldKind::Image, FieldKind::Mask};
 }
 
 std::shared_ptr<Dataset> isbi2012(const std::string& root, const SegmentationOptions& options) {

@@ -28,10 +28,10 @@ TEST(ImageFolder, ClassesFromSubfoldersPngAndJpeg) {
   ASSERT_EQ(folder.size(), 3);
   EXPECT_EQ(folder.classes(), (std::vector<std::string>{"cat", "dog"}));
   const Example dog = folder.get(2);
-  EXPECT_EQ(dog.target.item(), 1);
-  EXPECT_EQ(dog.input.shape(), (Shape{3, 5, 5}));
-  EXPECT_EQ(dog.input.at({2, 4, 4}), 90);
-  EXPECT_NEAR(folder.get(1).input.at({0, 2, 2}), 200, 2);  // JPEG is lossy
+  EXPECT_EQ(dog.target().item(), 1);
+  EXPECT_EQ(dog.input().shape(), (Shape{3, 5, 5}));
+  EXPECT_EQ(dog.input().at({2, 4, 4}), 90);
+  EXPECT_NEAR(folder.get(1).input().at({0, 2, 2}), 200, 2);  // JPEG is lossy
 }
 
 TEST(ImageFolder, BadFolders) {
@@ -59,9 +59,9 @@ TEST(SegmentationFolder, PairsImagesWithMasksByName) {
   const SegmentationFolder data(dir.file("img"), dir.file("mask"), {.binary = true});
   ASSERT_EQ(data.size(), 2);
   const Example a = data.get(0);
-  EXPECT_EQ(a.target.shape(), (Shape{1, 6, 6}));
-  EXPECT_EQ(a.target.at({0, 1, 1}), 1);
-  EXPECT_EQ(a.target.at({0, 0, 0}), 0);
+  EXPECT_EQ(a.target().shape(), (Shape{1, 6, 6}));
+  EXPECT_EQ(a.target().at({0, 1, 1}), 1);
+  EXPECT_EQ(a.target().at({0, 0, 0}), 0);
   put(dir, "img/c.png", solid(1, 6, 6, 0));
   EXPECT_THROW(SegmentationFolder(dir.file("img"), dir.file("mask")), Error);  // c has no mask
 }
@@ -72,10 +72,10 @@ TEST(Isbi2012, ReadsTheArchiveInTheDataRoot) {
   const auto data = isbi2012(*root);
   ASSERT_EQ(data->size(), 30);
   const Example e = data->get(0);
-  EXPECT_EQ(e.input.shape(), (Shape{1, 512, 512}));
-  EXPECT_EQ(e.target.shape(), (Shape{1, 512, 512}));
+  EXPECT_EQ(e.input().shape(), (Shape{1, 512, 512}));
+  EXPECT_EQ(e.target().shape(), (Shape{1, 512, 512}));
   int64_t interior = 0;
-  for (uint8_t v : e.target.to_vector<uint8_t>()) {
+  for (uint8_t v : e.target().to_vector<uint8_t>()) {
     ASSERT_LE(v, 1);
     interior += v;
   }

@@ -13,7 +13,8 @@ enum class Split { Train, Test };
 class LabelledImages : public TensorDataset {
  public:
   LabelledImages(Tensor images, Tensor labels, std::vector<std::string> classes)
-      : TensorDataset(std::move(images), std::move(labels)), classes_(std::move(classes)) {}
+      : TensorDataset(std::move(images), std::move(labels), FieldKind::Image),
+        classes_(std::move(classes)) {}
 
   const Tensor& images() const { return inputs(); }
   const Tensor& labels() const { return targets(); }

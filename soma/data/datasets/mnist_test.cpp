@@ -22,9 +22,9 @@ TEST(MNIST, LoadsFromTheDataRoot) {
   EXPECT_EQ(class_counts(test.labels(), 10),
             (std::vector<int64_t>{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}));
   const Example e = train.get(0);
-  EXPECT_EQ(e.input.shape(), (Shape{1, 28, 28}));
-  EXPECT_EQ(e.input.dtype(), DType::U8);
-  EXPECT_EQ(e.target.item(), 5);  // the first training digit is a 5
+  EXPECT_EQ(e.input().shape(), (Shape{1, 28, 28}));
+  EXPECT_EQ(e.input().dtype(), DType::U8);
+  EXPECT_EQ(e.target().item(), 5);  // the first training digit is a 5
 }
 
 TEST(FashionMNIST, LoadsWithClassNames) {

@@ -23,8 +23,8 @@ TEST(SequenceWindows, TargetsAreInputsShiftedByOne) {
   const SequenceWindows windows(Tensor::arange(10, DType::I64), 4);
   ASSERT_EQ(windows.size(), 2);  // [0..4) and [4..8), each with its next token
   const Example e = windows.get(1);
-  EXPECT_EQ(e.input.to_vector<int64_t>(), (std::vector<int64_t>{4, 5, 6, 7}));
-  EXPECT_EQ(e.target.to_vector<int64_t>(), (std::vector<int64_t>{5, 6, 7, 8}));
+  EXPECT_EQ(e.input().to_vector<int64_t>(), (std::vector<int64_t>{4, 5, 6, 7}));
+  EXPECT_EQ(e.target().to_vector<int64_t>(), (std::vector<int64_t>{5, 6, 7, 8}));
   EXPECT_EQ(SequenceWindows(Tensor::arange(10, DType::I64), 4, 1).size(), 6);
   EXPECT_THROW(windows.get(2), Error);
   EXPECT_THROW(SequenceWindows(Tensor::arange(4, DType::I64), 4), Error);
@@ -34,10 +34,10 @@ TEST(SequenceStreams, BatchRowsContinueTheRowsBefore) {
   // 23 tokens in 2 streams of 11 (0..10 and 11..21, each with its next token), windows of 4.
   const SequenceStreams streams(Tensor::arange(23, DType::I64), 2, 4);
   ASSERT_EQ(streams.size(), 4);  // two windows per stream
-  EXPECT_EQ(streams.get(0).input.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3}));
-  EXPECT_EQ(streams.get(1).input.to_vector<int64_t>(), (std::vector<int64_t>{11, 12, 13, 14}));
-  EXPECT_EQ(streams.get(2).input.to_vector<int64_t>(), (std::vector<int64_t>{4, 5, 6, 7}));
-  EXPECT_EQ(streams.get(3).target.to_vector<int64_t>(), (std::vector<int64_t>{16, 17, 18, 19}));
+  EXPECT_EQ(streams.get(0).input().to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(streams.get(1).input().to_vector<int64_t>(), (std::vector<int64_t>{11, 12, 13, 14}));
+  EXPECT_EQ(streams.get(2).input().to_vector<int64_t>(), (std::vector<int64_t>{4, 5, 6, 7}));
+  EXPECT_EQ(streams.get(3).target().to_vector<int64_t>(), (std::vector<int64_t>{16, 17, 18, 19}));
   EXPECT_THROW(streams.get(4), Error);
   testing::expect_error([] { SequenceStreams(Tensor::arange(8, DType::I64), 2, 4); },
                         "8 tokens are too few for 2 streams of at least 4 tokens");

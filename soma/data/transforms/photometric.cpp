@@ -30,14 +30,16 @@ Tensor clipped(const Tensor& values, DType dtype) {
   return out;
 }
 
-// Runs `change(values, channels, plane)` on the input's 0..1 values and stores the clipped result.
+// Runs `change(values, channels, plane)` on each image's 0..1 values and stores the clipped
+// result.
 template <typename Change>
 void change_pixels(Example& example, const char* what, Change&& change) {
-  check_image(example.input, what);
-  Tensor values = unit_floats(example.input);
-  change(values.data<float>(), example.input.size(0),
-         example.input.size(1) * example.input.size(2));
-  example.input = clipped(values, example.input.dtype());
+  for_each_image(example, what, [&](Tensor& image) {
+    check_image(image, what);
+    Tensor values = unit_floats(image);
+    change(values.data<float>(), image.size(0), image.size(1) * image.size(2));
+    image = clipped(values, image.dtype());
+  });
 }
 
 // The ITU-R 601 luma torchvision uses for grey.
@@ -54,7 +56,8 @@ double factor(Rng& rng, double strength) {
 }  // namespace
 
 void ToFloat::apply(Example& example, Rng&) const {
-  if (example.input.dtype() == DType::U8) example.input = unit_floats(example.input);
+  for (Field& f : example.all())
+    if (f.kind == FieldKind::Image && f.value.dtype() == DType::U8) f.value = unit_floats(f.value);
 }
 
 Normalize::Normalize(std::vector<float> mean, std::vector<float> std)
@@ -65,24 +68,26 @@ Normalize::Normalize(std::vector<float> mean, std::vector<float> std)
 }
 
 void Normalize::apply(Example& example, Rng&) const {
-  check_image(example.input, "normalize");
-  const int64_t channels = example.input.size(0), plane = example.input.numel() / channels;
-  SOMA_CHECK(channels == int64_t(mean_.size()), "normalize: ", mean_.size(),
-             " channel statistics for an image of ", channels, " channels");
-  Tensor out = Tensor::empty(example.input.shape());
-  float* o = out.data<float>();
-  for (int64_t c = 0; c < channels; ++c) {
-    const float scale = 1.0f / std_[size_t(c)], shift = -mean_[size_t(c)] * scale;
-    if (example.input.dtype() == DType::U8) {
-      const uint8_t* in = example.input.data<uint8_t>() + c * plane;
-      const float u8_scale = scale / 255.0f;
-      for (int64_t i = 0; i < plane; ++i) o[c * plane + i] = float(in[i]) * u8_scale + shift;
-    } else {
-      const float* in = example.input.data<float>() + c * plane;
-      for (int64_t i = 0; i < plane; ++i) o[c * plane + i] = in[i] * scale + shift;
+  for_each_image(example, "normalize", [&](Tensor& image) {
+    check_image(image, "normalize");
+    const int64_t channels = image.size(0), plane = image.numel() / channels;
+    SOMA_CHECK(channels == int64_t(mean_.size()), "normalize: ", mean_.size(),
+               " channel statistics for an image of ", channels, " channels");
+    Tensor out = Tensor::empty(image.shape());
+    float* o = out.data<float>();
+    for (int64_t c = 0; c < channels; ++c) {
+      const float scale = 1.0f / std_[size_t(c)], shift = -mean_[size_t(c)] * scale;
+      if (image.dtype() == DType::U8) {
+        const uint8_t* in = image.data<uint8_t>() + c * plane;
+        const float u8_scale = scale / 255.0f;
+        for (int64_t i = 0; i < plane; ++i) o[c * plane + i] = float(in[i]) * u8_scale + shift;
+      } else {
+        const float* in = image.data<float>() + c * plane;
+        for (int64_t i = 0; i < plane; ++i) o[c * plane + i] = in[i] * scale + shift;
+      }
     }
-  }
-  example.input = out;
+    image = out;
+  });
 }
 
 void GaussianNoise::apply(Example& example, Rng& rng) const {

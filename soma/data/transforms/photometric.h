@@ -1,7 +1,7 @@
 #pragma once
 // Augmentations that change pixel values, and the conversion to normalised floats. Images are u8
 // (0..255) or f32 (0..1); results keep the dtype and are clipped to that range, as torchvision
-// does. The target is left alone.
+// does. Masks, boxes and labels are left alone.
 #include <array>
 #include <vector>
 
@@ -9,7 +9,7 @@
 
 namespace soma::data::transforms {
 
-// u8 0..255 → f32 0..1 (any shape); other dtypes pass through.
+// u8 0..255 images → f32 0..1; other fields and dtypes pass through.
 class ToFloat : public Transform {
  public:
   void apply(Example& example, Rng& rng) const override;

@@ -14,7 +14,7 @@ namespace {
 Example rgb(uint64_t seed = 4) {
   Rng rng(seed);
   return {(Tensor::rand({3, 16, 16}, rng) * 200.0 + 20.0).to(DType::U8),
-          Tensor::scalar(3, DType::I64)};
+          Tensor::scalar(3, DType::I64), FieldKind::Image};
 }
 
 double mean(const Tensor& t) {
@@ -25,25 +25,26 @@ double mean(const Tensor& t) {
 }
 
 TEST(ToFloat, ScalesBytes) {
-  Example e{Tensor::from(std::vector<uint8_t>{0, 51, 255}, {3}), {}};
+  Example e{Tensor::from(std::vector<uint8_t>{0, 51, 255}, {3}), {}, FieldKind::Image};
   Rng rng(0);
   ToFloat().apply(e, rng);
-  EXPECT_EQ(e.input.dtype(), DType::F32);
-  testing::expect_close(e.input, Tensor::from({0.0f, 0.2f, 1.0f}, {3}), 1e-6, 1e-7, "to_float");
+  EXPECT_EQ(e.input().dtype(), DType::F32);
+  testing::expect_close(e.input(), Tensor::from({0.0f, 0.2f, 1.0f}, {3}), 1e-6, 1e-7, "to_float");
 }
 
 TEST(Normalize, PerChannelOnBytesAndFloats) {
-  Example bytes{Tensor::from(std::vector<uint8_t>{0, 255, 51, 102}, {2, 1, 2}), {}};
-  Example floats{bytes.input.to(DType::F32) * (1.0 / 255), {}};
+  Example bytes{
+      Tensor::from(std::vector<uint8_t>{0, 255, 51, 102}, {2, 1, 2}), {}, FieldKind::Image};
+  Example floats{bytes.input().to(DType::F32) * (1.0 / 255), {}, FieldKind::Image};
   const Normalize normalize({0.5f, 0.2f}, {0.5f, 0.1f});
   Rng rng(0);
   normalize.apply(bytes, rng);
   normalize.apply(floats, rng);
   const Tensor expected = Tensor::from({-1.0f, 1.0f, 0.0f, 2.0f}, {2, 1, 2});
-  testing::expect_close(bytes.input, expected, 1e-5, 1e-6, "u8");
-  testing::expect_close(floats.input, expected, 1e-5, 1e-6, "f32");
+  testing::expect_close(bytes.input(), expected, 1e-5, 1e-6, "u8");
+  testing::expect_close(floats.input(), expected, 1e-5, 1e-6, "f32");
   EXPECT_THROW(Normalize({0.5f}, {0.0f}), Error);
-  Example grey{Tensor::zeros({1, 2, 2}), {}};
+  Example grey{Tensor::zeros({1, 2, 2}), {}, FieldKind::Image};
   EXPECT_THROW(normalize.apply(grey, rng), Error);
 }
 
@@ -64,21 +65,21 @@ TEST(PhotometricTransforms, EachChangesTheImageKeepsTheLabelAndIsSeeded) {
     Rng ra(9), rb(9);
     transform->apply(a, ra);
     transform->apply(b, rb);
-    EXPECT_EQ(a.input.dtype(), DType::U8) << transform->name();
-    EXPECT_EQ(a.input.to_vector<uint8_t>(), b.input.to_vector<uint8_t>()) << transform->name();
-    EXPECT_NE(a.input.to_vector<uint8_t>(), original.input.to_vector<uint8_t>())
+    EXPECT_EQ(a.input().dtype(), DType::U8) << transform->name();
+    EXPECT_EQ(a.input().to_vector<uint8_t>(), b.input().to_vector<uint8_t>()) << transform->name();
+    EXPECT_NE(a.input().to_vector<uint8_t>(), original.input().to_vector<uint8_t>())
         << transform->name();
-    EXPECT_EQ(a.target.item(), 3) << transform->name();
+    EXPECT_EQ(a.target().item(), 3) << transform->name();
   }
 }
 
 TEST(ColorJitter, BrightnessScalesAndSaturationZeroIsGrey) {
   Example e = rgb();
-  const double before = mean(e.input);
+  const double before = mean(e.input());
   // Brightness factors lie in [0.5, 1.5]: the mean moves by that factor (up to clipping).
   Rng rng(2);
   ColorJitter(0.5, 0, 0).apply(e, rng);
-  const double ratio = mean(e.input) / before;
+  const double ratio = mean(e.input()) / before;
   EXPECT_TRUE(ratio > 0.45 && ratio < 1.55 && std::abs(ratio - 1) > 1e-3) << ratio;
   // Saturation strength 1 draws factors in [0, 2]; over a few seeds a near-grey result appears.
   double smallest_spread = 1e9;
@@ -86,7 +87,7 @@ TEST(ColorJitter, BrightnessScalesAndSaturationZeroIsGrey) {
     Example g = rgb();
     Rng r{uint64_t(seed)};
     ColorJitter(0, 0, 1).apply(g, r);
-    const Tensor f = g.input.to(DType::F32);
+    const Tensor f = g.input().to(DType::F32);
     double spread = 0;
     for (int64_t i = 0; i < 256; ++i)
       spread += std::abs(f.data<float>()[i] - f.data<float>()[256 + i]) +
@@ -98,18 +99,18 @@ TEST(ColorJitter, BrightnessScalesAndSaturationZeroIsGrey) {
 
 TEST(Gamma, BelowOneBrightens) {
   Example e = rgb();
-  const double before = mean(e.input);
+  const double before = mean(e.input());
   Rng rng(0);
   Gamma(0.5, 0.6).apply(e, rng);
-  EXPECT_GT(mean(e.input), before * 1.2);
+  EXPECT_GT(mean(e.input()), before * 1.2);
 }
 
 TEST(GaussianNoise, HasTheAskedSpread) {
-  Example e{Tensor::full({1, 64, 64}, 0.5), {}};
+  Example e{Tensor::full({1, 64, 64}, 0.5), {}, FieldKind::Image};
   Rng rng(1);
   GaussianNoise(0.1).apply(e, rng);
   double sum = 0, squares = 0;
-  for (float v : e.input.to_vector<float>()) sum += v - 0.5, squares += (v - 0.5) * (v - 0.5);
+  for (float v : e.input().to_vector<float>()) sum += v - 0.5, squares += (v - 0.5) * (v - 0.5);
   const double n = 64 * 64, variance = squares / n - (sum / n) * (sum / n);
   EXPECT_NEAR(std::sqrt(variance), 0.1, 0.01);
 }
