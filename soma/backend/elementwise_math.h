@@ -76,8 +76,8 @@ T unary(UnaryOp op, T x, UnaryParams p) {
       return T(1) / (T(1) + std::exp(-x));
     case UnaryOp::Tanh:
       return std::tanh(x);
-    case UnaryOp::Relu:
-      return x > T(0) ? x : T(0);
+    case UnaryOp::Relu:  // NaN stays NaN, as in PyTorch
+      return x > T(0) || x != x ? x : T(0);
     case UnaryOp::LeakyRelu:
       return x > T(0) ? x : a * x;
     case UnaryOp::Elu:
@@ -154,7 +154,7 @@ T binary(BinaryOp op, T a, T b) {
     case BinaryOp::Pow:
       return std::pow(a, b);
     case BinaryOp::AddRelu:
-      return a + b > T(0) ? a + b : T(0);
+      return a + b > T(0) || a + b != a + b ? a + b : T(0);
   }
   return a;
 }

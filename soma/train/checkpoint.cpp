@@ -8,6 +8,7 @@
 
 #include "soma/core/rng.h"
 #include "soma/io/safetensors.h"
+#include "soma/train/finite.h"
 #include "soma/train/trainer.h"
 
 namespace soma::train {
@@ -92,6 +93,8 @@ TrainingState load_checkpoint(const std::string& path, nn::Module& model,
   std::map<std::string, Tensor> before;
   for (const auto& [name, tensor] : model.state_dict()) before[name] = tensor.clone();
   try {
+    check_finite(model_state, "model tensor");
+    check_finite(optimizer_state, "optimizer tensor");
     model.load_state_dict(model_state);
     optimizer.load_state_dict(optimizer_state);
   } catch (const Error& e) {

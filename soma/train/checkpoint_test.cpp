@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "soma/io/file.h"
 #include "soma/io/safetensors.h"
 #include "soma/nn/linear.h"
+#include "soma/ops/reduce.h"
 #include "soma/optim/adam.h"
 #include "soma/train/trainer.h"
 #include "testing.h"
@@ -57,6 +60,28 @@ TEST(Checkpoint, RefusesBadFilesAndChangesNothing) {
   io::save_safetensors(dir.file("weights.safetensors"), a.state_dict());
   testing::expect_error([&] { load_checkpoint(dir.file("weights.safetensors"), a, adam); },
                         "not a soma checkpoint");
+}
+
+TEST(Checkpoint, RefusesNaNWeightsAndOptimizerState) {
+  testing::TempDir dir;
+  nn::Linear a(3, 2);
+  optim::Adam adam(a.parameters());
+  sum(a(Tensor::ones({1, 3}))).backward();
+  adam.step();
+  nn::Linear b(3, 2);
+  optim::Adam b_adam(b.parameters());
+  const Tensor before = b.weight.clone();
+  adam.state_dict().at("0.1.exp_avg_sq").data<float>()[1] = NAN;
+  save_checkpoint(dir.file("state.safetensors"), a, adam, {});
+  testing::expect_error([&] { load_checkpoint(dir.file("state.safetensors"), b, b_adam); },
+                        "state.safetensors: optimizer tensor 0.1.exp_avg_sq holds 1 NaN or "
+                        "infinite values of 2");
+  adam.state_dict().at("0.1.exp_avg_sq").data<float>()[1] = 0;
+  a.weight.data<float>()[4] = -INFINITY;
+  save_checkpoint(dir.file("weight.safetensors"), a, adam, {});
+  testing::expect_error([&] { load_checkpoint(dir.file("weight.safetensors"), b, b_adam); },
+                        "weight.safetensors: model tensor weight holds 1 NaN");
+  testing::expect_close(b.weight, before, 0, 0, "untouched");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "soma/data/transforms/image_ops.h"
 #include "soma/ops/elementwise.h"
 #include "soma/optim/regularization.h"
+#include "soma/train/finite.h"
 
 namespace soma::train {
 
@@ -66,6 +67,7 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
   for (auto& c : callbacks_) c->on_train_begin(*this);
   const int64_t last = epoch_ + options_.epochs;
   const std::vector<Tensor> parameters = model_.parameters();
+  const nn::NamedTensors named_parameters = model_.named_parameters();
   while (epoch_ < last && !stop_) {
     ++epoch_;
     for (auto& c : callbacks_) c->on_epoch_begin(*this, epoch_);
@@ -90,6 +92,12 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
       if (options_.clip_grad_value > 0)
         optim::clip_grad_value(parameters, options_.clip_grad_value);
       optimizer_.step();
+      try {
+        check_finite(named_parameters, "parameter");
+      } catch (const Error& e) {
+        fail("after the step at epoch ", epoch_, ", step ", step, ": ", e.what(),
+             " (lower the learning rate?)");
+      }
       for (auto& m : list) m->update(prediction.detach(), target);
       const int64_t n = batch.input().size(0);
       total += value * double(n);
@@ -107,6 +115,11 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
               {"samples_per_s", double(samples) / std::max(seconds, 1e-9)}};
     for (auto& m : list) logs["train_" + m->name()] = m->result();
     warn_of_nan(list, "epoch " + std::to_string(epoch_));
+    try {
+      check_finite(optimizer_.state_dict(), "optimizer state");
+    } catch (const Error& e) {
+      fail("after epoch ", epoch_, ": ", e.what());
+    }
     if (validation && (epoch_ % options_.validation_freq == 0 || epoch_ == last))
       for (const auto& [name, value] : evaluate(*validation))
         logs[options_.validation_prefix + name] = value;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "soma/autograd/node.h"
@@ -18,6 +19,7 @@
 #include "soma/ops/shape.h"
 #include "soma/optim/sgd.h"
 #include "soma/train/callbacks.h"
+#include "soma/train/finite.h"
 #include "testing.h"
 
 namespace soma::train {
@@ -153,6 +155,40 @@ TEST(Trainer, NonFiniteLossStopsWithEpochAndStep) {
   data::DataLoader train(line(), {.batch_size = 8});
   testing::expect_error([&] { trainer.fit(train); }, "the loss became");
   EXPECT_THROW(Trainer(unit, sgd, loss::MeanSquaredError(), {.metrics = {"acuracy"}}), Error);
+}
+
+TEST(Trainer, NonFiniteParametersAndOptimizerStateStopTheRun) {
+  // A NaN in SGD's momentum reaches the weight in the next step, whose loss was still finite.
+  manual_seed(1);
+  nn::Linear unit(1, 1);
+  optim::SGD sgd(unit.parameters(), {.lr = 0.01, .momentum = 0.9});
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = 1});
+  data::DataLoader train(line(), {.batch_size = 8});
+  trainer.fit(train);
+  sgd.state_dict().at("0.0.momentum").data<float>()[0] = NAN;
+  testing::expect_error([&] { trainer.fit(train); },
+                        "after the step at epoch 2, step 0: parameter weight holds 1 NaN or "
+                        "infinite values of 1");
+  // A buffer of a parameter that gets no gradient is caught at the end of the epoch.
+  nn::Linear other(1, 1);
+  Tensor idle = Tensor::zeros({3}).requires_grad_();
+  optim::SGD with_idle({other.weight, other.bias, idle}, {.lr = 0.01, .momentum = 0.9});
+  sum(idle).backward();
+  with_idle.step();
+  with_idle.state_dict().at("0.2.momentum").data<float>()[1] = INFINITY;
+  Trainer idle_trainer(other, with_idle, loss::MeanSquaredError(), {.epochs = 1});
+  testing::expect_error([&] { idle_trainer.fit(train); },
+                        "after epoch 1: optimizer state 0.2.momentum holds 1 NaN or infinite "
+                        "values of 3");
+}
+
+TEST(CountNonFinite, CountsNaNAndBothInfinitiesInEachFloatType) {
+  const std::vector<float> values{0, -1, 3e38f, 1e-45f, NAN, INFINITY, -INFINITY, -NAN};
+  for (DType dtype : {DType::F32, DType::BF16, DType::F64}) {
+    const Tensor t = Tensor::from(values, {8}).to(dtype);
+    EXPECT_EQ(count_non_finite(t), 4) << name_of(dtype);
+  }
+  EXPECT_EQ(count_non_finite(Tensor::arange(5, DType::I64)), 0);
 }
 
 // Keeps a copy of the weights at the end of epoch 1.

@@ -38,6 +38,7 @@
 #include "soma/run/datasets.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/checkpoint.h"
+#include "soma/train/finite.h"
 #include "soma/train/trainer.h"
 
 namespace soma::cli {
@@ -100,11 +101,18 @@ Precision chosen_precision(const Config& config, const std::string& flag) {
   return chosen;
 }
 
-// Weights from a file `soma train --save` or PyTorch wrote, or a checkpoint's model part.
+// Weights from a file `soma train --save` or PyTorch wrote, or a checkpoint's model part. NaN in
+// them is said, not refused: what such a model computes can still be looked at.
 void load_weights(nn::Module& model, const std::string& path) {
   const io::Safetensors file = io::load_safetensors(path);
+  const std::map<std::string, Tensor> weights = train::model_weights(file);
+  for (const auto& [name, tensor] : weights)
+    if (const int64_t bad = train::count_non_finite(tensor))
+      std::fprintf(stderr, "warning: %s: tensor %s holds %lld NaN or infinite values of %lld\n",
+                   path.c_str(), name.c_str(), static_cast<long long>(bad),
+                   static_cast<long long>(tensor.numel()));
   try {
-    model.load_state_dict(train::model_weights(file));
+    model.load_state_dict(weights);
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }

@@ -82,6 +82,30 @@ Layout layout_of(const char* what, const Eltwise& e, const Tensor& x) {
   return l;
 }
 
+// ReLU on the bits of n values: a negative number (-0 and -inf included) becomes +0, anything
+// else (NaN of either sign too) stays. oneDNN's ReLU maps NaN to 0; PyTorch's keeps it, and so
+// does this one, so that a NaN reaches the loss rather than vanish.
+template <typename Bits>
+void relu_keeping_nan(const Bits* x, Bits* y, int64_t n) {
+  constexpr Bits kSign = Bits(1) << (8 * sizeof(Bits) - 1);
+  constexpr Bits kInfinity = sizeof(Bits) == 2 ? Bits(0x7f80) : Bits(0x7f800000);
+  parallel_for(n, 1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const Bits v = x[i];
+      y[i] = (v & kSign) && Bits(v & ~kSign) <= kInfinity ? Bits(0) : v;
+    }
+  });
+}
+
+// x → y, both laid out as `md` (f32 or bf16).
+void relu_keeping_nan(const dnnl::memory::desc& md, const void* x, void* y) {
+  if (md.data_type() == dnnl::memory::data_type::bf16)
+    return relu_keeping_nan(static_cast<const uint16_t*>(x), static_cast<uint16_t*>(y),
+                            int64_t(md.get_size() / 2));
+  relu_keeping_nan(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y),
+                   int64_t(md.get_size() / 4));
+}
+
 }  // namespace
 
 void add_into(float* dst, const float* src, int64_t n) {
@@ -115,6 +139,14 @@ void CpuBackend::unary_forward(UnaryOp op, const Tensor& y, const Tensor& x, Una
   const auto& kept = layout.kept;
   const dnnl::memory::desc& md = layout.md;
   const cpu::Key& key = layout.key;
+  if (op == UnaryOp::Relu && !kept) return relu_keeping_nan(md, x.raw_data(), y.raw_data());
+  if (op == UnaryOp::Relu) {
+    cpu::LaidOutOutput out(md, cpu::plain_f32(Shape(md.dims())), y, 0.0f, cpu::Key(key) << "y",
+                           /*hold=*/true);
+    relu_keeping_nan(md, kept->memory().get_data_handle(), out.memory().get_data_handle());
+    out.finish();
+    return;
+  }
   dnnl::primitive& primitive =
       cpu::cached(key, [&] { return dnnl::eltwise_forward(forward_desc(*e, md)); });
   auto& engine = cpu::engine();

@@ -20,7 +20,7 @@ void relu_with_mask(const Tensor& y, uint8_t* mask) {
     T* values = y.data<T>();
     for (int64_t i = 0; i < y.numel(); ++i) {
       mask[i] = values[i] > T(0);
-      if (!mask[i]) values[i] = T(0);
+      if (!mask[i] && values[i] == values[i]) values[i] = T(0);  // NaN stays, as in PyTorch
     }
   });
 }

@@ -55,7 +55,8 @@ Tensor ReferenceBackend::pool2d_forward(const Tensor& y, const Tensor& x, const 
         int64_t best_at = rows.begin * w + cols.begin;
         for (int64_t iy = rows.begin; iy < rows.end; ++iy)
           for (int64_t ix = cols.begin; ix < cols.end; ++ix)
-            if (plane[iy * w + ix] > best) best = plane[iy * w + ix], best_at = iy * w + ix;
+            if (plane[iy * w + ix] > best || plane[iy * w + ix] != plane[iy * w + ix])  // NaN wins
+              best = plane[iy * w + ix], best_at = iy * w + ix;
         out[o] = best;
         where.data<int64_t>()[o] = best_at;
         return;
