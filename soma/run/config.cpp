@@ -3,7 +3,11 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <map>
+#include <iomanip>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "soma/core/error.h"
 #include "soma/io/file.h"
@@ -265,6 +269,67 @@ TypedTable parse_typed(const Config& config, const toml::node& node, const std::
 }
 
 }  // namespace
+
+namespace {
+
+// Each value of a TOML tree by its path ("[train] optimizer.lr", "[model] layers[2].units"),
+// printed as TOML.
+void flatten(const toml::node& node, const std::string& section, const std::string& key,
+             std::map<std::string, std::string>& out) {
+  if (const toml::table* table = node.as_table()) {
+    for (const auto& [name, value] : *table) {
+      const std::string part(name.str());
+      if (section.empty() && value.is_table())
+        flatten(value, "[" + part + "] ", "", out);
+      else
+        flatten(value, section, key.empty() ? part : key + "." + part, out);
+    }
+  } else if (node.is_array_of_tables()) {
+    const toml::array& array = *node.as_array();
+    for (size_t i = 0; i < array.size(); ++i) {
+      std::string element = key;
+      element.append("[").append(std::to_string(i)).append("]");
+      flatten(array[i], section, element, out);
+    }
+  } else {
+    std::ostringstream text;
+    if (const auto number = node.value_exact<double>())
+      text << std::setprecision(15) << *number;  // 0.1, not toml++'s 0.10000000000000001
+    else
+      node.visit([&](const auto& value) { text << value; });
+    out[section + key] = text.str();
+  }
+}
+
+std::optional<std::map<std::string, std::string>> values_of(const std::string& text) {
+  try {
+    std::map<std::string, std::string> values;
+    flatten(toml::parse(text), "", "", values);
+    return values;
+  } catch (const toml::parse_error&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> config_differences(const std::string& before, const std::string& after) {
+  const auto old_values = values_of(before), new_values = values_of(after);
+  if (!old_values || !new_values)
+    return before == after ? std::vector<std::string>{}
+                           : std::vector<std::string>{"the whole text"};
+  std::vector<std::string> differences;
+  for (const auto& [key, value] : *old_values) {
+    const auto found = new_values->find(key);
+    if (found == new_values->end())
+      differences.push_back(key + " removed");
+    else if (found->second != value)
+      differences.push_back(key + ": " + value + " → " + found->second);
+  }
+  for (const auto& [key, value] : *new_values)
+    if (!old_values->count(key)) differences.push_back(key + " added");
+  return differences;
+}
 
 std::string closest(const std::string& word, const std::vector<std::string>& known) {
   // Edit distance counting a swap of neighbours as one edit ("tahn" is one from "tanh").

@@ -99,6 +99,11 @@ Config load_config(const std::string& path);
 // The same from the text of a config (as saved weights carry it); `path` names it in messages.
 Config parse_config(const std::string& text, const std::string& path);
 
+// What differs between two config texts, key by key ("[train] epochs: 10 → 5", "[data] drop_last
+// added"), comments and layout aside; empty when they say the same. A text that does not parse
+// differs as a whole.
+std::vector<std::string> config_differences(const std::string& before, const std::string& after);
+
 // The known word closest to `word`, or "" when none is close (for "did you mean").
 std::string closest(const std::string& word, const std::vector<std::string>& known);
 

@@ -877,6 +877,37 @@ TEST(HonestNumbers, NanPredictionsAreWrongAndSaidSo) {
       << r.output;
 }
 
+TEST(HonestNumbers, AConfigThatDiffersFromTheWeightsOneIsSaid) {
+  TempDir dir;
+  const std::string good = io::read_file(config("xor_mlp.toml"));
+  dir.write("xor.toml", good);
+  ASSERT_EQ(soma("train " + dir.file("xor.toml") + " --epochs 1 --quiet --save " +
+                 dir.file("w.safetensors") + " --checkpoint-dir " + dir.file("ck"))
+                .code,
+            0);
+  Result same = soma("eval " + dir.file("xor.toml") + " --weights " + dir.file("w.safetensors"));
+  ASSERT_EQ(same.code, 0) << same.output;
+  EXPECT_EQ(same.output.find("warning"), std::string::npos) << same.output;
+  std::string edited = good;
+  edited.replace(edited.find("lr = 0.5"), 8, "lr = 0.1");
+  edited.replace(edited.find("epochs = 2000"), 13, "epochs = 2");
+  dir.write("xor.toml", edited);
+  const std::string expected = " differs from the config " + dir.file("w.safetensors") +
+                               " was made with: [train] epochs: 2000 → 2; [train] "
+                               "optimizer.lr: 0.5 → 0.1";
+  const Result changed =
+      soma("eval " + dir.file("xor.toml") + " --weights " + dir.file("w.safetensors"));
+  ASSERT_EQ(changed.code, 0) << changed.output;
+  EXPECT_NE(changed.output.find("warning: " + dir.file("xor.toml") + expected), std::string::npos)
+      << changed.output;
+  const Result resumed =
+      soma("train " + dir.file("xor.toml") + " --quiet --resume " + dir.file("ck"));
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("epoch-0001.safetensors was made with: [train] epochs: 2000 → 2"),
+            std::string::npos)
+      << resumed.output;
+}
+
 TEST(HonestNumbers, MonitoredKeysAreCheckedBeforeTraining) {
   // Keras' val_loss, and a metric the config does not compute: errors at load, not after an epoch.
   TempDir dir;

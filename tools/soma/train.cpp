@@ -101,10 +101,29 @@ Precision chosen_precision(const Config& config, const std::string& flag) {
   return chosen;
 }
 
-// Weights from a file `soma train --save` or PyTorch wrote, or a checkpoint's model part. NaN in
-// them is said, not refused: what such a model computes can still be looked at.
-void load_weights(nn::Module& model, const std::string& path) {
+// Says where `config_path` differs from the config stored with weights or a checkpoint (a run
+// may mean to change some keys: a warning, not an error).
+void warn_of_config_changes(const std::map<std::string, std::string>& metadata,
+                            const std::string& stored_in, const std::string& config_path) {
+  const auto stored = metadata.find("soma.config");
+  if (stored == metadata.end()) return;
+  const std::vector<std::string> differences =
+      config_differences(stored->second, io::read_file(config_path));
+  if (differences.empty()) return;
+  std::string listed;
+  for (size_t i = 0; i < std::min<size_t>(differences.size(), 8); ++i)
+    listed += (i ? "; " : "") + differences[i];
+  if (differences.size() > 8) listed += "; and " + std::to_string(differences.size() - 8) + " more";
+  std::fprintf(stderr, "warning: %s differs from the config %s was made with: %s\n",
+               config_path.c_str(), stored_in.c_str(), listed.c_str());
+}
+
+// Weights from a file `soma train --save` or PyTorch wrote, or a checkpoint's model part; with
+// `config_path`, a warning where that config differs from the weights' own. NaN in them is said,
+// not refused: what such a model computes can still be looked at.
+void load_weights(nn::Module& model, const std::string& path, const std::string& config_path = "") {
   const io::Safetensors file = io::load_safetensors(path);
+  if (!config_path.empty()) warn_of_config_changes(file.metadata, path, config_path);
   const std::map<std::string, Tensor> weights = train::model_weights(file);
   for (const auto& [name, tensor] : weights)
     if (const int64_t bad = train::count_non_finite(tensor))
@@ -412,6 +431,7 @@ int run_train(const TrainArgs& given) {
     if (std::filesystem::is_directory(path)) path = train::Checkpointer::latest(path);
     SOMA_CHECK(!path.empty(), args.resume, ": no epoch-*.safetensors checkpoint in this folder");
     resumed = train::load_checkpoint(path, *model, *optimizer);
+    warn_of_config_changes(resumed.extra, path, args.config);
     SOMA_CHECK(resumed.epoch <= config.epochs, path, ": the checkpoint is at epoch ", resumed.epoch,
                ", past the run's ", config.epochs, " epochs");
     options.epochs = config.epochs - resumed.epoch;
@@ -500,7 +520,7 @@ int run_eval(const EvalArgs& args) {
   const Splits data = load_dataset(config, args.data_dir);
   const Tensor input = model_input(config, *data.test);
   nn::ModulePtr model = build_model(config, input.shape());
-  load_weights(*model, args.weights);
+  load_weights(*model, args.weights, args.config);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::Trainer trainer(*model, *optimizer, loss,
                          trainer_options(config, output_width(*model, input)));
@@ -530,7 +550,7 @@ int run_predict(const PredictArgs& args) {
     inputs.push_back(example.input());
   }
   nn::ModulePtr model = build_model(config, input);
-  load_weights(*model, args.weights);
+  load_weights(*model, args.weights, args.config);
   model->eval();
   autograd::NoGradGuard no_grad;
   for (size_t i = 0; i < inputs.size(); ++i) {
