@@ -11,18 +11,15 @@
 // interleaved for 16 output channels; C holds one tap's sums for 16 × 16 channels. Each step
 // takes 2 × 2 C tiles (32 input × 32 output channels) 32 positions on; the positions come in
 // chunks of 256, over which the A and B operands of one channel block stay in L1 while the sums
-// pass through L2 (chunks of 128 and 384 were 20 % and 70 % slower).
+// pass through L2 (smaller and larger chunks are slower).
 //
 // Each thread packs x̂ and dŷ for the positions it sums over, four chunks at a time, from the
-// channels-last activations into buffers that stay in L2: packed whole beforehand, the copies
-// went out to memory and back, and took a third of the time. Sums of up to 768 KB are each
-// thread's own, over its share of the positions, and added at the end; larger ones (256 × 256
-// channels: 2.4 MB) are shared, each thread taking some of the input channels: those of x̂ and
-// all of dŷ (taking output channels instead, each packed all of x̂, the costlier copy). For 128
-// images, 256 → 256 channels at 8×8 took 5.4 ms against oneDNN 2.6's 11.9 ms, 128 → 128 at
-// 16×16 4.7 against 8.7 ms, 64 → 64 at 32×32 5.6 against 6.7 ms. With stride 2 (see Plan),
-// ResNet-18's downsampling layers: 128 → 256 channels from 16×16, 3×3, 4.5 against 14.1 ms, 1×1 0.7
-// against 4.2 ms; 64 → 128 from 32×32, 3×3, 4.6 against 10.2 ms.
+// channels-last activations into buffers that stay in L2: packed whole beforehand, the copies went
+// out to memory and back. Sums of up to 768 KB are each thread's own, over its share of the
+// positions, and added at the end; larger ones (256 × 256 channels: 2.4 MB) are shared, each thread
+// taking some of the input channels: those of x̂ and all of dŷ (taking output channels instead,
+// each packed all of x̂, the costlier copy). With stride 2 (see Plan) the loops take ResNet-18's
+// downsampling layers too.
 #include "soma/backend/cpu/amx_weight_gradient.h"
 
 #include <immintrin.h>
@@ -432,8 +429,7 @@ void move_sums(float* dw, const float* sums, int64_t count, const Plan& plan, fl
 
 bool amx_weight_gradient_pays(const Shape& x, const Shape& w, const Conv2dGeometry& g, bool bias) {
   const int64_t step = g.stride[0];
-  // Stride 2 into 16 pixels or fewer goes to the im2col products (ResNet-18's 256 → 512 channels
-  // into 4×4: 5.3 against 6.1 ms here).
+  // Stride 2 into 16 pixels or fewer goes to the im2col products, which are faster there.
   const bool strides =
       g.stride[1] == step && (step == 1 || (step == 2 && x[2] % 2 == 0 && x[3] % 2 == 0 &&
                                             w[2] <= 3 && w[3] <= 3 && x[2] * x[3] > 64));

@@ -1,7 +1,7 @@
 #pragma once
 // The weight gradient of "same" stride-1 convolutions under Autocast by soma's own loops on AMX
-// tiles: oneDNN 2.6's AMX kernel ran the CIFAR CNN's layers at 0.8–1.2 TFLOP/s, and their weight
-// gradients took half of the convolutions' time in its bf16 training step.
+// tiles, where oneDNN 2.6's AMX kernel is slow: the weight gradients took half of the
+// convolutions' time in the CIFAR CNN's bf16 training step.
 #include "soma/backend/backend.h"
 
 namespace soma::cpu {

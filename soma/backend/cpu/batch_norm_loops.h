@@ -1,10 +1,8 @@
 #pragma once
 // Batch normalisation of bf16 activations held channels-last (AMX's convolutions' outputs under
-// Autocast, see cpu::Held) by soma's own AVX-512 loops. oneDNN 2.6's jit kernel moved the CIFAR
-// CNN's at about 15 GB/s, these loops at about 23 GB/s, what two cores fetch from memory here:
-// the CNN's bf16 training went from 1,040 to 1,171 samples/s (both under ONEDNN_VERBOSE). On f32
-// (channel blocks, channels-last) oneDNN's kernels were as fast (the CNN's f32 step 2 % faster
-// there), so f32 stays on them.
+// Autocast, see cpu::Held) by soma's own AVX-512 loops, which move them at the speed two cores
+// fetch from memory, where oneDNN 2.6's jit kernel does not. On f32 (channel blocks,
+// channels-last) oneDNN's kernels are as fast, so f32 stays on them.
 #include <dnnl.hpp>
 
 #include <cstdint>

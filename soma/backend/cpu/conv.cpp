@@ -1,13 +1,12 @@
 // Convolutions on oneDNN's convolution primitives, in layouts of their own rather than soma's
 // NCHW: oneDNN's direct AVX-512 kernels want channel-blocked or channels-last activations, and
-// with plain NCHW it falls back to slower kernels (training LeNet-5 on MNIST ran at 23.2k
-// samples/s with reorders and 15.3k with NCHW handed to the primitives). Outputs stay in the
-// primitive's layout, held by the tensor (cpu::Held), for the next primitive to read as they are.
-// Under Autocast each pass that oneDNN has a bf16 jit kernel for runs in bf16, and the activations
-// it writes stay bf16 (see ConvDescs). Convolutions of few channels run on soma's own loops in
-// NCHW instead (see few_channel_conv), and under Autocast those of few output pixels as matrix
-// products over im2col columns (see im2col_conv), most weight gradients on soma's own AMX loops
-// (see amx_weight_gradient) and strided data gradients as stride-1 convolutions (see
+// with plain NCHW it falls back to slower kernels, slower even with the reorders counted. Outputs
+// stay in the primitive's layout, held by the tensor (cpu::Held), for the next primitive to read
+// as they are. Under Autocast each pass that oneDNN has a bf16 jit kernel for runs in bf16, and
+// the activations it writes stay bf16 (see ConvDescs). Convolutions of few channels run on soma's
+// own loops in NCHW instead (see few_channel_conv), and under Autocast those of few output pixels
+// as matrix products over im2col columns (see im2col_conv), most weight gradients on soma's own
+// AMX loops (see amx_weight_gradient) and strided data gradients as stride-1 convolutions (see
 // phase_data_gradient).
 #include <algorithm>
 #include <string>
@@ -30,7 +29,7 @@ using dnnl::prop_kind;
 // the compute precision (bf16 under Autocast): the activations and their gradients, read and
 // written, and the weights read; the weight gradient is written in f32. Writing activations in
 // bf16 spares the next convolution a conversion and the layers between them half their memory
-// traffic: the reorders of f32 outputs to bf16 took 12 ms of an airbench training step.
+// traffic.
 struct ConvDescs {
   memory::desc x, w, bias, y;  // plain
   memory::desc any_x, any_y, in_w, out_w;
@@ -45,19 +44,16 @@ int64_t multiply_adds(const Shape& y, const Shape& w) { return numel(y) * (numel
 // Channels-last activations (NHWC) for convolutions with fewer than 16 channels on either side,
 // the primitive's own choice (channel blocks of 16) otherwise. A 16-channel block pads LeNet-5's
 // 6-channel activations to 16, which the activations and pooling between the convolutions then
-// read and write too: training LeNet-5 ran at 34.1k samples/s with NHWC there against 31.1k with
-// blocks. Wider convolutions are faster blocked (the CIFAR-10 CNN 4 % in f32, 6 % in bf16), and
-// so is small work, on one thread (see SerialWhenSmall): oneDNN's NHWC kernel takes longer to set
-// up (LeNet-5 at batch 1 ran about 7 % slower in NHWC).
+// read and write too. Wider convolutions are faster blocked, and so is small work, on one thread
+// (see SerialWhenSmall): oneDNN's NHWC kernel takes longer to set up.
 bool channels_last(const Shape& x, const Shape& w, const Shape& y) {
   return std::min(x[1], y[1]) < 16 && multiply_adds(y, w) >= cpu::kSmallMultiplyAdds;
 }
 
 // Winograd's F(4×4, 3×3) for f32 3×3 convolutions of stride 1 with enough channels and output
 // tiles: it does a quarter of the multiplications, and oneDNN runs all three passes about twice
-// as fast as its direct kernels (128 images of 128 channels at 16×16: 34 against 74 ms). Narrow
-// layers, and few tiles to spread the weights' transform over, are faster direct: the 3→64 input
-// layer of a CIFAR network ran 6× slower, 256 channels at 8×8 for one image 4× slower. Its results
+// as fast as its direct kernels. Narrow layers, and few tiles to spread the weights' transform
+// over, are faster direct (a CIFAR network's 3→64 input layer, one image at 8×8). Its results
 // differ from the direct sum's by rounding, about 1e-5 of an output's scale. oneDNN has it in f32
 // only: bf16 passes stay direct.
 bool winograd_pays(const Shape& x, const Shape& w, const Shape& y, const Conv2dGeometry& g) {
@@ -76,11 +72,8 @@ const char* name(Pass pass) {
 
 // Winograd in f32 computes the weight gradient faster than oneDNN 2.6's AMX kernels do in bf16
 // for layers of 4×4 outputs or fewer (ResNet-18's last stage, airbench's), where most outputs lie
-// on the zero-padded border: for 128 images, 12 against 31 ms at 512 channels and 4×4, 2.9
-// against 4.8 ms at 256 channels and 3×3. AMX keeps the other passes (at 4×4 the forward pass
-// took 10.5 ms in bf16, 12.8 ms by Winograd) and larger layers (at 7×7 the weight gradient took
-// 8.7 ms in bf16, 12.4 ms by Winograd). Layers of channels in multiples of 32 go to soma's AMX
-// loops before this, which are faster still (32 channels at 4×4: 0.06 against 0.19 ms; see
+// on the zero-padded border. AMX keeps the other passes and larger layers. Layers of channels in
+// multiples of 32 go to soma's AMX loops before this, which are faster still (see
 // cpu::amx_weight_gradient_pays), and other layers of 64 channels or more to the im2col products
 // (see cpu::im2col_pays).
 bool winograd_beats_amx(Pass pass, const Shape& y) {
@@ -131,9 +124,9 @@ cpu::Key with(cpu::Key key, const char* part) { return key << part; }
 // One pass of a convolution: its descriptors and primitive, made by make(descs) under the pass's
 // name in the cache. Under Autocast the pass runs in bf16 and NHWC where channels_last says so,
 // in f32 by Winograd where winograd_pays (under Autocast too where winograd_beats_amx). Where
-// oneDNN has no kernel for that, or would fall back to gemm or reference code (the weight
-// gradient of LeNet-5's one-channel input ran 50× slower in bf16 than in f32), the pass drops
-// NHWC, then bf16, then Winograd.
+// oneDNN has no kernel for that, or would fall back to gemm or reference code (as for the weight
+// gradient of LeNet-5's one-channel input in bf16), the pass drops NHWC, then bf16, then
+// Winograd.
 template <class Make>
 std::pair<ConvDescs, dnnl::primitive*> pass_of(Pass pass, const Shape& x, const Shape& w,
                                                const Shape& y, bool bias, const Conv2dGeometry& g,
@@ -217,8 +210,7 @@ void forward(const Tensor& y, const Tensor& x, const Tensor& w, const memory::de
 
 // The data gradient of a stride-1 convolution is the forward convolution of dy by the weights
 // transposed and flipped, padded by K − 1 − P. Under Autocast oneDNN 2.6's forward AMX kernels
-// run it 20–30 % faster than its backward-data kernels (128 images of 128 channels at 16×16: 2.8
-// against 4.1 ms; 64 channels at 32×32: 3.4 against 4.9 ms).
+// run it faster than its backward-data kernels.
 bool data_gradient_as_forward(const Shape& dx, const Shape& w, const Conv2dGeometry& g) {
   return autocast_precision() == Precision::BF16 && g.groups == 1 && g.stride[0] == 1 &&
          g.stride[1] == 1 && g.dilation[0] == 1 && g.dilation[1] == 1 && g.padding[0] < w[2] &&

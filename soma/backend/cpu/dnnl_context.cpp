@@ -115,10 +115,9 @@ void reorder(const dnnl::memory& from, const dnnl::memory& to, float beta, Key k
   primitive.execute(stream(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
 }
 
-// A buffer of `desc` kept for `key`: the layouts primitives want are the same sizes every step,
-// and oneDNN allocating each copy afresh faulted new pages in every time (about a tenth of a
-// LeNet-5 training step, measured with perf). Every call finishes with its buffers before it
-// returns, so one buffer per key and thread is never in use twice.
+// A buffer of `desc` kept for `key`: the layouts primitives want are the same sizes every step, and
+// oneDNN allocating each copy afresh faulted new pages in every time. Every call finishes with its
+// buffers before it returns, so one buffer per key and thread is never in use twice.
 dnnl::memory buffer_for(const dnnl::memory::desc& desc, const Key& key) {
   thread_local std::unordered_map<std::string, dnnl::memory> buffers;
   auto found = buffers.find(key.text());

@@ -66,7 +66,7 @@ dnnl::eltwise_forward::primitive_desc forward_desc(const Eltwise& e, const dnnl:
 
 // The layout a pass runs in: the one x is held in, so that activations between convolutions and
 // pooling stay as they are; else any shape as the same flat vector, without the layout
-// bookkeeping (2 % of LeNet-5 at batch 1).
+// bookkeeping (which shows at LeNet-5's batch 1).
 struct Layout {
   std::shared_ptr<const cpu::Held> kept;
   dnnl::memory::desc md;

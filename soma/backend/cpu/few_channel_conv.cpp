@@ -12,9 +12,9 @@
 //
 // Where the output channels are 16 (LeNet-5's second layer, 6 → 16 channels, 14×14 → 10×10, whose
 // vectors in the wide order hold 100 outputs in 144 lanes), a vector holds an output pixel's 16
-// channels instead (see lanes_pay). oneDNN's NHWC kernels filled 6 lanes of 16 with its input's
+// channels instead (see lanes_pay). oneDNN's NHWC kernels fill 6 lanes of 16 with its input's
 // channels, and LeNet-5's training step spent a third of its time in that layer's passes and the
-// reorders around them: 1.24 ms, against 0.82 ms for these loops.
+// reorders around them.
 //
 // Outputs are written, and gradients read, in soma's own NCHW, where the pooling that follows
 // runs on rows too (see rows_pooled_by_loops): interleaving the channels (channels-last, as
@@ -43,8 +43,8 @@ constexpr int64_t kChannels = 6, kVectors = 4, kWideChannels = 8, kWideVectors =
 int64_t rounded(int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
 
 // A zero-filled buffer of n floats for the loops' planes: a tensor's, which starts a cache line,
-// so that a plane's vectors load whole lines (std::vector's 16-byte aligned planes split every
-// load of the weight gradient, which took 40 % longer).
+// so that a plane's vectors load whole lines (std::vector's 16-byte aligned planes would split
+// every load of the weight gradient).
 Tensor zeros(int64_t n) { return Tensor::zeros({n}); }
 
 // One stride-1 correlation of images [n, c, h, w] padded by (ph, pw) on both sides with a kernel
@@ -204,9 +204,7 @@ std::vector<float> table_of(const Plan& p, const float* bias, Weight&& weight) {
 // gradient's, expanded into the wide order (zeros in the dropped lanes and in channels past oc).
 struct GradientGroup {
   // Images enough that a block's sums are loaded and stored seldom, few enough that their planes
-  // stay in the core's 48 KiB first-level cache: in this form (before the 16-channel loops took
-  // it) the weight gradient of LeNet-5's second layer took 620 µs an image at a time, 385 µs four
-  // at a time (its 64 KiB) and 615 µs 32 at a time.
+  // stay in the core's 48 KiB first-level cache (four of LeNet-5's second layer's images).
   static constexpr int64_t kGroupBytes = 64 << 10;
   int64_t padded_size, planes_size;
   int64_t capacity;  // images

@@ -3,9 +3,7 @@
 // channels. With channels-last activations a column's row is a pixel's channels per tap. The data
 // gradient (stride 1) is the same product over dy's columns with the window flipped, by the
 // weights transposed; the weight gradient is x's columns, transposed, by dy. oneDNN's matmul runs
-// all three on AMX. For 128 images of 512 channels at 4×4 (2048 rows of 4608 columns, 19 MB in
-// bf16) the products took 7.2, 6.5 and 9.5 ms, oneDNN 2.6's convolutions 13, 18 and 21 ms (the
-// weight gradient 12 ms by f32 Winograd).
+// all three on AMX, about twice as fast as oneDNN 2.6's convolutions of few output pixels.
 #include "soma/backend/cpu/im2col_conv.h"
 
 #include <algorithm>
@@ -127,9 +125,9 @@ __m512i pair_of(__m512 lo, __m512 hi) {
 // The weights w [O, C, kh, kw] f32 as the matrix weight_view lays out, in bf16 in oneDNN's
 // BA16a<width>b2a: blocks of 32 rows by `width` columns, column blocks outermost, a block's rows
 // in 16 pairs whose two values lie side by side, the layout oneDNN's AMX matmul reads its second
-// operand in. oneDNN 2.6 reordered f32 to that in two passes (to a row-major bf16 matrix, then
-// into blocks), 2.1 ms for ResNet-18's 512-channel weights; handed the row-major matrix, its
-// matmul reblocked it for every block of rows it multiplied, 7.0 against 5.9 ms.
+// operand in, in one pass. oneDNN 2.6 reorders f32 to that in two (to a row-major bf16 matrix,
+// then into blocks); handed the row-major matrix, its matmul reblocks it for every block of rows
+// it multiplies.
 void pack_weights(const Tensor& w, bool transposed, int64_t width, bfloat16* to) {
   const Shape s = w.shape();
   const int64_t taps = s[2] * s[3], rows = transposed ? s[0] : s[1],
@@ -137,8 +135,8 @@ void pack_weights(const Tensor& w, bool transposed, int64_t width, bfloat16* to)
   const int64_t row_blocks = taps * rows / 32;
   // Gathers read floats `taps` apart, within one output channel's weights: along the columns
   // for the data gradient, along the rows (then transposed) for the forward pass, whose columns
-  // lie a whole output channel's weights apart (gathered along them, 16 pages a gather, the
-  // forward pass's packing took 40 % longer).
+  // lie a whole output channel's weights apart (gathered along them, a gather would touch 16
+  // pages).
   const __m512i step =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                          _mm512_set1_epi32(int32_t(taps)));

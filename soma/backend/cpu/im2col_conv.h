@@ -1,7 +1,7 @@
 #pragma once
 // Convolutions of few output pixels under Autocast as bf16 matrix products over im2col
-// columns, on oneDNN's matmul: oneDNN 2.6's AMX convolution kernels ran ResNet-18's 512-channel
-// 4×4 layers at 0.6–0.8 TFLOP/s, most of whose outputs lie on the zero-padded border.
+// columns, on oneDNN's matmul: oneDNN 2.6's AMX convolution kernels run such layers (ResNet-18's
+// 512-channel 4×4 ones), most of whose outputs lie on the zero-padded border, slowly.
 #include "soma/backend/backend.h"
 
 namespace soma::cpu {
@@ -9,10 +9,8 @@ namespace soma::cpu {
 // Whether a pass of a convolution of x [N, C, H, W] by w [O, C, k, k] into y, k 3 or 1 padded
 // to keep the size, stride 1 or 2 (1 for the data gradient), no dilation, groups or bias, of at
 // most 16 output pixels per image, 64 channels or more on both sides, goes to the products
-// below: under Autocast only. At 8×8 outputs oneDNN's convolutions were faster (the CIFAR CNN's
-// bf16 training step took 8 % longer with its 8×8 layers here). Weight gradients go to soma's
-// AMX loops first where they run (see amx_weight_gradient; 512 channels at 4×4: 8.7 against
-// 11.1 ms for 128 images).
+// below: under Autocast only. At 8×8 outputs oneDNN's convolutions are faster. Weight gradients
+// go to soma's AMX loops first where they run (see amx_weight_gradient), which are faster still.
 bool im2col_pays(const Shape& x, const Shape& w, const Shape& y, const Conv2dGeometry& g, bool bias,
                  bool data_gradient);
 

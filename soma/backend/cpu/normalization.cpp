@@ -2,9 +2,8 @@
 // Autocast, see cpu::Held) on soma's loops in cpu/batch_norm_loops, those held in other layouts
 // on oneDNN's primitive, soma's NCHW tensors as vectorised loops over each channel's planes
 // below. oneDNN 2.6 normalises plain NCHW with its generic `ncsp_bnorm` (its jit kernels want
-// channel blocks or NHWC): on the CIFAR CNN's 128×64×32×32 activations that took 9 ms per pass;
-// the plane loops read each plane once per pass, in parallel over channels, and write or add the
-// gradients in the same pass that computes them.
+// channel blocks or NHWC), slowly; the plane loops read each plane once per pass, in parallel over
+// channels, and write or add the gradients in the same pass that computes them.
 #include <cmath>
 #include <optional>
 #include <vector>

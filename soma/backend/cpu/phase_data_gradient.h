@@ -1,7 +1,7 @@
 #pragma once
 // The data gradient of a stride-2 convolution under Autocast as four stride-1 convolutions, one
-// per phase of dx (its even or odd rows by its even or odd columns): oneDNN 2.6's AMX kernel for
-// the strided data gradient ran ResNet-18's downsampling layers at 0.4 TFLOP/s.
+// per phase of dx (its even or odd rows by its even or odd columns), which oneDNN 2.6 runs on its
+// fast stride-1 AMX kernels; its kernel for the strided data gradient is slow.
 #include "soma/backend/backend.h"
 
 namespace soma::cpu {

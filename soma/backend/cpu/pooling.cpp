@@ -70,11 +70,9 @@ memory::desc laid_like(const memory::desc& x, const Shape& shape) {
 
 // Activations held channels-last or in blocks of 16 channels are pooled by the loops below.
 // oneDNN 2.6's jit kernel takes one pixel's channels per vector on channels-last activations, and
-// spent 0.57 ms forward and 0.99 ms backward on LeNet-5's first pooling (128×6×28×28), a quarter
-// of its training step; on the bf16 activations AMX's convolutions write (channels-last, as
-// PyTorch's), it took 13 ms of a 118 ms training step of the CIFAR CNN, which the loops cut by
-// 11 ms. On f32 blocks it took 18 ms of a 220 ms step of that CNN; the loops made the step 4 %
-// faster. Their workspace holds each maximum's offset in its window, a byte per output.
+// was a large part of LeNet-5's training step and of the CIFAR CNN's on the bf16 activations
+// AMX's convolutions write (channels-last, as PyTorch's) and on f32 blocks. Their workspace holds
+// each maximum's offset in its window, a byte per output.
 bool pooled_by_loops(const memory::desc& x, const Pool2dGeometry& g) {
 #if !(defined(__AVX512F__) && defined(__AVX512BW__))
   return false;  // the loops are written for AVX-512
@@ -129,8 +127,8 @@ struct ChannelsInner {
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 // A pixel's channels, 16 at a time, as the lanes of an AVX-512 vector: the maxima, their window
-// offsets and the sums are a vector each, and choosing a maximum is a masked move; scalar loops
-// over the 6 channels of LeNet-5 branched on every comparison and ran no faster than oneDNN.
+// offsets and the sums are a vector each, and choosing a maximum is a masked move rather than a
+// branch on every comparison.
 using cpu::lanes_from;
 using cpu::load;
 using cpu::store;
@@ -141,8 +139,8 @@ __mmask16 written(const ChannelsInner& p, __mmask16 lanes) {
 }
 
 // Calls fn(c0, i, j) for every run of 16 channels c0 of every output (i, j), in the order the
-// outputs lie in memory: pixel by pixel channels-last (the bf16 CIFAR CNN ran 3 % slower run by
-// run), run by run in blocks.
+// outputs lie in memory: pixel by pixel channels-last (faster than run by run there), run by run
+// in blocks.
 template <class Fn>
 void for_each_output(const ChannelsInner& p, Fn&& fn) {
   if (p.blocked) {
@@ -193,8 +191,7 @@ void pool_forward(const ChannelsInner& p, const T* x, T* y, uint8_t* where) {
 
 // dx = the gradient, image by image, summed in f32: in dx itself, or for bf16 in a buffer that is
 // rounded once at the end. Windows that tile the image (LeNet-5's 2×2 of stride 2) reach each
-// position once, so its gradient is stored as found rather than added to a zeroed dx: LeNet-5's
-// first pooling's backward took 0.25 ms with the zeroing and the additions.
+// position once, so its gradient is stored as found rather than added to a zeroed dx.
 template <class T>
 void pool_backward(const ChannelsInner& p, const T* dy, const uint8_t* where, T* dx) {
   constexpr bool in_place = std::is_same_v<T, float>;
@@ -257,9 +254,8 @@ void pool_backward(const ChannelsInner&, const T*, const uint8_t*, T*) {
 
 // NCHW activations (LeNet-5's convolutions write them, see few_channel_conv) under windows
 // of two columns that tile the image (2×2 of stride 2), pooled 16 outputs of a row to a vector,
-// whose columns are the even and odd lanes of two: for LeNet-5's first pooling oneDNN 2.6 took
-// 0.66 ms forward and 0.70 ms backward in NCHW, these loops 0.06 and 0.05 ms (the loops above
-// took 0.20 and 0.23 ms channels-last). Their workspace is the same as pooled_by_loops'.
+// whose columns are the even and odd lanes of two: a tenth of oneDNN 2.6's time in NCHW on
+// LeNet-5's first pooling. Their workspace is the same as pooled_by_loops'.
 bool rows_pooled_by_loops(const Shape& x, const Shape& y, const Pool2dGeometry& g) {
 #if !(defined(__AVX512F__) && defined(__AVX512BW__))
   return false;  // the loops are written for AVX-512
@@ -595,8 +591,7 @@ Tensor CpuBackend::pool2d_forward(const Tensor& y, const Tensor& x, const Pool2d
 }
 
 // The NCHW row loops apply the ReLU as they pool (LeNet-5's two poolings): run after the pooling,
-// it read and wrote the pooled values again, and read them and their gradients backward, 0.11 ms
-// of LeNet-5's 2.1 ms step.
+// it would read and write the pooled values again, and read them and their gradients backward.
 bool CpuBackend::pool2d_fuses_relu(const Tensor& x, const Shape& y, const Pool2dGeometry& g) const {
   return x.dtype() == DType::F32 && x.dim() == 4 && x.numel() > 0 && g.mode == PoolMode::Max &&
          !cpu::held(x) && rows_pooled_by_loops(x.shape(), y, g);
