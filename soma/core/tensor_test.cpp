@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <new>
 #include <sstream>
+
+#include "soma/core/allocator.h"
 
 namespace soma {
 namespace {
@@ -59,6 +62,19 @@ TEST(Tensor, StorageHeldInAnotherLayoutIsWrittenOutOnceWhenRead) {
   t.data<float>()[0] = 9;  // writes after the conversion stay
   EXPECT_EQ(v.at({0}), 9);
   EXPECT_EQ(conversions, 1);
+}
+
+TEST(Tensor, AllocationsPastTheMemoryLimitFailAndFreeTheirShare) {
+  set_memory_limit(size_t(64) << 20);
+  {
+    const Tensor a = Tensor::empty({8 << 20});               // 32 MiB
+    EXPECT_THROW(Tensor::empty({9 << 20}), std::bad_alloc);  // 36 more
+    const Tensor b = Tensor::empty({4 << 20});               // 16 MiB: 48 of the 64 alive
+    EXPECT_EQ(memory_available(), size_t(64) << 20);
+  }
+  const Tensor c = Tensor::empty({14 << 20});  // the first two were given back
+  set_memory_limit(0);
+  EXPECT_NO_THROW(Tensor::empty({32 << 20}));
 }
 
 TEST(Tensor, TypedAccessChecksDType) {

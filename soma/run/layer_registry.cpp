@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "soma/core/allocator.h"
 #include "soma/core/error.h"
 
 namespace soma::run {
@@ -23,10 +24,10 @@ void LayerKeys::check(bool ok, const std::string& message) const {
 }
 
 void check_fits_in_memory(double bytes, const std::string& where, const std::string& what) {
-  static const double memory = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  const double memory = double(memory_available());
   if (bytes <= memory) return;
   char text[96];
-  std::snprintf(text, sizeof text, " needs %.1f GiB, more than this machine's %.1f GiB",
+  std::snprintf(text, sizeof text, " needs %.1f GiB, more than the %.1f GiB available",
                 bytes / double(1 << 30), memory / double(1 << 30));
   fail(where, ": ", what, text);
 }

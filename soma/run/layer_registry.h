@@ -53,7 +53,7 @@ struct LayerType {
   bool merges = false;  // reads two or more layers (add, concat)
 };
 
-// Fails as "WHERE: WHAT needs N GiB, more than this machine's M GiB" where `bytes` could not fit in
+// Fails as "WHERE: WHAT needs N GiB, more than the M GiB available" where `bytes` could not fit in
 // memory, so that a size typed a few digits too long is refused before anything is allocated.
 void check_fits_in_memory(double bytes, const std::string& where, const std::string& what);
 
