@@ -164,19 +164,4 @@ bool ReduceOnPlateau::step(double metric) {
   return true;
 }
 
-std::string ReduceOnPlateau::state() const {
-  char text[96];
-  std::snprintf(text, sizeof text, "%.17g %lld %lld", best_, (long long)bad_epochs_,
-                (long long)cooldown_left_);
-  return text;
-}
-
-void ReduceOnPlateau::restore(const std::string& state) {
-  double best;
-  long long bad, cooldown;
-  SOMA_CHECK(std::sscanf(state.c_str(), "%lf %lld %lld", &best, &bad, &cooldown) == 3,
-             "reduce on plateau: cannot restore from \"", state, "\"");
-  best_ = best, bad_epochs_ = bad, cooldown_left_ = cooldown;
-}
-
 }  // namespace soma::optim

@@ -137,9 +137,16 @@ class ReduceOnPlateau {
   bool step(double metric);
 
   double best() const { return best_; }
-  // Its counters as text, for checkpoints, and back. restore() throws soma::Error on bad text.
-  std::string state() const;
-  void restore(const std::string& state);
+  // Its counters, for checkpoints: the best metric, the epochs without improvement and the
+  // cooldown left.
+  struct Counters {
+    double best;
+    int64_t bad_epochs, cooldown_left;
+  };
+  Counters counters() const { return {best_, bad_epochs_, cooldown_left_}; }
+  void set_counters(const Counters& c) {
+    best_ = c.best, bad_epochs_ = c.bad_epochs, cooldown_left_ = c.cooldown_left;
+  }
 
  private:
   Optimizer& optimizer_;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "soma/core/tensor.h"
+
 namespace soma::train {
 
 class Trainer;
@@ -41,6 +43,19 @@ class Callback {
   virtual void on_batch_end(Trainer&, const BatchEnd&) {}
   virtual void on_epoch_end(Trainer&, int64_t /*epoch*/, const Logs&) {}
   virtual void on_train_end(Trainer&, const History&) {}
+
+  // What a resumed run needs from the callback to go on as if never stopped, as named tensors
+  // (counters as 0-d tensors), and its restoration before training goes on; the optimizers'
+  // interface. A checkpoint keeps it under state_name() ("" for a callback without state).
+  virtual std::string state_name() const { return ""; }
+  virtual std::map<std::string, Tensor> state_dict() const { return {}; }
+  // Throws soma::Error naming the first entry missing or of the wrong shape; then nothing changed.
+  virtual void load_state_dict(const std::map<std::string, Tensor>& /*state*/) {}
 };
+
+// state[key] as a number, for load_state_dict: throws soma::Error naming `owner` and the key when
+// it is missing or not one value.
+double state_number(const std::map<std::string, Tensor>& state, const std::string& key,
+                    const std::string& owner);
 
 }  // namespace soma::train

@@ -192,18 +192,16 @@ void CsvLogger::on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) {
   rewrite();
 }
 
-std::string EarlyStopping::state() const {
-  char text[96];
-  std::snprintf(text, sizeof text, "%.17g %lld %lld", best_, (long long)best_epoch_,
-                (long long)waited_);
-  return text;
+std::map<std::string, Tensor> EarlyStopping::state_dict() const {
+  return {{"best", Tensor::scalar(best_, DType::F64)},
+          {"best_epoch", Tensor::scalar(double(best_epoch_), DType::I64)},
+          {"waited", Tensor::scalar(double(waited_), DType::I64)}};
 }
 
-void EarlyStopping::restore(const std::string& state) {
-  double best;
-  long long best_epoch, waited;
-  SOMA_CHECK(std::sscanf(state.c_str(), "%lf %lld %lld", &best, &best_epoch, &waited) == 3,
-             "early stopping: cannot restore from \"", state, "\"");
+void EarlyStopping::load_state_dict(const std::map<std::string, Tensor>& state) {
+  const double best = state_number(state, "best", "early_stopping");
+  const auto best_epoch = int64_t(state_number(state, "best_epoch", "early_stopping"));
+  const auto waited = int64_t(state_number(state, "waited", "early_stopping"));
   best_ = best, best_epoch_ = best_epoch, waited_ = waited;
   restored_ = true;
 }
@@ -274,13 +272,13 @@ void Lookahead::on_train_begin(Trainer& trainer) {
   restored_.clear();
 }
 
-std::map<std::string, Tensor> Lookahead::state() const {
+std::map<std::string, Tensor> Lookahead::state_dict() const {
   std::map<std::string, Tensor> slow;
   for (const Copy& copy : copies_) slow[copy.name] = copy.slow;
   return slow;
 }
 
-void Lookahead::restore(std::map<std::string, Tensor> slow) { restored_ = std::move(slow); }
+void Lookahead::load_state_dict(const std::map<std::string, Tensor>& state) { restored_ = state; }
 
 void Lookahead::on_batch_end(Trainer&, const BatchEnd& batch) {
   const int64_t step = batch.global_step;
@@ -299,6 +297,27 @@ void ReduceLROnPlateau::on_epoch_end(Trainer&, int64_t, const Logs& logs) {
   const auto found = logs.find(monitor_);
   SOMA_CHECK(found != logs.end(), "reduce on plateau: no \"", monitor_, "\" in the epoch's logs");
   plateau_.step(found->second);
+}
+
+std::map<std::string, Tensor> ReduceLROnPlateau::state_dict() const {
+  const optim::ReduceOnPlateau::Counters c = plateau_.counters();
+  return {{"best", Tensor::scalar(c.best, DType::F64)},
+          {"bad_epochs", Tensor::scalar(double(c.bad_epochs), DType::I64)},
+          {"cooldown_left", Tensor::scalar(double(c.cooldown_left), DType::I64)}};
+}
+
+void ReduceLROnPlateau::load_state_dict(const std::map<std::string, Tensor>& state) {
+  plateau_.set_counters({state_number(state, "best", "plateau"),
+                         int64_t(state_number(state, "bad_epochs", "plateau")),
+                         int64_t(state_number(state, "cooldown_left", "plateau"))});
+}
+
+std::map<std::string, Tensor> LearningRateScheduler::state_dict() const {
+  return {{"steps", Tensor::scalar(double(schedule_->steps()), DType::I64)}};
+}
+
+void LearningRateScheduler::load_state_dict(const std::map<std::string, Tensor>& state) {
+  schedule_->set_steps(int64_t(state_number(state, "steps", "schedule")));
 }
 
 }  // namespace soma::train

@@ -92,11 +92,11 @@ class EarlyStopping : public Callback {
 
   int64_t best_epoch() const { return best_epoch_; }
   int64_t stopped_epoch() const { return stopped_epoch_; }
-  // Its counters as text, for checkpoints, and back (a resumed run then keeps counting where the
-  // interrupted one stopped; the best weights themselves are not kept). restore() throws
-  // soma::Error on bad text.
-  std::string state() const;
-  void restore(const std::string& state);
+  // Its counters (a resumed run keeps counting where the interrupted one stopped; the best
+  // weights themselves are not kept).
+  std::string state_name() const override { return "early_stopping"; }
+  std::map<std::string, Tensor> state_dict() const override;
+  void load_state_dict(const std::map<std::string, Tensor>& state) override;
 
  private:
   EarlyStoppingOptions options_;
@@ -118,6 +118,10 @@ class LearningRateScheduler : public Callback {
     if (!per_batch_) schedule_->step();
   }
   optim::Schedule& schedule() { return *schedule_; }
+  // The schedule's step count.
+  std::string state_name() const override { return "schedule"; }
+  std::map<std::string, Tensor> state_dict() const override;
+  void load_state_dict(const std::map<std::string, Tensor>& state) override;
 
  private:
   std::unique_ptr<optim::Schedule> schedule_;
@@ -143,11 +147,12 @@ class Lookahead : public Callback {
   void on_train_begin(Trainer& trainer) override;
   void on_batch_end(Trainer& trainer, const BatchEnd& batch) override;
 
-  // The slow copy by the model's state-dict names, for checkpoints, and back: restore() before
-  // training continues (on_train_begin then starts from it rather than from the model). Throws
-  // soma::Error there when the names or shapes do not fit the model.
-  std::map<std::string, Tensor> state() const;
-  void restore(std::map<std::string, Tensor> slow);
+  // The slow copy by the model's state-dict names; restored before training goes on,
+  // on_train_begin starts from it rather than from the model, and throws soma::Error there when
+  // the names or shapes do not fit the model.
+  std::string state_name() const override { return "lookahead"; }
+  std::map<std::string, Tensor> state_dict() const override;
+  void load_state_dict(const std::map<std::string, Tensor>& state) override;
 
  private:
   struct Copy {
@@ -168,6 +173,10 @@ class ReduceLROnPlateau : public Callback {
       : plateau_(optimizer, options), monitor_(std::move(monitor)) {}
   void on_epoch_end(Trainer&, int64_t epoch, const Logs& logs) override;
   optim::ReduceOnPlateau& plateau() { return plateau_; }
+  // The plateau's counters.
+  std::string state_name() const override { return "plateau"; }
+  std::map<std::string, Tensor> state_dict() const override;
+  void load_state_dict(const std::map<std::string, Tensor>& state) override;
 
  private:
   optim::ReduceOnPlateau plateau_;

@@ -106,11 +106,15 @@ TrainingState load_checkpoint(const std::string& path, nn::Module& model,
 
 TrainingState current_state(const Trainer& trainer) {
   return {
-      trainer.epoch(), trainer.global_step(), default_rng().seed(), default_rng().offset(), {}, {}};
+      trainer.epoch(),     trainer.global_step(), default_rng().seed(), default_rng().offset(), {},
+      trainer.state_dict()};
 }
 
 void restore_state(Trainer& trainer, const TrainingState& state) {
-  trainer.set_progress(state.epoch, state.global_step);
+  std::map<std::string, Tensor> progress = state.tensors;
+  progress["epoch"] = Tensor::scalar(double(state.epoch), DType::I64);
+  progress["global_step"] = Tensor::scalar(double(state.global_step), DType::I64);
+  trainer.load_state_dict(progress);
   default_rng().set_state(state.rng_seed, state.rng_offset);
 }
 
@@ -133,7 +137,6 @@ Checkpointer::Checkpointer(std::string folder, CheckpointOptions options)
 void Checkpointer::on_epoch_end(Trainer& trainer, int64_t epoch, const Logs& logs) {
   TrainingState state = current_state(trainer);
   if (options_.extra) state.extra = options_.extra();
-  if (options_.tensors) state.tensors = options_.tensors();
   char name[32];
   std::snprintf(name, sizeof name, "epoch-%04lld.safetensors", (long long)epoch);
   const std::string path = folder_ + "/" + name;

@@ -18,8 +18,8 @@ struct TrainingState {
   int64_t epoch = 0;                         // epochs completed
   int64_t global_step = 0;                   // optimizer steps taken
   uint64_t rng_seed = 0, rng_offset = 0;     // soma::default_rng() (dropout, initialisers)
-  std::map<std::string, std::string> extra;  // e.g. the config, a schedule's step count
-  std::map<std::string, Tensor> tensors;     // e.g. lookahead's slow weights
+  std::map<std::string, std::string> extra;  // e.g. the config
+  std::map<std::string, Tensor> tensors;     // Trainer::state_dict (the callbacks' states)
 };
 
 void save_checkpoint(const std::string& path, const nn::Module& model,
@@ -35,18 +35,19 @@ TrainingState load_checkpoint(const std::string& path, nn::Module& model,
 // file `soma train --save` (or PyTorch) wrote.
 std::map<std::string, Tensor> model_weights(const io::Safetensors& file);
 
-// The training state of the running process: the trainer's progress and default_rng().
+// The training state of the running process: the trainer's progress and state_dict, and
+// default_rng().
 TrainingState current_state(const Trainer& trainer);
-// Puts a loaded state into effect: the trainer's progress and default_rng().
+// Puts a loaded state into effect: the trainer's progress, its callbacks' states (call it after
+// adding them) and default_rng().
 void restore_state(Trainer& trainer, const TrainingState& state);
 
 struct CheckpointOptions {
   int64_t keep_last = 3;     // older epoch checkpoints are deleted; 0 keeps all
   std::string monitor = "";  // also keep best.safetensors by this log key ("" for none)
   bool maximize = false;
-  // Extra metadata and tensors to store with each checkpoint (called at save time).
+  // Extra metadata to store with each checkpoint (called at save time).
   std::function<std::map<std::string, std::string>()> extra = nullptr;
-  std::function<std::map<std::string, Tensor>()> tensors = nullptr;
 };
 
 // Saves folder/epoch-NNNN.safetensors after every epoch, keeps the last N, and best.safetensors.

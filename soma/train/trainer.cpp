@@ -13,6 +13,14 @@
 
 namespace soma::train {
 
+double state_number(const std::map<std::string, Tensor>& state, const std::string& key,
+                    const std::string& owner) {
+  const auto found = state.find(key);
+  SOMA_CHECK(found != state.end() && found->second.defined() && found->second.numel() == 1, owner,
+             ": the state has no number \"", key, "\"");
+  return found->second.to(DType::F64).item();
+}
+
 std::vector<double> History::values(const std::string& key) const {
   std::vector<double> out;
   for (const Logs& logs : epochs)
@@ -29,6 +37,28 @@ Trainer::Trainer(nn::Module& model, optim::Optimizer& optimizer, loss::Loss loss
 
 void Trainer::add_callback(std::shared_ptr<Callback> callback) {
   callbacks_.push_back(std::move(callback));
+}
+
+std::map<std::string, Tensor> Trainer::state_dict() const {
+  std::map<std::string, Tensor> state{
+      {"epoch", Tensor::scalar(double(epoch_), DType::I64)},
+      {"global_step", Tensor::scalar(double(global_step_), DType::I64)}};
+  for (const auto& callback : callbacks_)
+    for (const auto& [key, tensor] : callback->state_dict())
+      state[callback->state_name() + "." + key] = tensor;
+  return state;
+}
+
+void Trainer::load_state_dict(const std::map<std::string, Tensor>& state) {
+  for (const auto& callback : callbacks_) {
+    const std::string prefix = callback->state_name() + ".";
+    std::map<std::string, Tensor> own;
+    for (const auto& [key, tensor] : state)
+      if (key.starts_with(prefix)) own[key.substr(prefix.size())] = tensor;
+    if (!own.empty()) callback->load_state_dict(own);
+  }
+  set_progress(int64_t(state_number(state, "epoch", "trainer")),
+               int64_t(state_number(state, "global_step", "trainer")));
 }
 
 Tensor Trainer::target_for(const Tensor& target, const Tensor& prediction) const {

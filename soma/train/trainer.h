@@ -71,6 +71,12 @@ class Trainer {
     epoch_ = epoch, global_step_ = global_step;
   }
 
+  // Where training stands, as the optimizers and callbacks give theirs: "epoch", "global_step",
+  // and each callback's state as "<state_name>.<key>". load_state_dict restores it, leaving the
+  // entries of callbacks it does not have aside; throws soma::Error naming a bad entry.
+  std::map<std::string, Tensor> state_dict() const;
+  void load_state_dict(const std::map<std::string, Tensor>& state);
+
  private:
   Tensor target_for(const Tensor& target, const Tensor& prediction) const;
   // The model's output for an evaluation batch, averaged over the test-time views.

@@ -17,6 +17,7 @@
 #include "soma/ops/elementwise.h"
 #include "soma/ops/reduce.h"
 #include "soma/ops/shape.h"
+#include "soma/optim/schedule.h"
 #include "soma/optim/sgd.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/finite.h"
@@ -273,6 +274,44 @@ TEST(EarlyStopping, StopsAfterPatienceAndRestoresTheBest) {
   testing::expect_error([&] { missing.fit(train); }, "no \"val_loss\" in the epoch's logs");
 }
 
+TEST(Trainer, StateDictHoldsTheProgressAndEachCallbacksState) {
+  manual_seed(1);
+  nn::Linear unit(1, 1);
+  optim::SGD sgd(unit.parameters(), {.lr = 0.05});
+  auto callbacks = [&](Trainer& trainer) {
+    trainer.add_callback(std::make_shared<EarlyStopping>(
+        EarlyStoppingOptions{.monitor = "train_loss", .patience = 100}));
+    trainer.add_callback(
+        std::make_shared<LearningRateScheduler>(std::make_unique<optim::StepDecay>(sgd, 2)));
+    trainer.add_callback(std::make_shared<ReduceLROnPlateau>(sgd, "train_loss"));
+    trainer.add_callback(std::make_shared<Recorder>());  // no state
+  };
+  Trainer trainer(unit, sgd, loss::MeanSquaredError(), {.epochs = 3});
+  callbacks(trainer);
+  data::DataLoader train(line(), {.batch_size = 16});
+  trainer.fit(train);
+  const std::map<std::string, Tensor> state = trainer.state_dict();
+  std::vector<std::string> keys;
+  for (const auto& [key, tensor] : state) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"early_stopping.best", "early_stopping.best_epoch",
+                                            "early_stopping.waited", "epoch", "global_step",
+                                            "plateau.bad_epochs", "plateau.best",
+                                            "plateau.cooldown_left", "schedule.steps"}));
+  EXPECT_EQ(state.at("global_step").item(), 12);
+  EXPECT_EQ(state.at("schedule.steps").item(), 3);
+  EXPECT_EQ(state.at("early_stopping.best_epoch").item(), 3);
+  // A fresh trainer with the same callbacks takes it all back.
+  Trainer resumed(unit, sgd, loss::MeanSquaredError(), {.epochs = 1});
+  callbacks(resumed);
+  resumed.load_state_dict(state);
+  for (const auto& [key, tensor] : resumed.state_dict())
+    EXPECT_EQ(tensor.item(), state.at(key).item()) << key;
+  std::map<std::string, Tensor> broken = state;
+  broken.erase("plateau.cooldown_left");
+  testing::expect_error([&] { resumed.load_state_dict(broken); },
+                        "plateau: the state has no number \"cooldown_left\"");
+}
+
 // The weights of a unit fitted for `epochs` of 2 batches from `start`, with a lookahead when given.
 Tensor fitted_weights(const std::map<std::string, Tensor>& start, int64_t epochs,
                       std::optional<LookaheadOptions> lookahead) {
@@ -330,14 +369,14 @@ TEST(Lookahead, ContinuesFromARestoredSlowCopy) {
   trainer.add_callback(lookahead);
   const std::map<std::string, Tensor> slow{{"weight", Tensor::from({0.25f}, {1, 1})},
                                            {"bias", Tensor::from({-0.5f}, {1})}};
-  lookahead->restore(slow);
+  lookahead->load_state_dict(slow);
   data::DataLoader train(line(), {.batch_size = 32});
   trainer.fit(train);
   testing::expect_close(unit.weight, slow.at("weight"), 0, 0, "weight");
   testing::expect_close(unit.bias, slow.at("bias"), 0, 0, "bias");
-  testing::expect_close(lookahead->state().at("bias"), slow.at("bias"), 0, 0, "state");
+  testing::expect_close(lookahead->state_dict().at("bias"), slow.at("bias"), 0, 0, "state");
   // A slow copy of another model is refused.
-  lookahead->restore({{"weight", Tensor::zeros({2, 1})}, {"bias", Tensor::zeros({1})}});
+  lookahead->load_state_dict({{"weight", Tensor::zeros({2, 1})}, {"bias", Tensor::zeros({1})}});
   testing::expect_error([&] { trainer.fit(train); },
                         "lookahead: the restored slow weights lack an f32 \"weight\" of shape");
 }

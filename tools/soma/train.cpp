@@ -46,18 +46,6 @@ namespace soma::cli {
 using namespace soma::run;
 namespace {
 
-// A checkpoint keeps lookahead's slow weights as "state.lookahead.NAME".
-const std::string kSlow = "lookahead.";
-
-// The tensors whose names start with `prefix`, by their names without it.
-std::map<std::string, Tensor> prefixed(const std::map<std::string, Tensor>& tensors,
-                                       const std::string& prefix) {
-  std::map<std::string, Tensor> found;
-  for (const auto& [name, tensor] : tensors)
-    if (name.starts_with(prefix)) found[name.substr(prefix.size())] = tensor;
-  return found;
-}
-
 // Appends the weights of every linear and convolution layer in `module` and below it to
 // `weights`, each with its max-norm limit (a linear layer's own; 0, none, for the others).
 void collect_layer_weights(const nn::Module& module,
@@ -414,8 +402,6 @@ int run_train(const TrainArgs& given) {
   // The schedule takes its base rates from the fresh optimizer, before a checkpoint's are loaded.
   const std::shared_ptr<train::Callback> schedule =
       build_schedule(config, *optimizer, train_loader.size());
-  const auto scheduler = std::dynamic_pointer_cast<train::LearningRateScheduler>(schedule);
-  const auto plateau = std::dynamic_pointer_cast<train::ReduceLROnPlateau>(schedule);
   const auto stopping = config.early_stopping
                             ? std::make_shared<train::EarlyStopping>(*config.early_stopping)
                             : nullptr;
@@ -435,16 +421,6 @@ int run_train(const TrainArgs& given) {
     SOMA_CHECK(resumed.epoch <= config.epochs, path, ": the checkpoint is at epoch ", resumed.epoch,
                ", past the run's ", config.epochs, " epochs");
     options.epochs = config.epochs - resumed.epoch;
-    // Where the callbacks with state stood (absent when the config had none of them then).
-    auto saved = [&](const char* key) {
-      const auto found = resumed.extra.find(key);
-      return found == resumed.extra.end() ? std::optional<std::string>() : found->second;
-    };
-    if (auto steps = saved("soma.schedule_steps"); steps && scheduler)
-      scheduler->schedule().set_steps(std::stoll(*steps));
-    if (auto state = saved("soma.plateau"); state && plateau) plateau->plateau().restore(*state);
-    if (auto state = saved("soma.early_stopping"); state && stopping) stopping->restore(*state);
-    if (lookahead && !resumed.tensors.empty()) lookahead->restore(prefixed(resumed.tensors, kSlow));
   }
 
   // What saved weights carry besides tensors: the config (which `soma generate` rebuilds the model
@@ -453,40 +429,27 @@ int run_train(const TrainArgs& given) {
   if (!data.vocabulary.empty()) saved["soma.vocabulary"] = data.vocabulary;
 
   train::Trainer trainer(*model, *optimizer, loss, options);
-  if (!args.resume.empty()) train::restore_state(trainer, resumed);
   trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
   if (schedule) trainer.add_callback(schedule);
   if (lookahead) trainer.add_callback(lookahead);
   if (stopping) trainer.add_callback(stopping);
   // After the schedule and early stopping, so a checkpoint holds their state after the epoch.
   if (!args.checkpoint_dir.empty()) {
-    auto metadata = [scheduler, plateau, stopping, saved] {
-      std::map<std::string, std::string> extra = saved;
-      if (scheduler) extra["soma.schedule_steps"] = std::to_string(scheduler->schedule().steps());
-      if (plateau) extra["soma.plateau"] = plateau->plateau().state();
-      if (stopping) extra["soma.early_stopping"] = stopping->state();
-      return extra;
-    };
-    auto tensors = [lookahead] {
-      std::map<std::string, Tensor> slow;
-      if (lookahead)
-        for (const auto& [name, tensor] : lookahead->state()) slow[kSlow + name] = tensor;
-      return slow;
-    };
     trainer.add_callback(std::make_shared<train::Checkpointer>(
         args.checkpoint_dir,
         train::CheckpointOptions{.keep_last = config.keep_checkpoints,
                                  // best.safetensors needs a test score every epoch
                                  .monitor = config.validation_freq == 1 ? config.best_by : "",
                                  .maximize = config.best_maximize,
-                                 .extra = metadata,
-                                 .tensors = tensors}));
+                                 .extra = [saved] { return saved; }}));
   }
   if (!args.log_jsonl.empty())
     trainer.add_callback(std::make_shared<train::JsonlLogger>(args.log_jsonl, resumed.epoch));
   if (!args.log_csv.empty())
     trainer.add_callback(std::make_shared<train::CsvLogger>(args.log_csv, resumed.epoch));
   if (!args.quiet) trainer.add_callback(std::make_shared<train::ProgressPrinter>());
+  // Where the callbacks with state stood (those the config had then and has now).
+  if (!args.resume.empty()) train::restore_state(trainer, resumed);
   // With nothing left to train (epochs = 0, or a resume at the last epoch) only evaluate.
   train::History history;
   trainer.add_callback(std::make_shared<StopOnInterrupt>());
