@@ -21,21 +21,13 @@
 #include "soma/io/image.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
-#include "soma/metrics/accuracy.h"
-#include "soma/models/airbench.h"
-#include "soma/nn/conv.h"
-#include "soma/nn/init.h"
-#include "soma/nn/linear.h"
-#include "soma/nn/sequential.h"
 #include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
-#include "soma/ops/indexing.h"
-#include "soma/ops/shape.h"
-#include "soma/optim/regularization.h"
 #include "soma/run/augment.h"
 #include "soma/run/build.h"
 #include "soma/run/config.h"
 #include "soma/run/datasets.h"
+#include "soma/run/task.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/checkpoint.h"
 #include "soma/train/finite.h"
@@ -45,41 +37,6 @@ namespace soma::cli {
 
 using namespace soma::run;
 namespace {
-
-// Appends the weights of every linear and convolution layer in `module` and below it to
-// `weights`, each with its max-norm limit (a linear layer's own; 0, none, for the others).
-void collect_layer_weights(const nn::Module& module,
-                           std::vector<std::pair<Tensor, double>>& weights) {
-  for (const auto& [name, child] : module.children()) {
-    if (auto* linear = dynamic_cast<nn::Linear*>(child.get()))
-      weights.emplace_back(linear->weight, linear->max_norm());
-    else if (auto* conv = dynamic_cast<nn::Conv2d*>(child.get()))
-      weights.emplace_back(conv->weight, 0.0);
-    else
-      collect_layer_weights(*child, weights);
-  }
-}
-
-// The weights that L1 and max-norm apply to.
-std::vector<std::pair<Tensor, double>> layer_weights(const nn::Module& model) {
-  std::vector<std::pair<Tensor, double>> weights;
-  collect_layer_weights(model, weights);
-  return weights;
-}
-
-// Keras' MaxNorm constraint, applied after every optimizer step.
-class MaxNormConstraint : public train::Callback {
- public:
-  explicit MaxNormConstraint(std::vector<std::pair<Tensor, double>> weights)
-      : weights_(std::move(weights)) {}
-  void on_batch_end(train::Trainer&, const train::BatchEnd&) override {
-    for (const auto& [w, limit] : weights_)
-      if (limit > 0) optim::apply_max_norm(w, limit);
-  }
-
- private:
-  std::vector<std::pair<Tensor, double>> weights_;
-};
 
 // The config's precision, or the --precision flag's when given.
 Precision chosen_precision(const Config& config, const std::string& flag) {
@@ -123,84 +80,6 @@ void load_weights(nn::Module& model, const std::string& path, const std::string&
   } catch (const Error& e) {
     fail(path, ": ", e.what());
   }
-}
-
-// How many values the model gives per example of `input` (per step of a sequence).
-int64_t output_width(nn::Module& model, const Tensor& input) {
-  const Shape output = nn::summarize(model, input.shape(), input.dtype()).output;
-  const bool sequence = input.dtype() == DType::I64 && output.size() == 2;
-  SOMA_CHECK(output.size() == 1 || sequence,
-             "the model's outputs must be vectors (or a vector per step of a sequence), found "
-             "shape ",
-             to_string(output));
-  return output.back();
-}
-
-// airbench's whitening layer starts from the patch statistics of the first 5000 training images as
-// the model sees them (normalised, not augmented), unless the config says `whiten = false`. Its
-// bias stays at zero too: airbench trains it for three epochs at the weights' rate, which the
-// bias group's rate (bias_lr_factor) would not keep.
-void init_whitening(const Config& config, nn::Module& model, const data::DatasetPtr& train) {
-  if (!config.zoo_model || config.zoo_model->type != "airbench" ||
-      !config.zoo_model->number("whiten", 1))
-    return;
-  auto& whiten = dynamic_cast<nn::Conv2d&>(dynamic_cast<nn::Sequential&>(model)[0]);
-  std::vector<Tensor> images;
-  for (const data::Batch& batch :
-       make_loader(config, first(train, 5000), eval_transform(config), false))
-    images.push_back(batch.input());
-  models::init_whitening(whiten, concat(images));
-  nn::init::zeros(whiten.bias);
-  whiten.bias.requires_grad_(false);
-}
-
-// Fails on a loss or metric that means nothing for a model of `outputs` values per example, which
-// would print plausible numbers: a categorical loss or accuracy of one unit (a probability of 1
-// whatever it says), top-k of k classes or fewer (always 1).
-void check_outputs_fit(const Config& config, int64_t outputs) {
-  const bool categorical_loss =
-      config.loss == "categorical_crossentropy" || config.loss == "sparse_categorical_crossentropy";
-  SOMA_CHECK(!categorical_loss || outputs > 1, config.path, ": [train] loss = \"", config.loss,
-             "\" needs two or more outputs, the model gives ", outputs,
-             " (one sigmoid unit takes \"binary_crossentropy\")");
-  for (const std::string& metric : config.metrics) {
-    SOMA_CHECK(
-        outputs > 1 || (metric != "categorical_accuracy" &&
-                        metric != "sparse_categorical_accuracy" && !metric.starts_with("top")),
-        config.path, ": [train] metric \"", metric,
-        "\" ranks classes, but the model gives one output (\"accuracy\" thresholds it at 0.5)");
-    if (metric.size() > 3 && metric.starts_with("top")) {
-      const int64_t k = std::atoll(metric.c_str() + 3);
-      SOMA_CHECK(k < outputs, config.path, ": [train] metric \"", metric, "\" with ", outputs,
-                 " classes is always 1: k must be below the number of classes");
-    }
-  }
-}
-
-// The Trainer's options for a config: targets in the form the loss expects (class indices for
-// sparse cross-entropy, one-hot rows for the others, a 0/1 column for a single output unit),
-// and thresholded accuracy for a single output unit, as Keras chooses it.
-train::TrainerOptions trainer_options(const Config& config, int64_t outputs) {
-  check_outputs_fit(config, outputs);
-  train::TrainerOptions options{.epochs = config.epochs,
-                                .metrics = config.metrics,
-                                .clip_grad_norm = config.clip_grad_norm,
-                                .clip_grad_value = config.clip_grad_value,
-                                .validation_prefix = "test_",
-                                .test_time_augmentation = config.test_time_augmentation,
-                                .validation_freq = config.validation_freq};
-  options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs,
-                            regression = config.regression](const Tensor& classes, const Tensor&) {
-    if (regression || sparse) return classes;
-    if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
-    return one_hot(classes, outputs);
-  };
-  options.make_metric = [outputs](const std::string& name) -> metrics::MetricPtr {
-    if (outputs == 1 && name == "accuracy")
-      return std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy");
-    return metrics::by_name(name);
-  };
-  return options;
 }
 
 std::string format(const train::Logs& logs) {
@@ -389,13 +268,7 @@ int run_train(const TrainArgs& given) {
              ": the model predicts ", outputs, " characters, the text has ", data.classes);
   SOMA_CHECK(outputs >= data.classes || outputs == 1, args.config, ": the model gives ", outputs,
              " outputs, the dataset has ", data.classes, " classes");
-  train::TrainerOptions options = trainer_options(config, outputs);
-  const auto weights = layer_weights(*model);
-  if (config.l1 > 0) {
-    std::vector<Tensor> l1_weights;
-    for (const auto& [w, limit] : weights) l1_weights.push_back(w);
-    options.penalty = [l1_weights, l1 = config.l1] { return optim::l1_penalty(l1_weights, l1); };
-  }
+  train::TrainerOptions options = trainer_options(config, *model, outputs);
   data::DataLoader train_loader = make_loader(config, data.train, augment, true);
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
 
@@ -429,7 +302,7 @@ int run_train(const TrainArgs& given) {
   if (!data.vocabulary.empty()) saved["soma.vocabulary"] = data.vocabulary;
 
   train::Trainer trainer(*model, *optimizer, loss, options);
-  trainer.add_callback(std::make_shared<MaxNormConstraint>(weights));
+  trainer.add_callback(max_norm_constraint(*model));
   if (schedule) trainer.add_callback(schedule);
   if (lookahead) trainer.add_callback(lookahead);
   if (stopping) trainer.add_callback(stopping);
@@ -486,7 +359,7 @@ int run_eval(const EvalArgs& args) {
   load_weights(*model, args.weights, args.config);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::Trainer trainer(*model, *optimizer, loss,
-                         trainer_options(config, output_width(*model, input)));
+                         trainer_options(config, *model, output_width(*model, input)));
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
   return 0;

@@ -1,0 +1,134 @@
+#include "soma/run/task.h"
+
+#include <cstdlib>
+
+#include "soma/metrics/accuracy.h"
+#include "soma/models/airbench.h"
+#include "soma/nn/conv.h"
+#include "soma/nn/init.h"
+#include "soma/nn/linear.h"
+#include "soma/nn/sequential.h"
+#include "soma/nn/summary.h"
+#include "soma/ops/indexing.h"
+#include "soma/ops/shape.h"
+#include "soma/optim/regularization.h"
+#include "soma/run/augment.h"
+#include "soma/run/datasets.h"
+
+namespace soma::run {
+namespace {
+
+// Appends the weights of every linear and convolution layer in `module` and below it to
+// `weights`, each with its max-norm limit (a linear layer's own; 0, none, for the others).
+void collect_layer_weights(const nn::Module& module,
+                           std::vector<std::pair<Tensor, double>>& weights) {
+  for (const auto& [name, child] : module.children()) {
+    if (auto* linear = dynamic_cast<nn::Linear*>(child.get()))
+      weights.emplace_back(linear->weight, linear->max_norm());
+    else if (auto* conv = dynamic_cast<nn::Conv2d*>(child.get()))
+      weights.emplace_back(conv->weight, 0.0);
+    else
+      collect_layer_weights(*child, weights);
+  }
+}
+
+// The weights that L1 and max-norm apply to.
+std::vector<std::pair<Tensor, double>> layer_weights(const nn::Module& model) {
+  std::vector<std::pair<Tensor, double>> weights;
+  collect_layer_weights(model, weights);
+  return weights;
+}
+
+class MaxNormConstraint : public train::Callback {
+ public:
+  explicit MaxNormConstraint(std::vector<std::pair<Tensor, double>> weights)
+      : weights_(std::move(weights)) {}
+  void on_batch_end(train::Trainer&, const train::BatchEnd&) override {
+    for (const auto& [w, limit] : weights_)
+      if (limit > 0) optim::apply_max_norm(w, limit);
+  }
+
+ private:
+  std::vector<std::pair<Tensor, double>> weights_;
+};
+
+}  // namespace
+
+int64_t output_width(nn::Module& model, const Tensor& input) {
+  const Shape output = nn::summarize(model, input.shape(), input.dtype()).output;
+  const bool sequence = input.dtype() == DType::I64 && output.size() == 2;
+  SOMA_CHECK(output.size() == 1 || sequence,
+             "the model's outputs must be vectors (or a vector per step of a sequence), found "
+             "shape ",
+             to_string(output));
+  return output.back();
+}
+
+void check_outputs_fit(const Config& config, int64_t outputs) {
+  const bool categorical_loss =
+      config.loss == "categorical_crossentropy" || config.loss == "sparse_categorical_crossentropy";
+  SOMA_CHECK(!categorical_loss || outputs > 1, config.path, ": [train] loss = \"", config.loss,
+             "\" needs two or more outputs, the model gives ", outputs,
+             " (one sigmoid unit takes \"binary_crossentropy\")");
+  for (const std::string& metric : config.metrics) {
+    SOMA_CHECK(
+        outputs > 1 || (metric != "categorical_accuracy" &&
+                        metric != "sparse_categorical_accuracy" && !metric.starts_with("top")),
+        config.path, ": [train] metric \"", metric,
+        "\" ranks classes, but the model gives one output (\"accuracy\" thresholds it at 0.5)");
+    if (metric.size() > 3 && metric.starts_with("top")) {
+      const int64_t k = std::atoll(metric.c_str() + 3);
+      SOMA_CHECK(k < outputs, config.path, ": [train] metric \"", metric, "\" with ", outputs,
+                 " classes is always 1: k must be below the number of classes");
+    }
+  }
+}
+
+train::TrainerOptions trainer_options(const Config& config, const nn::Module& model,
+                                      int64_t outputs) {
+  check_outputs_fit(config, outputs);
+  train::TrainerOptions options{.epochs = config.epochs,
+                                .metrics = config.metrics,
+                                .clip_grad_norm = config.clip_grad_norm,
+                                .clip_grad_value = config.clip_grad_value,
+                                .validation_prefix = "test_",
+                                .test_time_augmentation = config.test_time_augmentation,
+                                .validation_freq = config.validation_freq};
+  options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs,
+                            regression = config.regression](const Tensor& classes, const Tensor&) {
+    if (regression || sparse) return classes;
+    if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
+    return one_hot(classes, outputs);
+  };
+  options.make_metric = [outputs](const std::string& name) -> metrics::MetricPtr {
+    if (outputs == 1 && name == "accuracy")
+      return std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy");
+    return metrics::by_name(name);
+  };
+  if (config.l1 > 0) {
+    std::vector<Tensor> weights;
+    for (const auto& [w, limit] : layer_weights(model)) weights.push_back(w);
+    options.penalty = [weights, l1 = config.l1] { return optim::l1_penalty(weights, l1); };
+  }
+  return options;
+}
+
+std::shared_ptr<train::Callback> max_norm_constraint(const nn::Module& model) {
+  return std::make_shared<MaxNormConstraint>(layer_weights(model));
+}
+
+void init_whitening(const Config& config, nn::Module& model, const data::DatasetPtr& train) {
+  if (!config.zoo_model || config.zoo_model->type != "airbench" ||
+      !config.zoo_model->number("whiten", 1))
+    return;
+  auto& whiten = dynamic_cast<nn::Conv2d&>(dynamic_cast<nn::Sequential&>(model)[0]);
+  std::vector<Tensor> images;
+  for (const data::Batch& batch :
+       make_loader(config, first(train, 5000), eval_transform(config), false))
+    images.push_back(batch.input());
+  models::init_whitening(whiten, concat(images));
+  nn::init::zeros(whiten.bias);
+  whiten.bias.requires_grad_(false);
+}
+
+}  // namespace soma::run
