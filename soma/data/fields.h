@@ -45,7 +45,8 @@ class Fields {
   Tensor& operator[](std::string_view name) { return field(name).value; }
   void erase(std::string_view name);
 
-  // The model's input, and its target: an undefined tensor when there is none.
+  // The model's input (throws when there is none) and its target (an undefined tensor when there
+  // is none; the non-const target() adds an empty field to assign to).
   const Tensor& input() const { return field("input").value; }
   Tensor& input() { return field("input").value; }
   const Tensor& target() const;
