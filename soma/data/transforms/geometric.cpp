@@ -32,8 +32,9 @@ void check_boxes(const Tensor& boxes, const char* what) {
              to_string(boxes.shape()));
 }
 
-// Moves each box by `box_of(x1, y1, x2, y2)`, which returns the moved box (unclipped) and the
-// area of it inside the output; returns the rows kept.
+// Moves each box by `box_of(x1, y1, x2, y2)`, which returns the moved box clipped to the output,
+// its area before the clipping and the area left; keeps those with enough left, and returns
+// their rows.
 template <typename BoxOf>
 std::vector<int64_t> move_boxes(Tensor& boxes, double min_visible, BoxOf&& box_of) {
   const float* in = boxes.data<float>();
