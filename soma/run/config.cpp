@@ -3,8 +3,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <map>
 #include <iomanip>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
