@@ -972,13 +972,18 @@ TEST(BadInput, ALastBatchOfOneUnderBatchNorm) {
 }
 
 TEST(SafeOutputs, CtrlCSaysWhatWasKeptAndLeavesNoTemporaryFiles) {
-  // SIGINT three seconds into a run that checkpoints every epoch (XOR: one batch an epoch, so most
-  // of its time is spent writing checkpoints); a crashed run's temporary file waits in the folder.
+  // SIGINT once a run that checkpoints every epoch has written its third checkpoint (XOR: one
+  // batch an epoch, so most of its time is spent writing checkpoints); a crashed run's temporary
+  // file waits in the folder. Waiting for the file, not a fixed time, keeps the signal inside
+  // training however slowly the program starts (sanitizers, a loaded machine).
   TempDir dir;
   dir.write("ck/.epoch-0007.safetensors.Ab12Cd", "left by a crash");
-  const Result r =
-      run("timeout --preserve-status -s INT 3 " + std::string(SOMA_CLI) + " train " +
-          config("xor_mlp.toml") + " --epochs 1000000 --quiet --checkpoint-dir " + dir.file("ck"));
+  const std::string third = dir.file("ck/epoch-0003.safetensors");
+  const Result r = run("sh -c '" + std::string(SOMA_CLI) + " train " + config("xor_mlp.toml") +
+                       " --epochs 1000000 --quiet --checkpoint-dir " + dir.file("ck") +
+                       " & pid=$!; i=0; while [ ! -e " + third +
+                       " ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done;"
+                       " kill -INT $pid; wait $pid'");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("interrupted at epoch "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("kept: " + dir.file("ck") + "/epoch-"), std::string::npos) << r.output;
