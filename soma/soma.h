@@ -27,6 +27,8 @@
 #include "soma/io/image.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/crossentropy.h"
+#include "soma/loss/dice.h"
+#include "soma/loss/focal.h"
 #include "soma/loss/hinge.h"
 #include "soma/loss/loss.h"
 #include "soma/loss/regression.h"

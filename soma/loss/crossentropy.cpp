@@ -18,19 +18,39 @@ Tensor binary_crossentropy(const Tensor& probabilities, const Tensor& target, Re
 
 Tensor binary_crossentropy_from_logits(const Tensor& logits, const Tensor& target,
                                        Reduction reduction) {
+  return binary_crossentropy_from_logits(logits, target, Tensor(), reduction);
+}
+
+Tensor binary_crossentropy_from_logits(const Tensor& logits, const Tensor& target,
+                                       const Tensor& pos_weight, Reduction reduction) {
   check_same_shape(logits, target, "binary_crossentropy_from_logits");
+  const Tensor x = logits, t = target;
+  // The positive term's factor 1 + (w - 1)·t; with it the loss is (1 - t)·x + l·softplus(-x),
+  // softplus(-x) computed stably as log(1 + e^-|x|) + max(-x, 0).
+  const Tensor w = pos_weight.defined() ? pos_weight.to(logits.dtype()) : Tensor();
   Tensor losses;
   {
     autograd::NoGradGuard no_grad;
-    losses = relu(logits) - logits * target + log(1.0 + exp(-abs(logits)));
+    const Tensor softplus = log(1.0 + exp(-abs(x))) + relu(-x);
+    losses = w.defined() ? (1.0 - t) * x + (1.0 + (w - 1.0) * t) * softplus
+                         : relu(x) - x * t + log(1.0 + exp(-abs(x)));
   }
+  SOMA_CHECK(losses.shape() == logits.shape(), "binary_crossentropy_from_logits: pos_weight ",
+             to_string(pos_weight.shape()), " does not broadcast to the logits ",
+             to_string(logits.shape()));
   // Written out rather than composed: the composed rule is wrong at exactly x = 0, where relu and
   // abs have kinks, and zero logits are common (zero-initialised models).
-  const Tensor x = logits, t = target;
-  losses = autograd::record(losses, {logits, target}, [x, t](const Tensor& dy, autograd::Grads& g) {
+  losses = autograd::record(losses, {x, t}, [x, t, w](const Tensor& dy, autograd::Grads& g) {
     autograd::NoGradGuard no_grad;
-    if (g.needs(0)) backend().sum_to(g[0], dy * (sigmoid(x) - t));  // d/dx = sigmoid(x) - t
-    if (g.needs(1)) backend().sum_to(g[1], dy * -x);                // d/dt = -x
+    if (!w.defined()) {
+      if (g.needs(0)) backend().sum_to(g[0], dy * (sigmoid(x) - t));  // d/dx = σ(x) - t
+      if (g.needs(1)) backend().sum_to(g[1], dy * -x);                // d/dt = -x
+      return;
+    }
+    // d/dx = (1 - t) - l·σ(-x), d/dt = -x + (w - 1)·softplus(-x)
+    if (g.needs(0)) backend().sum_to(g[0], dy * ((1.0 - t) - (1.0 + (w - 1.0) * t) * sigmoid(-x)));
+    if (g.needs(1))
+      backend().sum_to(g[1], dy * ((w - 1.0) * (log(1.0 + exp(-abs(x))) + relu(-x)) - x));
   });
   return reduce(losses, reduction);
 }
@@ -42,8 +62,50 @@ Tensor categorical_crossentropy(const Tensor& logits, const Tensor& target, Redu
   return reduce(-sum(target * log_softmax(logits), {-1}), reduction);
 }
 
+namespace {
+
+// Cross-entropy of logits [M, C] against targets [M].
+Tensor cross_entropy_of_rows(const Tensor& logits, const Tensor& target,
+                             const CrossEntropyOptions& options, const char* loss) {
+  const double s = options.label_smoothing;
+  SOMA_CHECK(s >= 0 && s <= 1, loss, ": label_smoothing must lie in [0, 1], found ", s);
+  const int64_t m = logits.size(0), classes = logits.size(1);
+  const WeighedTargets targets =
+      weigh_targets(target, classes, options.weight, options.ignore_index, loss);
+  const Tensor log_p = log_softmax(logits);
+  Tensor losses = -gather(log_p, targets.index);
+  if (!targets.all_one) losses = losses * Tensor::from(targets.weights, {m}).to(logits.dtype());
+  if (s > 0) {
+    // Every class's log-probability, weighed by its class weight, for each counted target.
+    const Tensor weighed = options.weight.defined()
+                               ? log_p * options.weight.to(logits.dtype()).view({1, classes})
+                               : log_p;
+    Tensor smooth = -sum(weighed, {-1}) * (s / double(classes));
+    if (!targets.all_one) {
+      std::vector<double> counted(static_cast<size_t>(m));
+      for (int64_t i = 0; i < m; ++i)
+        counted[size_t(i)] = target.data<int64_t>()[i] == options.ignore_index ? 0.0 : 1.0;
+      smooth = smooth * Tensor::from(counted, {m}).to(logits.dtype());
+    }
+    losses = (1 - s) * losses + smooth;
+  }
+  if (options.reduction == Reduction::Mean)
+    return sum(losses) / (targets.total > 0 ? targets.total : 1.0);
+  return reduce(losses, options.reduction);
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target,
+                     const CrossEntropyOptions& options) {
+  check_class_targets(logits, target, "cross_entropy");
+  const Tensor losses = cross_entropy_of_rows(
+      rows_of_classes(logits), target.view({target.numel()}), options, "cross_entropy");
+  return options.reduction == Reduction::None ? losses.reshape(target.shape()) : losses;
+}
+
 Tensor sparse_categorical_crossentropy(const Tensor& logits, const Tensor& target,
-                                       const SparseCrossEntropyOptions& options) {
+                                       const CrossEntropyOptions& options) {
   if (logits.dim() > 2) {  // a sequence: every step is a sample
     Shape steps = logits.shape();
     steps.pop_back();
@@ -59,32 +121,7 @@ Tensor sparse_categorical_crossentropy(const Tensor& logits, const Tensor& targe
   SOMA_CHECK(target.dtype() == DType::I64 && target.shape() == Shape{logits.size(0)},
              "sparse_categorical_crossentropy: expected i64 targets of shape [", logits.size(0),
              "], found ", name_of(target.dtype()), " ", to_string(target.shape()));
-  const double s = options.label_smoothing;
-  SOMA_CHECK(s >= 0 && s <= 1, "label_smoothing must lie in [0, 1], found ", s);
-  const int64_t n = logits.size(0), classes = logits.size(1);
-
-  // Ignored samples read class 0 and are weighted 0.
-  Tensor index = target.clone();
-  std::vector<double> weights(size_t(n), 1.0);
-  int64_t counted = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t t = target.data<int64_t>()[i];
-    if (t == options.ignore_index) {
-      index.data<int64_t>()[i] = 0;
-      weights[size_t(i)] = 0;
-      continue;
-    }
-    SOMA_CHECK(t >= 0 && t < classes, "sparse_categorical_crossentropy: target ", t,
-               " at position ", i, " is out of range [0, ", classes, ")");
-    ++counted;
-  }
-  const Tensor log_p = log_softmax(logits);
-  Tensor losses = -gather(log_p, index);
-  if (s > 0) losses = (1 - s) * losses - s * mean(log_p, {-1});
-  if (counted != n) losses = losses * Tensor::from(weights, {n}).to(logits.dtype());
-  if (options.reduction == Reduction::Mean)
-    return sum(losses) / double(std::max<int64_t>(counted, 1));
-  return reduce(losses, options.reduction);
+  return cross_entropy_of_rows(logits, target, options, "sparse_categorical_crossentropy");
 }
 
 }  // namespace soma::loss

@@ -3,6 +3,8 @@
 // (MeanSquaredError()) that holds its options, for Trainers and configs.
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "soma/core/tensor.h"
 
@@ -47,5 +49,29 @@ Loss by_name(const std::string& name);
 
 // Throws soma::Error unless prediction and target have the same shape and floating dtype.
 void check_same_shape(const Tensor& prediction, const Tensor& target, const char* loss);
+
+// Throws soma::Error, naming `loss`, unless `target` holds i64 class indices of the shape of
+// `logits` [N, C, d1, ...] without its class dim: [N, d1, ...].
+void check_class_targets(const Tensor& logits, const Tensor& target, const char* loss);
+
+// Class targets [M] ready to gather with: ignored ones read class 0 and weigh 0, the others weigh
+// their class's `weight` ([C], floating; undefined: 1). Throws soma::Error, naming `loss`, for a
+// target outside [0, C) or a weight that is not [C].
+struct WeighedTargets {
+  Tensor index;                 // i64 [M]
+  std::vector<double> weights;  // [M]
+  double total = 0;             // Σ weights: what Mean divides by
+  bool all_one = true;          // every weight 1: nothing to multiply by
+};
+WeighedTargets weigh_targets(const Tensor& target, int64_t classes, const Tensor& weight,
+                             int64_t ignore_index, const char* loss);
+
+// Logits [N, C, d1, ...] as rows of class scores [N·d1·..., C], a row per pixel in the targets'
+// order; [N, C] as they are.
+Tensor rows_of_classes(const Tensor& logits);
+
+// Σ weight·loss over the terms, as one loss on one output (cross-entropy plus Dice), named
+// "cross_entropy + 0.5·dice". Throws soma::Error for no terms or a negative weight.
+Loss weighted_sum(const std::vector<std::pair<Loss, double>>& terms);
 
 }  // namespace soma::loss

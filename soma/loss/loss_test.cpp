@@ -171,6 +171,117 @@ TEST(CrossEntropy, OneHotAndSparseAgree) {
               sparse_categorical_crossentropy(logits, kLabels).item(), 1e-6);
 }
 
+// Class maps [2, 4, 3] for per-pixel logits [2, C, 4, 3]: classes below 3, every fifth ignored.
+Tensor class_map(int64_t ignore_index) {
+  std::vector<int64_t> classes(24);
+  for (size_t i = 0; i < classes.size(); ++i)
+    classes[i] = i % 5 == 4 ? ignore_index : int64_t(i * 7 % 3);
+  return Tensor::from(classes, {2, 4, 3});
+}
+const Tensor kClassWeights = Tensor::from({0.5f, 2.0f, 1.5f}, {3});
+
+TEST(CrossEntropy, PerPixelGradcheckAndReference) {
+  const Tensor targets = class_map(255);
+  const CrossEntropyOptions weighted{
+      .ignore_index = 255, .label_smoothing = 0.2, .weight = kClassWeights};
+  soma::testing::expect_gradcheck(
+      [&](const Tensor& x) { return cross_entropy(x, targets, weighted); }, Input({2, 3, 4, 3}));
+  soma::testing::expect_gradcheck(
+      [&](const Tensor& x) {
+        return cross_entropy(x, targets, {.reduction = Reduction::None, .ignore_index = 255});
+      },
+      Input({2, 3, 4, 3}));
+  Rng rng(3);
+  std::vector<int64_t> classes(2 * 33 * 17);
+  for (int64_t& c : classes) c = int64_t(rng.below(5));
+  const Tensor large = Tensor::from(classes, {2, 33, 17});
+  soma::testing::expect_backends_agree(
+      [&](const Tensor& x) {
+        return cross_entropy(x, large, {.label_smoothing = 0.1, .weight = Tensor::ones({5})});
+      },
+      Input({2, 5, 33, 17}));
+}
+
+TEST(CrossEntropy, PerPixelMatchesPyTorch) {
+  using soma::testing::expect_matches_fixture;
+  expect_matches_fixture("cross_entropy_per_pixel",
+                         [](const std::vector<Tensor>& x) { return cross_entropy(x[0], x[1]); });
+  expect_matches_fixture("cross_entropy_per_pixel_weighted", [](const std::vector<Tensor>& x) {
+    return cross_entropy(x[0], x[1], {.ignore_index = 255, .label_smoothing = 0.1, .weight = x[2]});
+  });
+  expect_matches_fixture("cross_entropy_per_pixel_none", [](const std::vector<Tensor>& x) {
+    return cross_entropy(x[0], x[1],
+                         {.reduction = Reduction::None, .ignore_index = 255, .weight = x[2]});
+  });
+}
+
+TEST(CrossEntropy, RejectsTargetsAndWeightsOfOtherShapes) {
+  const Tensor logits = Tensor::zeros({2, 3, 4, 3});
+  soma::testing::expect_error(
+      [&] {
+        cross_entropy(logits, Tensor::zeros({2, 3, 4}, DType::I64));
+      },
+      "cross_entropy: expected i64 targets of shape [2, 4, 3] for logits [2, 3, 4, 3], found i64 "
+      "[2, 3, 4]");
+  soma::testing::expect_error([&] { cross_entropy(logits, class_map(255)); },
+                              "cross_entropy: target 255 at position 4 is out of range [0, 3)");
+  soma::testing::expect_error(
+      [&] { cross_entropy(logits, class_map(-100), {.weight = Tensor::ones({4})}); },
+      "cross_entropy: expected a floating weight per class, [3], found f32 [4]");
+  // Nothing counted: a loss of 0 and no gradient, not 0/0.
+  const Tensor x = Tensor::randn({1, 3, 2, 1}).requires_grad_();
+  const Tensor loss =
+      cross_entropy(x, Tensor::from(std::vector<int64_t>{7, 7}, {1, 2, 1}), {.ignore_index = 7});
+  loss.backward();
+  EXPECT_EQ(loss.item(), 0);
+  EXPECT_EQ(x.grad().to_vector<float>(), std::vector<float>(6, 0.0f));
+}
+
+TEST(BinaryCrossEntropyFromLogits, PositiveWeightPerChannel) {
+  // Logits [N, C, L]: a weight per channel is [C, 1].
+  const Tensor pos_weight = Tensor::from({3.0f, 1.0f, 0.5f}, {3, 1});
+  Rng rng(6);
+  const Tensor bits =
+      rounded(soma::testing::random_input(kBits, rng, DType::F64).reshape({2, 3, 3}));
+  soma::testing::expect_gradcheck(
+      [&](const std::vector<Tensor>& x) {
+        return binary_crossentropy_from_logits(x[0], x[1], pos_weight);
+      },
+      {Input({2, 3, 3}), Input({2, 3, 3}, 0.1, 0.9)});
+  soma::testing::expect_backends_agree(
+      [&](const Tensor& x) {
+        return binary_crossentropy_from_logits(x, rounded(x * 0.7 + 0.5), pos_weight);
+      },
+      Input({4, 3, 17}));
+  soma::testing::expect_matches_fixture("binary_crossentropy_pos_weight",
+                                        [](const std::vector<Tensor>& x) {
+                                          return binary_crossentropy_from_logits(x[0], x[1], x[2]);
+                                        });
+  // A weight of 1 is the unweighted loss, to the bit.
+  const Tensor logits = Tensor::randn({2, 3, 3});
+  const Tensor targets = bits.to(DType::F32);
+  EXPECT_EQ(binary_crossentropy_from_logits(logits, targets, Tensor::ones({3, 1})).item(),
+            binary_crossentropy_from_logits(logits, targets).item());
+  soma::testing::expect_error(
+      [&] {
+        binary_crossentropy_from_logits(logits, targets, Tensor::ones({4, 1, 1, 1}));
+      },
+      "pos_weight [4, 1, 1, 1] does not broadcast to the logits [2, 3, 3]");
+}
+
+TEST(WeightedSum, AddsItsTermsTimesTheirWeights) {
+  const Tensor p = Tensor::from({1.0f, 2.0f}, {2}), t = Tensor::zeros({2});
+  const Loss both = weighted_sum({{MeanSquaredError(), 1.0}, {MeanAbsoluteError(), 0.5}});
+  EXPECT_EQ(both.name(), "mse + 0.5·mae");
+  EXPECT_EQ(both(p, t).item(), 2.5 + 0.5 * 1.5);
+  soma::testing::expect_error([] { weighted_sum({}); }, "needs at least one loss");
+  soma::testing::expect_error(
+      [] {
+        weighted_sum({{MeanSquaredError(), -1.0}});
+      },
+      "loss \"mse\": weight must not be negative, found -1");
+}
+
 TEST(BinaryCrossEntropyFromLogits, ExactGradientAtZero) {
   const Tensor x = Tensor::zeros({2}).requires_grad_();
   binary_crossentropy_from_logits(x, Tensor::from({1.0f, 0.0f}, {2}), Reduction::Sum).backward();
