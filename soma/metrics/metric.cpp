@@ -5,6 +5,7 @@
 
 #include "soma/metrics/accuracy.h"
 #include "soma/metrics/regression.h"
+#include "soma/metrics/segmentation.h"
 
 namespace soma::metrics {
 
@@ -21,8 +22,12 @@ MetricPtr by_name(const std::string& name) {
   if (name == "mae") return std::make_shared<RegressionMetric>(RegressionKind::MAE);
   if (name == "mape") return std::make_shared<RegressionMetric>(RegressionKind::MAPE);
   if (name == "msle") return std::make_shared<RegressionMetric>(RegressionKind::MSLE);
+  if (name == "pixel_accuracy") return std::make_shared<PixelConfusion>(PixelScore::Accuracy);
+  if (name == "mean_iou") return std::make_shared<PixelConfusion>(PixelScore::MeanIoU);
+  if (name == "mean_dice") return std::make_shared<PixelConfusion>(PixelScore::MeanDice);
   fail("unknown metric \"", name, "\" (known: accuracy, sparse_categorical_accuracy, ",
-       "categorical_accuracy, binary_accuracy, topK such as top3, mse, rmse, mae, mape, msle)");
+       "categorical_accuracy, binary_accuracy, topK such as top3, mse, rmse, mae, mape, msle, ",
+       "pixel_accuracy, mean_iou, mean_dice)");
 }
 
 }  // namespace soma::metrics

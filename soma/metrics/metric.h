@@ -26,7 +26,8 @@ class Metric {
 using MetricPtr = std::shared_ptr<Metric>;
 
 // The metric a config names: "accuracy" / "sparse_categorical_accuracy", "categorical_accuracy",
-// "binary_accuracy", "topK" (any K, e.g. "top5"), "mse", "rmse", "mae", "mape", "msle".
+// "binary_accuracy", "topK" (any K, e.g. "top5"), "mse", "rmse", "mae", "mape", "msle", and per
+// pixel "pixel_accuracy", "mean_iou", "mean_dice".
 MetricPtr by_name(const std::string& name);
 
 }  // namespace soma::metrics
