@@ -28,6 +28,7 @@ class PixelConfusion : public Metric {
   std::string name() const override;
   int64_t nan_predictions() const override { return nan_; }
 
+  PixelScore score() const { return score_; }
   int64_t classes() const { return classes_; }
   // Pixels of class `truth` predicted as `predicted`.
   int64_t count(int64_t truth, int64_t predicted) const {

@@ -152,12 +152,6 @@ nn::ModulePtr build_model(const Config& config, const Shape& input_shape) {
   return sequential;
 }
 
-loss::Loss build_loss(const Config& config) {
-  if (config.label_smoothing > 0)
-    return loss::SparseCategoricalCrossEntropy({.label_smoothing = config.label_smoothing});
-  return loss::by_name(config.loss);
-}
-
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model) {
   const TypedTable& t = config.optimizer;
   // Sets `field` from the config when the key was given (torch.optim's default otherwise).

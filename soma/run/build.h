@@ -1,10 +1,9 @@
 #pragma once
-// What a config describes, built: the model, the loss, the optimizer and the learning-rate
-// schedule.
+// What a config describes, built: the model, the optimizer and the learning-rate schedule (the
+// loss: soma/run/losses.h).
 #include <cstdint>
 #include <memory>
 
-#include "soma/loss/loss.h"
 #include "soma/nn/sequential.h"
 #include "soma/optim/optimizer.h"
 #include "soma/run/config.h"
@@ -16,9 +15,6 @@ namespace soma::run {
 // size (a linear layer's features, a conv2d's or batch norm's channels) is what the layers before
 // it make of an example.
 nn::ModulePtr build_model(const Config& config, const Shape& input_shape);
-
-// The config's loss (with its label smoothing).
-loss::Loss build_loss(const Config& config);
 
 // The optimizer the config describes, over the model's parameters.
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const nn::Module& model);

@@ -6,6 +6,7 @@
 
 #include "soma/run/build.h"
 #include "soma/run/config.h"
+#include "soma/run/losses.h"
 #include "testing.h"
 
 namespace soma::run {

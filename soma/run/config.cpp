@@ -12,6 +12,7 @@
 #include "soma/core/error.h"
 #include "soma/io/file.h"
 #include "soma/metrics/metric.h"
+#include "soma/run/losses.h"
 
 namespace soma::run {
 namespace {
@@ -266,6 +267,48 @@ TypedTable parse_typed(const Config& config, const toml::node& node, const std::
       number(value);
   }
   return typed;
+}
+
+// [train] loss: a name ("mse"), a table ({ type = "cross_entropy", ignore_index = 255 }) or a list
+// of tables, each with a "weight", whose weighted sum is the loss. Each term is built once here,
+// so that its keys' values are checked when the config loads.
+std::vector<TypedTable> parse_loss(const Config& config, const toml::table& train) {
+  const toml::node* node = train.get("loss");
+  SOMA_CHECK(node, config.path, ": missing key \"loss\" in [train]");
+  std::map<std::string, std::vector<std::string>> keys;
+  for (const auto& [type, loss] : loss_types()) {
+    keys[type] = loss.keys;
+    keys[type].push_back("weight");
+  }
+  std::vector<TypedTable> terms;
+  auto add = [&](const toml::node& term) {
+    if (!term.is_string()) {
+      terms.push_back(parse_typed(config, term, "loss", keys));
+      return;
+    }
+    const std::string type = *term.value<std::string>();
+    std::vector<std::string> types;
+    for (const auto& [known, loss] : loss_types()) types.push_back(known);
+    SOMA_CHECK(keys.count(type), where(config, term), ": unknown loss \"", type, "\"",
+               did_you_mean(type, types));
+    terms.push_back({"loss", type, {}, config.path, int(term.source().begin.line)});
+  };
+  if (const toml::array* list = node->as_array()) {
+    SOMA_CHECK(!list->empty(), where(config, *node), ": [train] loss is an empty list");
+    for (const toml::node& term : *list) add(term);
+  } else {
+    add(*node);
+  }
+  for (const TypedTable& term : terms) {
+    loss_types().at(term.type).build(term);
+    term.amount("weight", 1.0);
+    term.check(
+        loss_types().at(term.type).class_targets == loss_types().at(terms[0].type).class_targets,
+        std::string("takes ") +
+            (loss_types().at(term.type).class_targets ? "class indices" : "values") +
+            " as targets, \"" + terms[0].type + "\" does not: one loss cannot take both");
+  }
+  return terms;
 }
 
 }  // namespace
@@ -546,16 +589,18 @@ Config config_of(const toml::table& root, const std::string& path) {
               "precision", "test_time_augmentation", "validation_freq", "lookahead"});
   config.epochs = get<int64_t>(config, train, "[train]", "epochs", 1);
   SOMA_CHECK(config.epochs >= 0, path, ": [train] epochs must be non-negative");
-  config.loss = get<std::string>(config, train, "[train]", "loss", "", true);
+  config.loss = parse_loss(config, train);
   config.validation_freq = get<int64_t>(config, train, "[train]", "validation_freq", 1);
   SOMA_CHECK(config.validation_freq >= 1, path,
              ": [train] validation_freq must be at least 1, found ", config.validation_freq);
   config.label_smoothing = get<double>(config, train, "[train]", "label_smoothing", 0.0);
   SOMA_CHECK(config.label_smoothing >= 0 && config.label_smoothing < 1, path,
              ": [train] label_smoothing must lie in [0, 1), found ", config.label_smoothing);
-  SOMA_CHECK(config.label_smoothing == 0 || config.loss == "sparse_categorical_crossentropy", path,
-             ": [train] label_smoothing needs loss = \"sparse_categorical_crossentropy\", found \"",
-             config.loss, "\"");
+  SOMA_CHECK(
+      config.label_smoothing == 0 ||
+          (config.loss.size() == 1 && config.loss[0].type == "sparse_categorical_crossentropy"),
+      path, ": [train] label_smoothing needs loss = \"sparse_categorical_crossentropy\", found \"",
+      config.loss[0].type, "\"");
   if (const toml::node* tta = train.get("test_time_augmentation")) {
     const auto name = get<std::string>(config, train, "[train]", "test_time_augmentation", "");
     const std::map<std::string, train::TestTimeAugmentation> known{

@@ -32,7 +32,7 @@ struct LayerConfig {
 // 1 and 0. The readers take a default for a key left out and fail as
 // `PATH:LINE: augmentation "random_crop" "size" must be positive`.
 struct TypedTable {
-  std::string what;  // "augmentation", "optimizer", "schedule"
+  std::string what;  // "augmentation", "optimizer", "schedule", "loss"
   std::string type;
   std::map<std::string, std::vector<double>> values;
   std::string path;
@@ -73,7 +73,9 @@ struct Config {
   int64_t sequence_length = 128;  // text datasets: characters per example
   bool stream = false;  // text datasets: batch_size streams in order (data::SequenceStreams)
   int64_t epochs = 1;
-  std::string loss;
+  // The loss: one term, or terms whose weighted sum is the loss (each term's "weight", 1 if left
+  // out). Each term's type takes its own keys (soma/run/losses.h).
+  std::vector<TypedTable> loss;
   double label_smoothing = 0;  // sparse_categorical_crossentropy only
   train::TestTimeAugmentation test_time_augmentation = train::TestTimeAugmentation::None;
   int64_t validation_freq = 1;  // test after every Nth epoch and the last

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "soma/metrics/accuracy.h"
+#include "soma/metrics/segmentation.h"
 #include "soma/models/airbench.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/init.h"
@@ -14,6 +15,7 @@
 #include "soma/optim/regularization.h"
 #include "soma/run/augment.h"
 #include "soma/run/datasets.h"
+#include "soma/run/losses.h"
 
 namespace soma::run {
 namespace {
@@ -65,11 +67,10 @@ int64_t output_width(nn::Module& model, const Tensor& input) {
 }
 
 void check_outputs_fit(const Config& config, int64_t outputs) {
-  const bool categorical_loss =
-      config.loss == "categorical_crossentropy" || config.loss == "sparse_categorical_crossentropy";
-  SOMA_CHECK(!categorical_loss || outputs > 1, config.path, ": [train] loss = \"", config.loss,
-             "\" needs two or more outputs, the model gives ", outputs,
-             " (one sigmoid unit takes \"binary_crossentropy\")");
+  for (const TypedTable& term : config.loss)
+    SOMA_CHECK(!loss_types().at(term.type).needs_classes || outputs > 1, config.path,
+               ": [train] loss = \"", term.type, "\" needs two or more outputs, the model gives ",
+               outputs, " (one sigmoid unit takes \"binary_crossentropy\")");
   for (const std::string& metric : config.metrics) {
     SOMA_CHECK(
         outputs > 1 || (metric != "categorical_accuracy" &&
@@ -94,16 +95,21 @@ train::TrainerOptions trainer_options(const Config& config, const nn::Module& mo
                                 .validation_prefix = "test_",
                                 .test_time_augmentation = config.test_time_augmentation,
                                 .validation_freq = config.validation_freq};
-  options.prepare_target = [sparse = config.loss == "sparse_categorical_crossentropy", outputs,
+  options.prepare_target = [sparse = loss_takes_classes(config), outputs,
                             regression = config.regression](const Tensor& classes, const Tensor&) {
     if (regression || sparse) return classes;
     if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
     return one_hot(classes, outputs);
   };
-  options.make_metric = [outputs](const std::string& name) -> metrics::MetricPtr {
+  options.make_metric =
+      [outputs, ignored = ignored_target(config)](const std::string& name) -> metrics::MetricPtr {
     if (outputs == 1 && name == "accuracy")
       return std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy");
-    return metrics::by_name(name);
+    const metrics::MetricPtr metric = metrics::by_name(name);
+    // Pixels the loss ignores (a border, unlabelled regions) are not scored either.
+    if (auto* pixels = dynamic_cast<metrics::PixelConfusion*>(metric.get()))
+      return std::make_shared<metrics::PixelConfusion>(pixels->score(), ignored);
+    return metric;
   };
   if (config.l1 > 0) {
     std::vector<Tensor> weights;

@@ -27,6 +27,7 @@
 #include "soma/run/build.h"
 #include "soma/run/config.h"
 #include "soma/run/datasets.h"
+#include "soma/run/losses.h"
 #include "soma/run/task.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/checkpoint.h"
