@@ -12,6 +12,7 @@
 #include "soma/core/error.h"
 #include "soma/io/file.h"
 #include "soma/metrics/metric.h"
+#include "soma/run/datasets.h"
 #include "soma/run/losses.h"
 
 namespace soma::run {
@@ -442,11 +443,15 @@ const std::map<std::string, std::vector<std::string>> kDatasetKeys{
     {"tiny_shakespeare", {"sequence_length", "stream"}},
     {"image_folder", {"path", "test_path", "test_split", "image_size", "channels"}},
     {"csv", {"path", "test_path", "test_split", "targets", "task", "header"}},
+    {"segmentation_folder",
+     {"path", "test_path", "test_split", "image_size", "channels", "binary", "classes"}},
+    {"isbi2012", {"image_size"}},
 };
 
 void parse_dataset_keys(Config& config, const toml::table& data) {
   const std::string of = "[data]";
-  const bool files = config.dataset == "image_folder" || config.dataset == "csv";
+  const bool files = config.dataset == "image_folder" || config.dataset == "csv" ||
+                     config.dataset == "segmentation_folder";
   config.data_path = get<std::string>(config, data, of, "path", "", files);
   config.test_path = get<std::string>(config, data, of, "test_path", "");
   config.test_split = get<double>(config, data, of, "test_split", 0.2);
@@ -478,6 +483,15 @@ void parse_dataset_keys(Config& config, const toml::table& data) {
   SOMA_CHECK(labels == "fine" || labels == "coarse", config.path,
              ": [data] labels must be \"fine\" or \"coarse\", found \"", labels, "\"");
   config.coarse_labels = labels == "coarse";
+  config.binary_masks = get<bool>(config, data, of, "binary", false);
+  if (config.dataset == "segmentation_folder") {
+    config.classes = get<int64_t>(config, data, of, "classes", 2, !config.binary_masks);
+    SOMA_CHECK(config.classes >= 2 && config.classes <= 256, config.path,
+               ": [data] classes must be 2..256 (the values of 8-bit masks), found ",
+               config.classes);
+    SOMA_CHECK(!config.binary_masks || config.classes == 2, config.path,
+               ": [data] binary masks hold 2 classes, found classes = ", config.classes);
+  }
   config.sequence_length = get<int64_t>(config, data, of, "sequence_length", 128);
   SOMA_CHECK(config.sequence_length > 0, config.path,
              ": [data] sequence_length must be positive, found ", config.sequence_length);
@@ -626,6 +640,15 @@ Config config_of(const toml::table& root, const std::string& path) {
       SOMA_CHECK(m.is_string(), where(config, m), ": each metric must be a string");
       config.metrics.push_back(*m.value<std::string>());
     }
+  }
+  if (segments(config)) {
+    // A class per pixel: its metrics count pixels.
+    if (!train.get("metrics")) config.metrics = {"pixel_accuracy", "mean_iou"};
+    for (const std::string& metric : config.metrics)
+      SOMA_CHECK(metric == "pixel_accuracy" || metric == "mean_iou" || metric == "mean_dice",
+                 config.path, ": [train] metric \"", metric, "\" counts examples, but dataset \"",
+                 config.dataset, "\" has a class per pixel (use pixel_accuracy, mean_iou or ",
+                 "mean_dice)");
   }
   if (config.regression) {
     // Regression has no classes to count right: its metrics are errors (loss only by default).

@@ -8,6 +8,7 @@
 #include "soma/data/datasets/mnist.h"
 #include "soma/data/datasets/text.h"
 #include "soma/data/root.h"
+#include "soma/run/losses.h"
 
 namespace soma::run {
 namespace {
@@ -56,6 +57,55 @@ Splits image_folder(const Config& config) {
   return {train, tested, int64_t(all->classes().size()), "", all->classes()};
 }
 
+data::SegmentationOptions segmentation_options(const Config& config) {
+  return {.channels = int(config.channels),
+          .binary = config.binary_masks,
+          .height = config.image_size[0],
+          .width = config.image_size[1],
+          .classes = config.classes,
+          .ignored = ignored_target(config)};
+}
+
+// PATH/images with their masks in PATH/masks.
+std::shared_ptr<data::SegmentationFolder> segmentation_folder_at(const std::string& path,
+                                                                 const Config& config) {
+  return std::make_shared<data::SegmentationFolder>(path + "/images", path + "/masks",
+                                                    segmentation_options(config));
+}
+
+std::vector<std::string> segmentation_class_names(const Config& config) {
+  if (config.binary_masks) return {"background", "foreground"};
+  std::vector<std::string> names;
+  for (int64_t c = 0; c < config.classes; ++c) names.push_back(std::to_string(c));
+  return names;
+}
+
+Splits segmentation_folder(const Config& config) {
+  auto all = segmentation_folder_at(config.data_path, config);
+  data::DatasetPtr test;
+  if (!config.test_path.empty()) test = segmentation_folder_at(config.test_path, config);
+  auto [train, tested] = split(config, all, test);
+  return {train, tested, config.classes, "", segmentation_class_names(config)};
+}
+
+// ISBI 2012's 30 annotated slices: the first 24 train, the last 6 test. (The challenge scored
+// 30 more slices whose masks were never published.)
+Splits isbi2012(const Config& config, const std::string& data_dir) {
+  data::SegmentationOptions options = segmentation_options(config);
+  options.channels = 1;
+  options.binary = true;
+  const data::DatasetPtr all = data::isbi2012(data_dir, options);
+  SOMA_CHECK(all->size() == 30, "isbi2012: expected 30 annotated slices, found ", all->size());
+  std::vector<int64_t> train(24), test(6);
+  std::iota(train.begin(), train.end(), 0);
+  std::iota(test.begin(), test.end(), 24);
+  return {std::make_shared<data::Subset>(all, train),
+          std::make_shared<data::Subset>(all, test),
+          2,
+          "",
+          {"membrane", "cell"}};
+}
+
 data::CsvOptions csv_options(const Config& config) {
   return {.targets = config.targets,
           .task = config.regression ? data::Task::Regression : data::Task::Classification,
@@ -101,6 +151,10 @@ data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
   return std::make_shared<data::Subset>(dataset, indices);
 }
 
+bool segments(const Config& config) {
+  return config.dataset == "segmentation_folder" || config.dataset == "isbi2012";
+}
+
 data::Example zero_example(const Config& config) {
   const std::string& name = config.dataset;
   const auto image = [](Shape shape) {
@@ -115,6 +169,15 @@ data::Example zero_example(const Config& config) {
     if (height > 0) return image({config.channels, height, width});
     return image(
         data::ImageFolder(config.data_path, folder_options(config)).get(0).input().shape());
+  }
+  if (name == "isbi2012") {
+    const auto [height, width] = config.image_size;
+    return height > 0 ? image({1, height, width}) : image({1, 512, 512});
+  }
+  if (name == "segmentation_folder") {
+    const auto [height, width] = config.image_size;
+    if (height > 0) return image({config.channels, height, width});
+    return image(segmentation_folder_at(config.data_path, config)->get(0).input().shape());
   }
   SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no example shape");
   return {
@@ -131,6 +194,8 @@ std::vector<std::string> class_names(const Config& config, const std::string& da
   if (name == "tiny_shakespeare") return {};
   if (name == "image_folder")
     return data::ImageFolder(config.data_path, folder_options(config)).classes();
+  if (name == "segmentation_folder") return segmentation_class_names(config);
+  if (name == "isbi2012") return {"membrane", "cell"};
   return load_dataset(config, data_dir).class_names;
 }
 
@@ -164,6 +229,8 @@ Splits load_dataset(const Config& config, const std::string& data_dir) {
   }
   if (name == "tiny_shakespeare") return text(data_dir, "tinyshakespeare", config);
   if (name == "image_folder") return image_folder(config);
+  if (name == "segmentation_folder") return segmentation_folder(config);
+  if (name == "isbi2012") return isbi2012(config, data_dir);
   SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no loader");
   return csv(config);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The datasets a config can name: the logic gates of the perceptron examples; MNIST,
-// Fashion-MNIST and CIFAR-10; and tiny-shakespeare for character-level language models, from
-// the data root.
+// Fashion-MNIST, CIFAR-10/100, tiny-shakespeare for character-level language models and ISBI
+// 2012 for segmentation, from the data root; folders and tables of one's own.
 #include <string>
 #include <vector>
 
@@ -22,9 +22,14 @@ struct Splits {
 // "mnist", "fashion_mnist", "cifar10", "cifar100" (from the data root), "tiny_shakespeare" (its
 // first 90 % for training, the rest for testing, as windows of [data] sequence_length characters
 // whose targets are the next characters), "image_folder" (class subfolders of PNG and JPEG
-// files) or "csv" (a table of numbers), these two split by [data] test_split with the config's
-// seed unless test_path is given. Throws soma::Error for missing or unreadable files, naming them.
+// files), "csv" (a table of numbers) or "segmentation_folder" (images/ and masks/ of class
+// indices), these three split by [data] test_split with the config's seed unless test_path is
+// given, or "isbi2012" (from the data root: slices 0-23 train, 24-29 test). Throws soma::Error for
+// missing or unreadable files, naming them.
 Splits load_dataset(const Config& config, const std::string& data_dir);
+
+// Whether the config's dataset has a mask per image (a class per pixel) as its targets.
+bool segments(const Config& config);
 
 // An example of the config's dataset with a zero input, as loaded (before any transform): u8
 // images, f32 rows, i64 character ids; no target. Reads no file of the named datasets; an image

@@ -56,8 +56,17 @@ class MaxNormConstraint : public train::Callback {
 
 }  // namespace
 
-int64_t output_width(nn::Module& model, const Tensor& input) {
+int64_t output_width(const Config& config, nn::Module& model, const Tensor& input) {
   const Shape output = nn::summarize(model, input.shape(), input.dtype()).output;
+  if (segments(config)) {
+    const bool per_pixel = output.size() == 3 && input.dim() == 3 && output[1] == input.size(1) &&
+                           output[2] == input.size(2);
+    SOMA_CHECK(per_pixel, config.path, ": dataset \"", config.dataset,
+               "\" has a class per pixel: the model must give scores [classes, ", input.size(1),
+               ", ", input.size(2), "] for an image ", to_string(input.shape()), ", found ",
+               to_string(output));
+    return output[0];
+  }
   const bool sequence = input.dtype() == DType::I64 && output.size() == 2;
   SOMA_CHECK(output.size() == 1 || sequence,
              "the model's outputs must be vectors (or a vector per step of a sequence), found "
@@ -95,8 +104,15 @@ train::TrainerOptions trainer_options(const Config& config, const nn::Module& mo
                                 .validation_prefix = "test_",
                                 .test_time_augmentation = config.test_time_augmentation,
                                 .validation_freq = config.validation_freq};
+  SOMA_CHECK(!segments(config) || loss_takes_classes(config) || outputs == 1, config.path,
+             ": [train] loss = \"", config.loss[0].type, "\" compares values, which a mask of ",
+             outputs, " classes is not: take \"cross_entropy\", \"dice\" or \"focal\"");
   options.prepare_target = [sparse = loss_takes_classes(config), outputs,
                             regression = config.regression](const Tensor& classes, const Tensor&) {
+    if (classes.dim() == 4) {  // masks [N, 1, H, W]
+      if (!sparse) return classes.to(DType::F32);
+      return classes.to(DType::I64).view({classes.size(0), classes.size(2), classes.size(3)});
+    }
     if (regression || sparse) return classes;
     if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
     return one_hot(classes, outputs);

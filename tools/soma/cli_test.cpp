@@ -813,6 +813,108 @@ TEST(Datasets, TrainsFromAFolderOfJpegs) {
   expect_error(train_edited(dir, text, dir.file("pictures"), dir.file("nothing")), "nothing");
 }
 
+// `count` RGB images 24×24 of a bright square on a darker, noisy ground, in images/, with masks
+// in masks/: 1 inside the square, 0 outside, and 255 (unlabelled) on the square's edge unless
+// `edges` is false.
+void write_segmentation_folder(const TempDir& dir, const std::string& folder, int count,
+                               bool edges = true) {
+  std::mt19937 rng(static_cast<uint32_t>(count));
+  std::uniform_int_distribution<int> corner(2, 12), side(5, 9), noise(0, 60);
+  for (int n = 0; n < count; ++n) {
+    Tensor image = Tensor::zeros({3, 24, 24}, DType::U8),
+           mask = Tensor::zeros({1, 24, 24}, DType::U8);
+    const int top = corner(rng), left = corner(rng), height = side(rng), width = side(rng);
+    for (int y = 0; y < 24; ++y)
+      for (int x = 0; x < 24; ++x) {
+        const bool inside = y >= top && y < top + height && x >= left && x < left + width;
+        const bool edge = edges && inside &&
+                          (y == top || y == top + height - 1 || x == left || x == left + width - 1);
+        for (int c = 0; c < 3; ++c)
+          image.data<uint8_t>()[(c * 24 + y) * 24 + x] = uint8_t((inside ? 170 : 40) + noise(rng));
+        mask.data<uint8_t>()[y * 24 + x] = uint8_t(edge ? 255 : inside ? 1 : 0);
+      }
+    dir.write(folder + "/images/" + std::to_string(n) + ".png", io::encode_png(image));
+    dir.write(folder + "/masks/" + std::to_string(n) + ".png", io::encode_png(mask));
+  }
+}
+
+const char* kSquaresConfig = R"([model]
+layers = [
+  { type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "relu" },
+  { type = "conv2d", out = 8, kernel = 3, padding = 1 }, { type = "relu" },
+  { type = "conv2d", out = 2, kernel = 1 },
+]
+
+[data]
+dataset = "segmentation_folder"
+path = "SQUARES"
+classes = 2
+test_split = 0.25
+batch_size = 4
+augment = [{ type = "horizontal_flip" }, { type = "vertical_flip" }]
+
+[train]
+epochs = 60
+loss = [{ type = "cross_entropy", ignore_index = 255 },
+        { type = "dice", weight = 0.5, ignore_index = 255 }]
+optimizer = { type = "adam", lr = 0.01 }
+seed = 1
+)";
+
+TEST(Datasets, TrainsASegmenterFromAFolderOfMasks) {
+  TempDir dir;
+  write_segmentation_folder(dir, "squares", 16);
+  std::string text = kSquaresConfig;
+  text.replace(text.find("SQUARES"), 7, dir.file("squares"));
+  dir.write("squares.toml", text);
+  const Result r = soma("train " + dir.file("squares.toml") + " --save " +
+                        dir.file("w.safetensors") + " --report " + dir.file("report.html"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GE(last_value(r.output, "test_pixel_accuracy"), 0.97) << r.output;
+  EXPECT_GE(last_value(r.output, "test_mean_iou"), 0.9) << r.output;
+  const Result e =
+      soma("eval " + dir.file("squares.toml") + " --weights " + dir.file("w.safetensors"));
+  ASSERT_EQ(e.code, 0) << e.output;
+  EXPECT_NEAR(last_value(e.output, "mean_iou"), last_value(r.output, "test_mean_iou"), 1e-4)
+      << e.output;
+  expect_error("predict " + dir.file("squares.toml") + " --weights " + dir.file("w.safetensors") +
+                   " " + dir.file("squares/images/0.png"),
+               "has a class per pixel, and predict writes no masks yet");
+
+  // A mask of another size, a value that is no class, images without masks, a model that gives
+  // no map, a metric that counts examples, a loss of values on a map of two classes.
+  dir.write("squares/masks/3.png", io::encode_png(Tensor::zeros({1, 20, 24}, DType::U8)));
+  expect_error("train " + dir.file("squares.toml"),
+               "squares/masks/3.png: mask [1, 20, 24] does not match image [3, 24, 24]");
+  Tensor seven = Tensor::zeros({1, 24, 24}, DType::U8);
+  seven.data<uint8_t>()[30] = 7;
+  dir.write("squares/masks/3.png", io::encode_png(seven));
+  expect_error("train " + dir.file("squares.toml"),
+               "squares/masks/3.png: value 7 at pixel (1, 6) is no class of 2 nor the ignored "
+               "value 255");
+  fs::remove(dir.file("squares/masks/3.png"));
+  fs::remove(dir.file("squares/masks/5.png"));
+  expect_error(
+      "train " + dir.file("squares.toml"),
+      "2 images have no mask of the same name in " + dir.file("squares/masks") + ": 3.png, 5.png");
+  write_segmentation_folder(dir, "squares", 16);
+  expect_error(train_edited(dir, text, "{ type = \"conv2d\", out = 2, kernel = 1 },",
+                            "{ type = \"flatten\" }, { type = \"linear\", out = 2 },"),
+               "has a class per pixel: the model must give scores [classes, 24, 24] for an image "
+               "[3, 24, 24], found [2]");
+  expect_error(train_edited(dir, text, "seed = 1", "seed = 1\nmetrics = [\"accuracy\"]"),
+               "metric \"accuracy\" counts examples, but dataset \"segmentation_folder\" has a "
+               "class per pixel");
+  write_segmentation_folder(dir, "plain", 4, false);
+  std::string values = text;
+  values.replace(values.find("loss = ["), values.find("optimizer") - values.find("loss = ["),
+                 "loss = \"mse\"\n");
+  values.replace(values.find(dir.file("squares")), dir.file("squares").size(), dir.file("plain"));
+  dir.write("values.toml", values);
+  expect_error("train " + dir.file("values.toml"),
+               "loss = \"mse\" compares values, which a mask of 2 classes is not");
+}
+
 TEST(Datasets, TrainsFromCsvFiles) {
   // Classification of two well separated blobs named by strings, then regression of y = 2a - b.
   TempDir dir;

@@ -264,7 +264,7 @@ int run_train(const TrainArgs& given) {
   else
     load_weights(*model, args.init);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
-  const int64_t outputs = output_width(*model, input);
+  const int64_t outputs = output_width(config, *model, input);
   SOMA_CHECK(data.vocabulary.empty() || outputs == data.classes, args.config,
              ": the model predicts ", outputs, " characters, the text has ", data.classes);
   SOMA_CHECK(outputs >= data.classes || outputs == 1, args.config, ": the model gives ", outputs,
@@ -360,7 +360,7 @@ int run_eval(const EvalArgs& args) {
   load_weights(*model, args.weights, args.config);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
   train::Trainer trainer(*model, *optimizer, loss,
-                         trainer_options(config, *model, output_width(*model, input)));
+                         trainer_options(config, *model, output_width(config, *model, input)));
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
   return 0;
@@ -372,6 +372,10 @@ int run_predict(const PredictArgs& args) {
   const Shape raw = zero_example(config).input().shape();
   SOMA_CHECK(raw.size() == 3, args.config, ": predict takes images; dataset \"", config.dataset,
              "\" is not an image dataset");
+  SOMA_CHECK(!segments(config), args.config, ": predict names an image's class; dataset \"",
+             config.dataset,
+             "\" has a class per pixel, and predict writes no masks yet (soma eval "
+             "scores a segmenter)");
   const std::vector<std::string> classes = class_names(config);
   const data::TransformPtr prepare = eval_transform(config);
   Shape input;

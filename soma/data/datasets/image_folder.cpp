@@ -112,12 +112,22 @@ SegmentationFolder::SegmentationFolder(const std::string& images, const std::str
   check_folder(masks);
   std::map<std::string, fs::path> mask_of;
   for (const fs::path& mask : images_in(masks)) mask_of[mask.stem().string()] = mask;
+  std::vector<std::string> unmasked;
   for (const fs::path& image : images_in(images)) {
     const auto found = mask_of.find(image.stem().string());
-    SOMA_CHECK(found != mask_of.end(), image.string(), ": no mask named ", image.stem().string(),
-               ".* in ", masks);
+    if (found == mask_of.end()) {
+      unmasked.push_back(image.filename().string());
+      continue;
+    }
     images_.push_back(image.string());
     masks_.push_back(found->second.string());
+  }
+  if (!unmasked.empty()) {
+    std::string list;
+    for (size_t i = 0; i < unmasked.size() && i < 10; ++i) list += (i ? ", " : "") + unmasked[i];
+    if (unmasked.size() > 10) list += " and " + std::to_string(unmasked.size() - 10) + " more";
+    fail(images, ": ", unmasked.size(), " image", unmasked.size() > 1 ? "s have" : " has",
+         " no mask of the same name in ", masks, ": ", list);
   }
   SOMA_CHECK(!images_.empty(), images, ": no PNG or JPEG images");
 }
@@ -131,6 +141,16 @@ Example SegmentationFolder::get(int64_t index) const {
   SOMA_CHECK(mask.size(1) == image.size(1) && mask.size(2) == image.size(2), masks_[size_t(index)],
              ": mask ", to_string(mask.shape()), " does not match image ",
              to_string(image.shape()));
+  if (options_.classes > 0)
+    for (int64_t i = 0; i < mask.numel(); ++i) {
+      const int64_t value = mask.data<uint8_t>()[i];
+      SOMA_CHECK(value < options_.classes || value == options_.ignored, masks_[size_t(index)],
+                 ": value ", value, " at pixel (", i / mask.size(2), ", ", i % mask.size(2),
+                 ") is no class of ", options_.classes,
+                 options_.ignored >= 0
+                     ? " nor the ignored value " + std::to_string(options_.ignored)
+                     : std::string());
+    }
   return {image, mask, FieldKind::Image, FieldKind::Mask};
 }
 

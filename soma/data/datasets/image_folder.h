@@ -40,13 +40,19 @@ struct SegmentationOptions {
   bool binary = false;  // masks hold 0/255 (as ISBI 2012): values ≥ 128 become class 1, others 0
   int64_t height = 0;   // resize images (bilinear) and masks (nearest); 0 keeps the size
   int64_t width = 0;
+  // When positive, a mask value at or above this that is not `ignored` (the value a loss leaves
+  // out, as 255 for unlabelled borders) is an error naming the file.
+  int64_t classes = 0;
+  int64_t ignored = -1;
 };
 
 // images/<name>.png with masks/<name>.png (any PNG or JPEG extension): input u8 [C, H, W],
-// target u8 [1, H, W] of class indices (the mask's grey values, or 0/1 when binary).
+// target u8 [1, H, W] of class indices (the mask's grey values, or 0/1 when binary). Reading an
+// example throws soma::Error naming the mask when its size differs from its image's or, with
+// `classes`, when it holds a value out of range.
 class SegmentationFolder : public Dataset {
  public:
-  // Throws soma::Error when a folder is missing or empty, or an image has no mask.
+  // Throws soma::Error when a folder is missing or empty, or images have no masks (listing them).
   SegmentationFolder(const std::string& images, const std::string& masks,
                      const SegmentationOptions& options = {});
   int64_t size() const override { return int64_t(images_.size()); }
