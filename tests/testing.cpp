@@ -147,6 +147,21 @@ std::vector<int64_t> class_counts(const Tensor& labels, int64_t classes) {
   return counts;
 }
 
+Tensor class_map(const Shape& shape, int64_t classes, int64_t ignored) {
+  Tensor map = Tensor::zeros(shape, DType::I64);
+  for (int64_t i = 0; i < map.numel(); ++i)
+    map.data<int64_t>()[i] = i % 5 == 4 ? ignored : i * 7 % classes;
+  return map;
+}
+
+Tensor random_classes(const Shape& shape, int64_t classes, uint64_t seed) {
+  Rng rng(seed);
+  Tensor map = Tensor::zeros(shape, DType::I64);
+  for (int64_t i = 0; i < map.numel(); ++i)
+    map.data<int64_t>()[i] = int64_t(rng.below(uint64_t(classes)));
+  return map;
+}
+
 TempDir::TempDir() {
   static int count = 0;
   path_ = (std::filesystem::temp_directory_path() /

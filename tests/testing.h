@@ -62,6 +62,12 @@ void expect_error(const std::function<void()>& run, const std::string& part);
 // How many labels (i64) fall in each class 0..classes-1.
 std::vector<int64_t> class_counts(const Tensor& labels, int64_t classes);
 
+// Class maps (i64) of `shape` for per-pixel losses and metrics: position i holds i·7 mod
+// `classes`, every fifth (i mod 5 = 4) `ignored` instead.
+Tensor class_map(const Shape& shape, int64_t classes, int64_t ignored);
+// Class maps of `shape` drawn uniformly from 0..classes-1.
+Tensor random_classes(const Shape& shape, int64_t classes, uint64_t seed);
+
 // A fresh folder under the system temp folder, removed with everything in it at scope exit.
 class TempDir {
  public:

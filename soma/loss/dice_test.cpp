@@ -12,12 +12,8 @@ namespace {
 
 using soma::testing::Input;
 
-// Class maps [2, 4, 3]: classes below `classes`, every fifth pixel ignored (255).
-Tensor class_map(int64_t classes) {
-  std::vector<int64_t> map(24);
-  for (size_t i = 0; i < map.size(); ++i) map[i] = i % 5 == 4 ? 255 : int64_t(i * 7) % classes;
-  return Tensor::from(map, {2, 4, 3});
-}
+// Class maps [2, 4, 3] below `classes`, every fifth pixel ignored (255).
+Tensor class_map(int64_t classes) { return soma::testing::class_map({2, 4, 3}, classes, 255); }
 
 TEST(Dice, Gradcheck) {
   const Tensor three = class_map(3), two = class_map(2);
@@ -32,10 +28,7 @@ TEST(Dice, Gradcheck) {
 }
 
 TEST(Dice, MatchesReference) {
-  Rng rng(1);
-  std::vector<int64_t> map(3 * 31 * 19);
-  for (int64_t& c : map) c = int64_t(rng.below(4));
-  const Tensor classes = Tensor::from(map, {3, 31, 19});
+  const Tensor classes = soma::testing::random_classes({3, 31, 19}, 4, 1);
   soma::testing::expect_backends_agree([&](const Tensor& x) { return dice_loss(x, classes); },
                                        Input({3, 4, 31, 19}));
 }

@@ -11,11 +11,7 @@ namespace {
 using soma::testing::Input;
 
 // Class maps [2, 4, 3] below 3, every fifth pixel ignored (255).
-const Tensor kClasses = [] {
-  std::vector<int64_t> map(24);
-  for (size_t i = 0; i < map.size(); ++i) map[i] = i % 5 == 4 ? 255 : int64_t(i * 7 % 3);
-  return Tensor::from(map, {2, 4, 3});
-}();
+const Tensor kClasses = soma::testing::class_map({2, 4, 3}, 3, 255);
 const Tensor kClassWeights = Tensor::from({0.5f, 2.0f, 1.5f}, {3});
 
 // 0/1 targets of x's shape and dtype, one in three positive.
@@ -42,10 +38,7 @@ TEST(Focal, Gradcheck) {
 }
 
 TEST(Focal, MatchesReference) {
-  Rng rng(1);
-  std::vector<int64_t> map(3 * 29 * 17);
-  for (int64_t& c : map) c = int64_t(rng.below(4));
-  const Tensor classes = Tensor::from(map, {3, 29, 17});
+  const Tensor classes = soma::testing::random_classes({3, 29, 17}, 4, 1);
   soma::testing::expect_backends_agree([&](const Tensor& x) { return focal_loss(x, classes); },
                                        Input({3, 4, 29, 17}));
   soma::testing::expect_backends_agree(

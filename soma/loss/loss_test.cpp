@@ -171,13 +171,8 @@ TEST(CrossEntropy, OneHotAndSparseAgree) {
               sparse_categorical_crossentropy(logits, kLabels).item(), 1e-6);
 }
 
-// Class maps [2, 4, 3] for per-pixel logits [2, C, 4, 3]: classes below 3, every fifth ignored.
-Tensor class_map(int64_t ignore_index) {
-  std::vector<int64_t> classes(24);
-  for (size_t i = 0; i < classes.size(); ++i)
-    classes[i] = i % 5 == 4 ? ignore_index : int64_t(i * 7 % 3);
-  return Tensor::from(classes, {2, 4, 3});
-}
+// Class maps [2, 4, 3] for per-pixel logits [2, 3, 4, 3], every fifth pixel `ignored`.
+Tensor class_map(int64_t ignored) { return soma::testing::class_map({2, 4, 3}, 3, ignored); }
 const Tensor kClassWeights = Tensor::from({0.5f, 2.0f, 1.5f}, {3});
 
 TEST(CrossEntropy, PerPixelGradcheckAndReference) {
@@ -191,10 +186,7 @@ TEST(CrossEntropy, PerPixelGradcheckAndReference) {
         return cross_entropy(x, targets, {.reduction = Reduction::None, .ignore_index = 255});
       },
       Input({2, 3, 4, 3}));
-  Rng rng(3);
-  std::vector<int64_t> classes(2 * 33 * 17);
-  for (int64_t& c : classes) c = int64_t(rng.below(5));
-  const Tensor large = Tensor::from(classes, {2, 33, 17});
+  const Tensor large = soma::testing::random_classes({2, 33, 17}, 5, 3);
   soma::testing::expect_backends_agree(
       [&](const Tensor& x) {
         return cross_entropy(x, large, {.label_smoothing = 0.1, .weight = Tensor::ones({5})});
