@@ -190,14 +190,24 @@ Tensor Trainer::predict_batch(const Tensor& input) {
   // The batch as one image of N·C channels, for the image kernels.
   const Tensor planes = input.reshape({shape[0] * shape[1], shape[2], shape[3]});
   auto view = [&](const Tensor& p) { return p.reshape(shape); };
+  const int64_t h = shape[2], w = shape[3];
+  // An output map of the input's size (a segmenter's scores per pixel) is in the view's
+  // coordinates: `undo` takes it back to the image's.
+  auto back = [&](const Tensor& y, const std::function<Tensor(const Tensor&)>& undo) {
+    if (y.dim() != 4 || y.size(2) != h || y.size(3) != w) return y;
+    return undo(y.reshape({y.size(0) * y.size(1), h, w})).reshape(y.shape());
+  };
   // ½ (model(x) + model(mirrored x)), weighted.
   auto mirrored = [&](const Tensor& p, double weight) {
-    return (model_(view(p)) + model_(view(data::flip_horizontal(p)))) * weight;
+    return (model_(view(p)) + back(model_(view(data::flip_horizontal(p))), data::flip_horizontal)) *
+           weight;
   };
   if (tta == TestTimeAugmentation::Flip) return mirrored(planes, 0.5);
-  const int64_t h = shape[2], w = shape[3];
-  return mirrored(planes, 0.25) + mirrored(data::crop_reflect(planes, -1, -1, h, w), 0.125) +
-         mirrored(data::crop_reflect(planes, 1, 1, h, w), 0.125);
+  auto shifted = [&](int64_t by) {  // the views shifted by `by` pixels down-right, shifted back
+    return back(mirrored(data::crop_reflect(planes, -by, -by, h, w), 0.125),
+                [&](const Tensor& map) { return data::crop_reflect(map, by, by, h, w); });
+  };
+  return mirrored(planes, 0.25) + shifted(1) + shifted(-1);
 }
 
 Tensor Trainer::predict(data::DataLoader& data) {

@@ -18,7 +18,8 @@ namespace soma::train {
 // Test-time augmentation: evaluate() and predict() average the model's outputs over views of each
 // image batch [N, C, H, W] (airbench's TTA levels 1 and 2). Flip: the images and their mirror
 // images, ½ each. FlipTranslate: those two at ¼ each, and both shifted by one pixel up-left and
-// down-right (edges reflected) at ⅛ each.
+// down-right (edges reflected) at ⅛ each. Outputs that are maps of the image's size (a segmenter's
+// scores per pixel) are mapped back to the image's pixels before they are averaged.
 enum class TestTimeAugmentation { None, Flip, FlipTranslate };
 
 struct TrainerOptions {

@@ -148,6 +148,29 @@ TEST(Trainer, TestTimeAugmentationAveragesMirroredAndShiftedViews) {
   testing::expect_error([&] { flat.evaluate(points); }, "expected image batches [N, C, H, W]");
 }
 
+TEST(Trainer, TestTimeAugmentationMapsPerPixelOutputsBack) {
+  // A 1×1 convolution scores each pixel on its own, so every view, mapped back, scores each pixel
+  // as the image itself does: exactly under flips, and away from the reflected edges under shifts.
+  manual_seed(3);
+  nn::Conv2d pointwise(3, 2, {.kernel = 1});
+  const Tensor images = Tensor::randn({3, 3, 6, 5});
+  auto dataset = std::make_shared<data::TensorDataset>(images, Tensor::zeros({3, 2, 6, 5}));
+  data::DataLoader loader(dataset, {.batch_size = 2});
+  optim::SGD sgd(pointwise.parameters(), {.lr = 0.1});
+  auto predict = [&](TestTimeAugmentation tta) {
+    Trainer trainer(pointwise, sgd, loss::MeanSquaredError(), {.test_time_augmentation = tta});
+    return trainer.predict(loader);
+  };
+  const Tensor plain = predict(TestTimeAugmentation::None);
+  testing::expect_close(predict(TestTimeAugmentation::Flip), plain, 1e-6, 1e-6, "flip");
+  const Tensor shifted = predict(TestTimeAugmentation::FlipTranslate);
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t y = 1; y < 5; ++y)
+        for (int64_t x = 1; x < 4; ++x)
+          EXPECT_NEAR(shifted.at({n, c, y, x}), plain.at({n, c, y, x}), 1e-5) << y << ", " << x;
+}
+
 TEST(Trainer, NonFiniteLossStopsWithEpochAndStep) {
   manual_seed(1);
   nn::Linear unit(1, 1);
