@@ -1,17 +1,18 @@
 #include "soma/run/build.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "soma/autograd/node.h"
 #include "soma/core/error.h"
-#include "soma/loss/crossentropy.h"
 #include "soma/models/airbench.h"
 #include "soma/models/alexnet.h"
 #include "soma/models/char_lstm.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
 #include "soma/models/row_lstm.h"
+#include "soma/models/unet.h"
 #include "soma/models/vgg.h"
 #include "soma/nn/graph.h"
 #include "soma/optim/adagrad.h"
@@ -74,6 +75,21 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
   }
   t.check(input_shape.size() == 3,
           "takes images [C, H, W], but the examples have shape " + to_string(input_shape));
+  if (t.type == "unet") {
+    const double depth = t.number("depth", 4);
+    t.check(depth >= 1 && depth <= 6 && depth == std::floor(depth), "\"depth\" must be 1..6");
+    const int64_t base = size("base", 64);
+    check_fits_in_memory(
+        4.0 * 9 * 2 * double(base << int64_t(depth)) * double(base << int64_t(depth)),
+        t.path + ":" + std::to_string(t.line), "model \"unet\"");
+    return std::make_shared<models::UNet>(
+        input_shape[0], models::UNetOptions{.classes = size("classes", 2),
+                                            .depth = int64_t(depth),
+                                            .base = base,
+                                            .batch_norm = t.number("batch_norm", 1) != 0,
+                                            .bilinear = t.number("bilinear", 0) != 0,
+                                            .valid = t.number("valid", 0) != 0});
+  }
   const auto classes = size("classes", 10);
   if (t.type == "row_lstm") {
     check_lstm(double(input_shape[0] * input_shape[2]), size("hidden", 128), size("layers", 1));

@@ -61,6 +61,7 @@ const std::map<std::string, std::vector<std::string>> kModelKeys{
     {"airbench", {"classes", "widths", "whiten"}},
     {"char_lstm", {"vocabulary", "embedding", "hidden", "layers", "dropout", "stateful"}},
     {"row_lstm", {"hidden", "layers", "classes"}},
+    {"unet", {"classes", "depth", "base", "batch_norm", "bilinear", "valid"}},
 };
 
 // The keys each schedule takes besides "type".
