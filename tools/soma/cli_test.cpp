@@ -877,10 +877,33 @@ TEST(Datasets, TrainsASegmenterFromAFolderOfMasks) {
   ASSERT_EQ(e.code, 0) << e.output;
   EXPECT_NEAR(last_value(e.output, "mean_iou"), last_value(r.output, "test_mean_iou"), 1e-4)
       << e.output;
-  expect_error("predict " + dir.file("squares.toml") + " --weights " + dir.file("w.safetensors") +
-                   " " + dir.file("squares/images/0.png"),
-               "has a class per pixel, and predict writes no masks yet");
-
+  // Masks of two images, in overlapping tiles smaller than the images; they agree with the truth
+  // where it is labelled.
+  const std::string predict = "predict " + dir.file("squares.toml") + " --weights " +
+                              dir.file("w.safetensors") + " " + dir.file("squares/images/0.png") +
+                              " " + dir.file("squares/images/1.png");
+  const Result p = soma(predict + " --out " + dir.file("masks") + " --tile 16 --overlap 4");
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_NE(p.output.find("0.png: " + dir.file("masks/0_mask.png") + " " +
+                          dir.file("masks/0_overlay.png") + "  0 0."),
+            std::string::npos)
+      << p.output;
+  for (const std::string name : {"0", "1"}) {
+    const Tensor mask = io::read_image(dir.file("masks/" + name + "_mask.png"));
+    const Tensor truth = io::read_image(dir.file("squares/masks/" + name + ".png"));
+    ASSERT_EQ(to_string(mask.shape()), "[1, 24, 24]");
+    EXPECT_EQ(to_string(io::read_image(dir.file("masks/" + name + "_overlay.png")).shape()),
+              "[3, 24, 24]");
+    int64_t right = 0, labelled = 0;
+    for (int64_t i = 0; i < 24 * 24; ++i) {
+      const uint8_t t = truth.data<uint8_t>()[i];
+      if (t == 255) continue;
+      ++labelled;
+      right += mask.data<uint8_t>()[i] == t;
+    }
+    EXPECT_GE(double(right) / double(labelled), 0.97) << name;
+  }
+  expect_error(predict, "has a class per pixel: predict writes masks, into the folder --out names");
   // A mask of another size, a value that is no class, images without masks, a model that gives
   // no map, a metric that counts examples, a loss of values on a map of two classes.
   dir.write("squares/masks/3.png", io::encode_png(Tensor::zeros({1, 20, 24}, DType::U8)));

@@ -79,7 +79,9 @@ int main(int argc, char** argv) {
 
   soma::cli::PredictArgs predict;
   CLI::App* predict_command =
-      app.add_subcommand("predict", "Classify image files: the top classes and probabilities");
+      app.add_subcommand("predict",
+                         "Classify image files (the top classes and probabilities), or "
+                         "segment them (masks and overlays)");
   predict_command->add_option("config", predict.config, "TOML config")->required();
   predict_command
       ->add_option("--weights", predict.weights, "Weights (safetensors, or a checkpoint)")
@@ -88,6 +90,15 @@ int main(int argc, char** argv) {
   predict_command->add_option("--top", predict.top, "How many classes to show (3)")
       ->check(at_least(1));
   predict_command->add_option("--precision", predict.precision, precision_help);
+  predict_command->add_option("--out", predict.out,
+                              "Segmenters: the folder for each image's NAME_mask.png (class "
+                              "indices) and NAME_overlay.png");
+  predict_command
+      ->add_option("--tile", predict.tile,
+                   "Segmenters: the side of the overlapping tiles (the training crop)")
+      ->check(at_least(1));
+  predict_command->add_option("--overlap", predict.overlap,
+                              "Segmenters: how far tiles overlap (a quarter of the tile)");
 
   soma::cli::SummaryArgs summary;
   CLI::App* summary_command =

@@ -19,6 +19,7 @@
 #include "soma/data/transforms/image_ops.h"
 #include "soma/io/file.h"
 #include "soma/io/image.h"
+#include "soma/io/masks.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
 #include "soma/nn/summary.h"
@@ -32,6 +33,7 @@
 #include "soma/train/callbacks.h"
 #include "soma/train/checkpoint.h"
 #include "soma/train/finite.h"
+#include "soma/train/tiles.h"
 #include "soma/train/trainer.h"
 
 namespace soma::cli {
@@ -366,16 +368,74 @@ int run_eval(const EvalArgs& args) {
   return 0;
 }
 
+namespace {
+
+// The side of the square tiles a segmenter sees at prediction: --tile, else the crop it trained
+// on (random_crop, random_resized_crop or center_crop), else the dataset's image.
+int64_t tile_side(const PredictArgs& args, const Config& config, const Shape& raw) {
+  if (args.tile > 0) return args.tile;
+  for (const TypedTable& step : config.augment)
+    if (step.type == "random_crop" || step.type == "random_resized_crop" ||
+        step.type == "center_crop") {
+      const std::vector<double> size = step.numbers("size", {});
+      if (size.size() == 1 || (size.size() == 2 && size[0] == size[1])) return int64_t(size[0]);
+    }
+  return std::max(raw[1], raw[2]);
+}
+
+// A segmenter's masks: for each image, its class of every pixel as a PNG of class indices
+// (OUT/<name>_mask.png) and the image with the classes coloured over it (OUT/<name>_overlay.png),
+// predicted in overlapping tiles; prints the paths and each class's share of the pixels.
+int predict_masks(const PredictArgs& args, const Config& config, const Shape& raw) {
+  SOMA_CHECK(!args.out.empty(), args.config, ": dataset \"", config.dataset,
+             "\" has a class per pixel: predict writes masks, into the folder --out names");
+  std::filesystem::create_directories(args.out);
+  const int64_t tile = tile_side(args, config, raw);
+  const int64_t overlap = args.overlap >= 0 ? args.overlap : tile / 4;
+  const std::vector<std::string> classes = class_names(config);
+  nn::ModulePtr model = build_model(config, {raw[0], tile, tile});
+  load_weights(*model, args.weights, args.config);
+  const data::TransformPtr prepare = eval_transform(config);
+  for (const std::string& path : args.images) {
+    data::Example example{io::read_image(path, int(raw[0])), {}, data::FieldKind::Image};
+    Tensor image = example.input();
+    Rng rng(0);
+    prepare->apply(example, rng);
+    const Tensor& input = example.input();
+    if (input.size(1) != image.size(1) || input.size(2) != image.size(2))
+      image = data::resize(image, input.size(1), input.size(2));  // as the model saw it
+    const Tensor p = train::predict_in_tiles(*model, input, {.tile = tile, .overlap = overlap});
+    const int64_t k = p.size(0), pixels = p.size(1) * p.size(2);
+    Tensor mask = Tensor::zeros({1, p.size(1), p.size(2)}, DType::U8);
+    std::vector<int64_t> counts(static_cast<size_t>(k));
+    for (int64_t i = 0; i < pixels; ++i) {
+      int64_t best = 0;
+      for (int64_t c = 1; c < k; ++c)
+        if (p.data<float>()[c * pixels + i] > p.data<float>()[best * pixels + i]) best = c;
+      mask.data<uint8_t>()[i] = uint8_t(best);
+      ++counts[size_t(best)];
+    }
+    const std::string stem = args.out + "/" + std::filesystem::path(path).stem().string();
+    io::write_image(stem + "_mask.png", mask);
+    io::write_image(stem + "_overlay.png", io::overlay(image, mask));
+    std::printf("%s: %s_mask.png %s_overlay.png ", path.c_str(), stem.c_str(), stem.c_str());
+    for (int64_t c = 0; c < k; ++c)
+      std::printf(" %s %.4f", c < int64_t(classes.size()) ? classes[size_t(c)].c_str() : "?",
+                  double(counts[size_t(c)]) / double(pixels));
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_predict(const PredictArgs& args) {
   const Config config = load_config(args.config);
   const Autocast autocast(chosen_precision(config, args.precision));
   const Shape raw = zero_example(config).input().shape();
   SOMA_CHECK(raw.size() == 3, args.config, ": predict takes images; dataset \"", config.dataset,
              "\" is not an image dataset");
-  SOMA_CHECK(!segments(config), args.config, ": predict names an image's class; dataset \"",
-             config.dataset,
-             "\" has a class per pixel, and predict writes no masks yet (soma eval "
-             "scores a segmenter)");
+  if (segments(config)) return predict_masks(args, config, raw);
   const std::vector<std::string> classes = class_names(config);
   const data::TransformPtr prepare = eval_transform(config);
   Shape input;

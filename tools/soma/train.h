@@ -23,6 +23,10 @@ struct PredictArgs {
   std::string precision;  // "f32" or "bf16"; empty: the config's
   std::vector<std::string> images;
   int64_t top = 3;
+  // Segmenters: the folder the masks and overlays go to, the tiles' side (0: the training crop)
+  // and their overlap (-1: a quarter of the side).
+  std::string out;
+  int64_t tile = 0, overlap = -1;
 };
 
 struct SummaryArgs {
@@ -38,7 +42,8 @@ struct EvalArgs {
 int run_train(const TrainArgs& args);
 // Evaluate saved weights on the test split and print loss and metrics.
 int run_eval(const EvalArgs& args);
-// Classify image files with saved weights: the top classes with their probabilities.
+// Classify image files with saved weights: the top classes with their probabilities; or, for a
+// segmenter, write each image's mask and overlay.
 int run_predict(const PredictArgs& args);
 // Print the config's model as a table of layers, output shapes and parameter counts.
 int run_summary(const SummaryArgs& args);
