@@ -5,6 +5,26 @@
 
 namespace soma::metrics {
 
+Tensor predicted_classes(const Tensor& scores, double threshold) {
+  SOMA_CHECK(scores.dim() == 4, "predicted classes: expected scores [N, C, H, W], found ",
+             to_string(scores.shape()));
+  const int64_t n = scores.size(0), channels = scores.size(1);
+  const int64_t plane = scores.size(2) * scores.size(3);
+  SOMA_CHECK(channels <= 256, "predicted classes: ", channels, " classes do not fit in u8");
+  const Tensor s = scores.to(DType::F32);
+  Tensor classes = Tensor::zeros({n, 1, scores.size(2), scores.size(3)}, DType::U8);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < plane; ++p) {
+      const float* row = s.data<float>() + i * channels * plane + p;
+      int64_t best = 0;
+      if (channels == 1) best = row[0] > threshold;
+      for (int64_t c = 1; c < channels; ++c)
+        if (row[c * plane] > row[best * plane]) best = c;
+      classes.data<uint8_t>()[i * plane + p] = uint8_t(best);
+    }
+  return classes;
+}
+
 void PixelConfusion::update(const Tensor& prediction, const Tensor& target) {
   SOMA_CHECK(prediction.dim() >= 2, "pixel metrics: expected scores [N, C, ...], found ",
              to_string(prediction.shape()));

@@ -7,6 +7,10 @@
 
 namespace soma::metrics {
 
+// The class of every pixel of scores [N, C, H, W] as u8 [N, 1, H, W]: the argmax over C (the
+// first of equal scores), or with one channel, 1 where the score exceeds `threshold`.
+Tensor predicted_classes(const Tensor& scores, double threshold = 0.0);
+
 // What a PixelConfusion's result() reports.
 enum class PixelScore { Accuracy, MeanIoU, MeanDice };
 

@@ -10,6 +10,7 @@
 #include "soma/data/transforms/image_ops.h"
 #include "soma/io/file.h"
 #include "soma/io/image.h"
+#include "soma/io/masks.h"
 
 namespace soma::train {
 namespace {
@@ -134,28 +135,37 @@ std::string heat_map(const Tensor& counts, const std::vector<std::string>& class
   return svg + "</svg>";
 }
 
-// Per-class accuracy (recall) as horizontal bars.
-std::string class_bars(const Tensor& counts, const std::vector<std::string>& classes) {
-  const auto c = int64_t(classes.size());
+// Values in [0, 1] as horizontal bars with their labels; NaN shows as "—".
+std::string bars(const std::string& title, const std::vector<std::string>& labels,
+                 const std::vector<double>& values) {
   const double row = 20, left = 110, bar = 300;
   std::string svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-                    number(left + bar + 70) + "\" height=\"" + number(30 + row * double(c)) + "\">";
-  svg += "<text x=\"4\" y=\"16\" class=\"title\">accuracy per class</text>";
+                    number(left + bar + 70) + "\" height=\"" +
+                    number(30 + row * double(labels.size())) + "\">";
+  svg += "<text x=\"4\" y=\"16\" class=\"title\">" + escape(title) + "</text>";
+  for (size_t r = 0; r < labels.size(); ++r) {
+    const double v = std::isnan(values[r]) ? 0 : values[r], y = 26 + row * double(r);
+    svg += "<text x=\"" + number(left - 6) + "\" y=\"" + number(y + 12) +
+           "\" text-anchor=\"end\" class=\"tick\">" + escape(labels[r]) + "</text>";
+    svg += "<rect x=\"" + number(left) + "\" y=\"" + number(y) + "\" width=\"" + number(bar * v) +
+           "\" height=\"" + number(row - 4) + "\" fill=\"" + kColors[0] + "\"/>";
+    svg += "<text x=\"" + number(left + bar * v + 4) + "\" y=\"" + number(y + 12) +
+           "\" class=\"tick\">" +
+           (std::isnan(values[r]) ? std::string("—") : number(100 * v, "%.1f") + "%") + "</text>";
+  }
+  return svg + "</svg>";
+}
+
+// Per-class accuracy (recall) of a confusion matrix.
+std::string class_bars(const Tensor& counts, const std::vector<std::string>& classes) {
+  const auto c = int64_t(classes.size());
+  std::vector<double> accuracy;
   for (int64_t r = 0; r < c; ++r) {
     int64_t total = 0;
     for (int64_t k = 0; k < c; ++k) total += counts.data<int64_t>()[r * c + k];
-    const double accuracy =
-        total > 0 ? double(counts.data<int64_t>()[r * c + r]) / double(total) : 0;
-    const double y = 26 + row * double(r);
-    svg += "<text x=\"" + number(left - 6) + "\" y=\"" + number(y + 12) +
-           "\" text-anchor=\"end\" class=\"tick\">" + escape(classes[size_t(r)]) + "</text>";
-    svg += "<rect x=\"" + number(left) + "\" y=\"" + number(y) + "\" width=\"" +
-           number(bar * accuracy) + "\" height=\"" + number(row - 4) + "\" fill=\"" + kColors[0] +
-           "\"/>";
-    svg += "<text x=\"" + number(left + bar * accuracy + 4) + "\" y=\"" + number(y + 12) +
-           "\" class=\"tick\">" + number(100 * accuracy, "%.1f") + "%</text>";
+    accuracy.push_back(total > 0 ? double(counts.data<int64_t>()[r * c + r]) / double(total) : 0);
   }
-  return svg + "</svg>";
+  return bars("accuracy per class", classes, accuracy);
 }
 
 // A u8 image for <img>: f32 values are taken as 0..1.
@@ -174,6 +184,7 @@ std::string render_report(const ReportInputs& in) {
       "pre{background:#f6f6f6;padding:10px;overflow:auto}"
       ".errors{display:flex;flex-wrap:wrap;gap:10px}.errors figure{margin:0;text-align:center;"
       "font-size:11px}.errors img{width:84px;height:84px;image-rendering:pixelated}"
+      ".masks img{width:256px;margin:0 6px 6px 0;image-rendering:pixelated}"
       "table{border-collapse:collapse}td,th{padding:2px "
       "10px;text-align:right}</style></head><body>\n";
   html += "<h1>" + escape(in.title) + "</h1>\n";
@@ -195,6 +206,19 @@ std::string render_report(const ReportInputs& in) {
   if (!in.classes.empty() && in.confusion.defined()) {
     html += "<h2>Test set</h2><div class=\"charts\">" + heat_map(in.confusion, in.classes) +
             class_bars(in.confusion, in.classes) + "</div>\n";
+  }
+  if (!in.class_iou.empty())
+    html += "<h2>Test set</h2><div class=\"charts\">" +
+            bars("IoU per class", in.classes, in.class_iou) + "</div>\n";
+  if (!in.segmented.empty()) {
+    html += "<h2>Test images: image, truth, prediction</h2><div class=\"masks\">";
+    for (const SegmentedImage& s : in.segmented) {
+      const Tensor image = data::to_bytes(s.image);
+      html += "<div><img src=\"" + png_of(image) + "\"><img src=\"" +
+              png_of(io::overlay(image, s.truth)) + "\"><img src=\"" +
+              png_of(io::overlay(image, s.predicted)) + "\"></div>";
+    }
+    html += "</div>\n";
   }
   if (!in.misclassified.empty()) {
     html += "<h2>Misclassified test images</h2><div class=\"errors\">";

@@ -1,8 +1,9 @@
 #pragma once
 // report.html: one self-contained page about a training run (inline SVG charts and inline PNG
 // images, no scripts, no network): loss and metric curves, the learning rate, a confusion-matrix
-// heat map with class names, per-class accuracy, misclassified test images, the model summary,
-// the config and the timings.
+// heat map with class names, per-class accuracy, misclassified test images (for a segmenter:
+// IoU per class and test images beside their true and predicted masks), the model summary, the
+// config and the timings.
 #include <string>
 #include <vector>
 
@@ -17,12 +18,22 @@ struct Misclassified {
   double probability = 0;  // of the predicted class
 };
 
+// A segmenter's test image with its true and predicted masks (u8 [1, H, W] class indices; the
+// truth may hold the value the loss ignored).
+struct SegmentedImage {
+  Tensor image;  // u8 [C, H, W] as loaded
+  Tensor truth, predicted;
+};
+
 struct ReportInputs {
   std::string title;
   History history;
   std::vector<std::string> classes;  // empty: no classification charts
   Tensor confusion;                  // i64 [C, C], rows true classes (optional)
   std::vector<Misclassified> misclassified;
+  std::vector<double> class_iou;  // segmenters: IoU per class of `classes` (NaN: neither true nor
+                                  // predicted anywhere)
+  std::vector<SegmentedImage> segmented;
   std::string model_summary, config;
   double seconds = 0;  // wall time of the run
 };

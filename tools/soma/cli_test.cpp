@@ -872,6 +872,15 @@ TEST(Datasets, TrainsASegmenterFromAFolderOfMasks) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_GE(last_value(r.output, "test_pixel_accuracy"), 0.97) << r.output;
   EXPECT_GE(last_value(r.output, "test_mean_iou"), 0.9) << r.output;
+  // The report scores each class and shows the test images beside their true and predicted masks.
+  const std::string report = io::read_file(dir.file("report.html"));
+  EXPECT_NE(report.find("IoU per class"), std::string::npos);
+  EXPECT_NE(report.find("Test images: image, truth, prediction"), std::string::npos);
+  size_t images = 0;
+  for (size_t at = report.find("data:image/png"); at != std::string::npos;
+       at = report.find("data:image/png", at + 1))
+    ++images;
+  EXPECT_EQ(images, 12u);  // the 4 test images, each with two masks over it
   const Result e =
       soma("eval " + dir.file("squares.toml") + " --weights " + dir.file("w.safetensors"));
   ASSERT_EQ(e.code, 0) << e.output;

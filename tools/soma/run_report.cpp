@@ -5,12 +5,15 @@
 #include <nlohmann/json.hpp>
 
 #include "soma/autograd/node.h"
+#include "soma/data/transforms/image_ops.h"
 #include "soma/io/file.h"
 #include "soma/metrics/confusion_matrix.h"
+#include "soma/metrics/segmentation.h"
 #include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
 #include "soma/run/augment.h"
 #include "soma/run/build.h"
+#include "soma/run/losses.h"
 #include "soma/train/checkpoint.h"
 #include "soma/train/report.h"
 
@@ -18,16 +21,54 @@ namespace soma::cli {
 
 using namespace soma::run;
 
+namespace {
+
+// A segmenter's IoU per class over the test set, and its first four test images with their true
+// and predicted masks.
+void add_segmentations(train::ReportInputs& report, const Config& config, nn::Module& model,
+                       const Splits& data, data::DataLoader& loader) {
+  metrics::PixelConfusion confusion(metrics::PixelScore::MeanIoU, ignored_target(config));
+  for (const data::Batch& batch : loader) {
+    const Tensor scores = model(batch.input());
+    const Tensor& masks = batch.target();  // u8 [N, 1, H, W]
+    const int64_t n = masks.size(0), h = masks.size(2), w = masks.size(3);
+    confusion.update(scores, masks.to(DType::I64).view({n, h, w}));
+    const Tensor predicted = metrics::predicted_classes(scores);
+    for (int64_t i = 0; i < n && report.segmented.size() < 4; ++i) {
+      Tensor image = data.test->get(batch.indices[size_t(i)]).input();
+      if (image.size(1) != h || image.size(2) != w) image = data::resize(image, h, w);
+      report.segmented.push_back({image, masks.view_at(i * h * w, {1, h, w}).clone(),
+                                  predicted.view_at(i * h * w, {1, h, w}).clone()});
+    }
+  }
+  report.classes = data.class_names;
+  report.class_iou = confusion.iou();
+  for (size_t c = report.classes.size(); c < report.class_iou.size(); ++c)
+    report.classes.push_back(std::to_string(c));
+}
+
+}  // namespace
+
 void write_run_report(const std::string& path, const Config& config, const std::string& config_text,
                       nn::Module& model, const Splits& data, const train::History& history,
                       double seconds) {
-  train::ReportInputs report{config.path, history, {}, {}, {}, "", config_text, seconds};
+  train::ReportInputs report;
+  report.title = config.path;
+  report.history = history;
+  report.config = config_text;
+  report.seconds = seconds;
   const Tensor input = model_input(config, *data.test);
   report.model_summary = nn::format(nn::summarize(model, input.shape(), input.dtype()));
   const std::vector<std::string>& classes = data.class_names;
   autograd::NoGradGuard no_grad;
   model.eval();
   data::DataLoader loader = make_loader(config, data.test, eval_transform(config), false);
+  if (segments(config)) {
+    add_segmentations(report, config, model, data, loader);
+    model.train();
+    train::write_report(path, report);
+    return;
+  }
   int64_t outputs = 0;
   metrics::ConfusionMatrix confusion(std::max<int64_t>(int64_t(classes.size()), 2));
   for (const data::Batch& batch : loader) {

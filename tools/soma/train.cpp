@@ -22,6 +22,7 @@
 #include "soma/io/masks.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
+#include "soma/metrics/segmentation.h"
 #include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
 #include "soma/run/augment.h"
@@ -406,15 +407,10 @@ int predict_masks(const PredictArgs& args, const Config& config, const Shape& ra
       image = data::resize(image, input.size(1), input.size(2));  // as the model saw it
     const Tensor p = train::predict_in_tiles(*model, input, {.tile = tile, .overlap = overlap});
     const int64_t k = p.size(0), pixels = p.size(1) * p.size(2);
-    Tensor mask = Tensor::zeros({1, p.size(1), p.size(2)}, DType::U8);
+    const Tensor mask = metrics::predicted_classes(p.view({1, k, p.size(1), p.size(2)}))
+                            .view({1, p.size(1), p.size(2)});
     std::vector<int64_t> counts(static_cast<size_t>(k));
-    for (int64_t i = 0; i < pixels; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < k; ++c)
-        if (p.data<float>()[c * pixels + i] > p.data<float>()[best * pixels + i]) best = c;
-      mask.data<uint8_t>()[i] = uint8_t(best);
-      ++counts[size_t(best)];
-    }
+    for (int64_t i = 0; i < pixels; ++i) ++counts[mask.data<uint8_t>()[i]];
     const std::string stem = args.out + "/" + std::filesystem::path(path).stem().string();
     io::write_image(stem + "_mask.png", mask);
     io::write_image(stem + "_overlay.png", io::overlay(image, mask));
