@@ -27,10 +27,16 @@ TEST(Masks, ColoursAndOverlays) {
   const Tensor grey = Tensor::from(std::vector<uint8_t>(4, 100), {1, 2, 2});
   EXPECT_EQ(overlay(grey, classes).to(DType::F32).to_vector<float>(),
             (std::vector<float>{100, 114, 50, 114, 100, 50, 114, 50, 100, 50, 50, 50}));
-  soma::testing::expect_error([&] { overlay(Tensor::zeros({3, 2, 3}, DType::U8), classes); },
-                              "overlay: expected a u8 image [1 or 3, 2, 2] for the mask");
-  soma::testing::expect_error([&] { colour_mask(Tensor::zeros({2, 2}, DType::U8)); },
-                              "masks: expected class indices u8 [1, H, W]");
+  soma::testing::expect_error(
+      [&] {
+        overlay(Tensor::zeros({3, 2, 3}, DType::U8), classes);
+      },
+      "overlay: expected a u8 image [1 or 3, 2, 2] for the mask");
+  soma::testing::expect_error(
+      [&] {
+        colour_mask(Tensor::zeros({2, 2}, DType::U8));
+      },
+      "masks: expected class indices u8 [1, H, W]");
 }
 
 }  // namespace
