@@ -26,21 +26,12 @@ Tensor dice_loss(const Tensor& logits, const Tensor& target, const DiceOptions& 
   const double counted = double(std::count(kept.begin(), kept.end(), 1.0));
   SOMA_CHECK(counted > 0, "dice: ignore_classes leaves no class to score");
 
-  // Ignored pixels read class 0 and are masked out of both prediction and truth.
-  Tensor index = target.view({pixels}).clone();
-  std::vector<double> mask(size_t(pixels), 1.0);
-  for (int64_t i = 0; i < pixels; ++i) {
-    int64_t& t = index.data<int64_t>()[i];
-    if (t == options.ignore_index) {
-      t = 0;
-      mask[size_t(i)] = 0;
-      continue;
-    }
-    SOMA_CHECK(t >= 0 && t < bound, "dice: target ", t, " at position ", i, " is out of range [0, ",
-               bound, ")");
-  }
+  // Ignored pixels read class 0 and weigh 0: masked out of both prediction and truth.
+  const WeighedTargets targets =
+      weigh_targets(target, bound, Tensor(), options.ignore_index, "dice");
+  const Tensor& index = targets.index;
   const Tensor rows = rows_of_classes(logits);
-  const Tensor in_mask = Tensor::from(mask, {pixels, 1}).to(logits.dtype());
+  const Tensor in_mask = Tensor::from(targets.weights, {pixels, 1}).to(logits.dtype());
   const Tensor p = (binary ? sigmoid(rows) : softmax(rows)) * in_mask;
   const Tensor truth = (binary ? index.to(logits.dtype()).view({pixels, 1})
                                : one_hot(index, classes).to(logits.dtype())) *
