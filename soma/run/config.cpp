@@ -447,6 +447,7 @@ const std::map<std::string, std::vector<std::string>> kDatasetKeys{
     {"segmentation_folder",
      {"path", "test_path", "test_split", "image_size", "channels", "binary", "classes"}},
     {"isbi2012", {"image_size"}},
+    {"oxford_pets", {"image_size", "classes"}},
 };
 
 void parse_dataset_keys(Config& config, const toml::table& data) {
@@ -492,6 +493,15 @@ void parse_dataset_keys(Config& config, const toml::table& data) {
                config.classes);
     SOMA_CHECK(!config.binary_masks || config.classes == 2, config.path,
                ": [data] binary masks hold 2 classes, found classes = ", config.classes);
+  }
+  if (config.dataset == "oxford_pets") {
+    config.classes = get<int64_t>(config, data, of, "classes", 2);
+    SOMA_CHECK(config.classes == 2 || config.classes == 3, config.path,
+               ": [data] classes must be 2 (pet, background; the border ignored) or 3 (and "
+               "border), found ",
+               config.classes);
+    SOMA_CHECK(config.image_size[0] > 0, config.path,
+               ": [data] oxford_pets needs image_size: its images differ in size");
   }
   config.sequence_length = get<int64_t>(config, data, of, "sequence_length", 128);
   SOMA_CHECK(config.sequence_length > 0, config.path,

@@ -6,6 +6,7 @@
 #include "soma/data/datasets/csv.h"
 #include "soma/data/datasets/image_folder.h"
 #include "soma/data/datasets/mnist.h"
+#include "soma/data/datasets/oxford_pets.h"
 #include "soma/data/datasets/text.h"
 #include "soma/data/root.h"
 #include "soma/run/losses.h"
@@ -106,6 +107,20 @@ Splits isbi2012(const Config& config, const std::string& data_dir) {
           {"membrane", "cell"}};
 }
 
+std::vector<std::string> pet_class_names(const Config& config) {
+  if (config.classes == 3) return {"background", "pet", "border"};
+  return {"background", "pet"};
+}
+
+// The Oxford-IIIT Pet sample's trainval list trains, its test list tests.
+Splits oxford_pets(const Config& config, const std::string& data_dir) {
+  data::SegmentationOptions options = segmentation_options(config);
+  options.channels = 3;
+  return {data::oxford_pets(data_dir, data::Split::Train, options),
+          data::oxford_pets(data_dir, data::Split::Test, options), config.classes, "",
+          pet_class_names(config)};
+}
+
 data::CsvOptions csv_options(const Config& config) {
   return {.targets = config.targets,
           .task = config.regression ? data::Task::Regression : data::Task::Classification,
@@ -152,7 +167,8 @@ data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
 }
 
 bool segments(const Config& config) {
-  return config.dataset == "segmentation_folder" || config.dataset == "isbi2012";
+  return config.dataset == "segmentation_folder" || config.dataset == "isbi2012" ||
+         config.dataset == "oxford_pets";
 }
 
 data::Example zero_example(const Config& config) {
@@ -174,6 +190,7 @@ data::Example zero_example(const Config& config) {
     const auto [height, width] = config.image_size;
     return height > 0 ? image({1, height, width}) : image({1, 512, 512});
   }
+  if (name == "oxford_pets") return image({3, config.image_size[0], config.image_size[1]});
   if (name == "segmentation_folder") {
     const auto [height, width] = config.image_size;
     if (height > 0) return image({config.channels, height, width});
@@ -196,6 +213,7 @@ std::vector<std::string> class_names(const Config& config, const std::string& da
     return data::ImageFolder(config.data_path, folder_options(config)).classes();
   if (name == "segmentation_folder") return segmentation_class_names(config);
   if (name == "isbi2012") return {"membrane", "cell"};
+  if (name == "oxford_pets") return pet_class_names(config);
   return load_dataset(config, data_dir).class_names;
 }
 
@@ -231,6 +249,7 @@ Splits load_dataset(const Config& config, const std::string& data_dir) {
   if (name == "image_folder") return image_folder(config);
   if (name == "segmentation_folder") return segmentation_folder(config);
   if (name == "isbi2012") return isbi2012(config, data_dir);
+  if (name == "oxford_pets") return oxford_pets(config, data_dir);
   SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no loader");
   return csv(config);
 }

@@ -41,28 +41,6 @@ Tensor sized(Tensor image, int64_t height, int64_t width, Interpolation interpol
   return resize(image, height, width, interpolation);
 }
 
-Tensor image_from(const Tensor& decoded, const SegmentationOptions& options) {
-  return sized(decoded, options.height, options.width, Interpolation::Bilinear);
-}
-
-// A segmentation set decoded into memory (the archive case).
-std::shared_ptr<Dataset> decoded_pairs(const std::vector<std::pair<Tensor, Tensor>>& pairs) {
-  const Tensor& first = pairs.at(0).first;
-  const auto n = int64_t(pairs.size());
-  Tensor images = Tensor::empty({n, first.size(0), first.size(1), first.size(2)}, DType::U8);
-  Tensor masks = Tensor::empty({n, 1, first.size(1), first.size(2)}, DType::U8);
-  for (int64_t i = 0; i < n; ++i) {
-    const auto& [image, mask] = pairs[size_t(i)];
-    SOMA_CHECK(image.shape() == first.shape() && mask.size(1) == first.size(1) &&
-                   mask.size(2) == first.size(2),
-               "segmentation example ", i, " has image ", to_string(image.shape()), " and mask ",
-               to_string(mask.shape()), ", the first image is ", to_string(first.shape()));
-    std::memcpy(images.data<uint8_t>() + i * image.numel(), image.raw_data(), image.nbytes());
-    std::memcpy(masks.data<uint8_t>() + i * mask.numel(), mask.raw_data(), mask.nbytes());
-  }
-  return std::make_shared<TensorDataset>(images, masks, FieldKind::Image, FieldKind::Mask);
-}
-
 }  // namespace
 
 ImageFolder::ImageFolder(const std::string& folder, const ImageFolderOptions& options)
@@ -93,6 +71,10 @@ Example ImageFolder::get(int64_t index) const {
   Tensor image = io::read_image(files_[size_t(index)], options_.channels);
   return {sized(image, options_.height, options_.width, Interpolation::Bilinear),
           Tensor::scalar(double(labels_[size_t(index)]), DType::I64), FieldKind::Image};
+}
+
+Tensor image_from(const Tensor& decoded, const SegmentationOptions& options) {
+  return sized(decoded, options.height, options.width, Interpolation::Bilinear);
 }
 
 Tensor mask_from(const Tensor& grey, const SegmentationOptions& options) {
@@ -154,6 +136,25 @@ Example SegmentationFolder::get(int64_t index) const {
   return {image, mask, FieldKind::Image, FieldKind::Mask};
 }
 
+std::shared_ptr<Dataset> segmentation_in_memory(
+    const std::vector<std::pair<Tensor, Tensor>>& pairs) {
+  SOMA_CHECK(!pairs.empty(), "a segmentation set needs at least one image");
+  const Tensor& first = pairs.front().first;
+  const auto n = int64_t(pairs.size());
+  Tensor images = Tensor::empty({n, first.size(0), first.size(1), first.size(2)}, DType::U8);
+  Tensor masks = Tensor::empty({n, 1, first.size(1), first.size(2)}, DType::U8);
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& [image, mask] = pairs[size_t(i)];
+    SOMA_CHECK(image.shape() == first.shape() && mask.size(1) == first.size(1) &&
+                   mask.size(2) == first.size(2),
+               "segmentation example ", i, " has image ", to_string(image.shape()), " and mask ",
+               to_string(mask.shape()), ", the first image is ", to_string(first.shape()));
+    std::memcpy(images.data<uint8_t>() + i * image.numel(), image.raw_data(), image.nbytes());
+    std::memcpy(masks.data<uint8_t>() + i * mask.numel(), mask.raw_data(), mask.nbytes());
+  }
+  return std::make_shared<TensorDataset>(images, masks, FieldKind::Image, FieldKind::Mask);
+}
+
 std::shared_ptr<Dataset> isbi2012(const std::string& root, const SegmentationOptions& options) {
   const std::string folder = find_dataset("isbi2012-em-segmentation", root);
   if (fs::is_directory(folder + "/train/image"))
@@ -182,7 +183,7 @@ std::shared_ptr<Dataset> isbi2012(const std::string& root, const SegmentationOpt
     pairs.emplace_back(image_from(io::decode_image(images[name], where, options.channels), options),
                        mask_from(io::decode_image(mask->second, where, 1), options));
   }
-  return decoded_pairs(pairs);
+  return segmentation_in_memory(pairs);
 }
 
 }  // namespace soma::data

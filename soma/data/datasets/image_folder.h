@@ -70,7 +70,15 @@ class SegmentationFolder : public Dataset {
 std::shared_ptr<Dataset> isbi2012(const std::string& root,
                                   const SegmentationOptions& options = {.binary = true});
 
-// Decodes a mask (grey), binarised when asked, and resized (nearest) when asked.
+// A decoded image resized (bilinear) as `options` ask.
+Tensor image_from(const Tensor& decoded, const SegmentationOptions& options);
+
+// A decoded mask (grey), binarised when asked, and resized (nearest) when asked.
 Tensor mask_from(const Tensor& grey, const SegmentationOptions& options);
+
+// Images u8 [C, H, W] with their masks u8 [1, H, W], held in memory. Throws soma::Error when
+// `pairs` is empty or an image's or mask's size differs from the first image's.
+std::shared_ptr<Dataset> segmentation_in_memory(
+    const std::vector<std::pair<Tensor, Tensor>>& pairs);
 
 }  // namespace soma::data
