@@ -12,6 +12,7 @@
 #include "soma/models/alexnet.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
+#include "soma/models/unet.h"
 #include "soma/models/vgg.h"
 #include "soma/nn/activation.h"
 #include "soma/nn/batch_norm.h"
@@ -123,6 +124,15 @@ TEST(ResNet18, ResidualBlocksLearnFromTheirInputs) {
   EXPECT_TRUE(x.grad().defined());
   for (const auto& [name, parameter] : resnet.named_parameters())
     EXPECT_TRUE(parameter.grad().defined()) << name;
+}
+
+TEST(UNet, StateDictEqualsPyTorchs) {
+  UNet transposed(3, {.classes = 2, .depth = 4, .base = 16});
+  EXPECT_EQ(state_dict_shapes(transposed), pytorch_state_dict("unet"));
+  EXPECT_EQ(transposed.parameter_count(), pytorch_parameter_count("unet"));
+  UNet bilinear(1, {.classes = 2, .depth = 3, .base = 8, .bilinear = true});
+  EXPECT_EQ(state_dict_shapes(bilinear), pytorch_state_dict("unet_bilinear"));
+  EXPECT_EQ(bilinear.parameter_count(), pytorch_parameter_count("unet_bilinear"));
 }
 
 TEST(Airbench, EqualsAirbench94sNetwork) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "soma/io/safetensors.h"
 #include "testing.h"
 
 namespace soma::models {
@@ -30,6 +31,24 @@ TEST(UNet, SamePaddingKeepsTheImagesSize) {
         net(Tensor::randn({1, 3, 18, 16}));
       },
       "unet: images of 18×16 do not halve evenly 2 times (same padding)");
+}
+
+TEST(UNet, ScoresAsPyTorchsWithItsWeights) {
+  // tests/fixtures/make_fixtures.py's unet(): PyTorch's weights and running statistics loaded by
+  // name give PyTorch's scores in evaluation mode, with transposed convolutions or bilinear
+  // upsampling.
+  for (const bool bilinear : {false, true}) {
+    const std::string name = bilinear ? "unet_small_bilinear" : "unet_small";
+    const auto fixture =
+        io::load_safetensors(std::string(SOMA_FIXTURES_DIR) + "/" + name + ".safetensors").tensors;
+    std::map<std::string, Tensor> state;
+    for (const auto& [key, value] : fixture)
+      if (key.starts_with("state.")) state[key.substr(6)] = value;
+    UNet net(3, {.classes = 3, .depth = 2, .base = 4, .bilinear = bilinear});
+    net.load_state_dict(state);
+    net.eval();
+    testing::expect_close(net(fixture.at("input")), fixture.at("output"), 1e-4, 1e-5, name);
+  }
 }
 
 TEST(UNet, ThePapersNetwork) {
