@@ -4,12 +4,13 @@
 #include <cctype>
 
 #include "soma/metrics/accuracy.h"
+#include "soma/metrics/rand_error.h"
 #include "soma/metrics/regression.h"
 #include "soma/metrics/segmentation.h"
 
 namespace soma::metrics {
 
-MetricPtr by_name(const std::string& name) {
+MetricPtr by_name(const std::string& name, int64_t ignore_index) {
   if (name == "accuracy" || name == "sparse_categorical_accuracy")
     return std::make_shared<SparseCategoricalAccuracy>();
   if (name == "categorical_accuracy") return std::make_shared<CategoricalAccuracy>();
@@ -22,12 +23,16 @@ MetricPtr by_name(const std::string& name) {
   if (name == "mae") return std::make_shared<RegressionMetric>(RegressionKind::MAE);
   if (name == "mape") return std::make_shared<RegressionMetric>(RegressionKind::MAPE);
   if (name == "msle") return std::make_shared<RegressionMetric>(RegressionKind::MSLE);
-  if (name == "pixel_accuracy") return std::make_shared<PixelConfusion>(PixelScore::Accuracy);
-  if (name == "mean_iou") return std::make_shared<PixelConfusion>(PixelScore::MeanIoU);
-  if (name == "mean_dice") return std::make_shared<PixelConfusion>(PixelScore::MeanDice);
+  if (name == "pixel_accuracy")
+    return std::make_shared<PixelConfusion>(PixelScore::Accuracy, ignore_index);
+  if (name == "mean_iou")
+    return std::make_shared<PixelConfusion>(PixelScore::MeanIoU, ignore_index);
+  if (name == "mean_dice")
+    return std::make_shared<PixelConfusion>(PixelScore::MeanDice, ignore_index);
+  if (name == "rand_error") return std::make_shared<RandError>(1, ignore_index);
   fail("unknown metric \"", name, "\" (known: accuracy, sparse_categorical_accuracy, ",
        "categorical_accuracy, binary_accuracy, topK such as top3, mse, rmse, mae, mape, msle, ",
-       "pixel_accuracy, mean_iou, mean_dice)");
+       "pixel_accuracy, mean_iou, mean_dice, rand_error)");
 }
 
 }  // namespace soma::metrics

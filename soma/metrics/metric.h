@@ -27,7 +27,8 @@ using MetricPtr = std::shared_ptr<Metric>;
 
 // The metric a config names: "accuracy" / "sparse_categorical_accuracy", "categorical_accuracy",
 // "binary_accuracy", "topK" (any K, e.g. "top5"), "mse", "rmse", "mae", "mape", "msle", and per
-// pixel "pixel_accuracy", "mean_iou", "mean_dice".
-MetricPtr by_name(const std::string& name);
+// pixel "pixel_accuracy", "mean_iou", "mean_dice", "rand_error", which leave out the pixels whose
+// target is `ignore_index`.
+MetricPtr by_name(const std::string& name, int64_t ignore_index = -100);
 
 }  // namespace soma::metrics

@@ -656,10 +656,11 @@ Config config_of(const toml::table& root, const std::string& path) {
     // A class per pixel: its metrics count pixels.
     if (!train.get("metrics")) config.metrics = {"pixel_accuracy", "mean_iou"};
     for (const std::string& metric : config.metrics)
-      SOMA_CHECK(metric == "pixel_accuracy" || metric == "mean_iou" || metric == "mean_dice",
+      SOMA_CHECK(metric == "pixel_accuracy" || metric == "mean_iou" || metric == "mean_dice" ||
+                     metric == "rand_error",
                  config.path, ": [train] metric \"", metric, "\" counts examples, but dataset \"",
-                 config.dataset, "\" has a class per pixel (use pixel_accuracy, mean_iou or ",
-                 "mean_dice)");
+                 config.dataset, "\" has a class per pixel (use pixel_accuracy, mean_iou, ",
+                 "mean_dice or rand_error)");
   }
   if (config.regression) {
     // Regression has no classes to count right: its metrics are errors (loss only by default).

@@ -3,7 +3,6 @@
 #include <cstdlib>
 
 #include "soma/metrics/accuracy.h"
-#include "soma/metrics/segmentation.h"
 #include "soma/models/airbench.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/init.h"
@@ -121,11 +120,8 @@ train::TrainerOptions trainer_options(const Config& config, const nn::Module& mo
       [outputs, ignored = ignored_target(config)](const std::string& name) -> metrics::MetricPtr {
     if (outputs == 1 && name == "accuracy")
       return std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy");
-    const metrics::MetricPtr metric = metrics::by_name(name);
     // Pixels the loss ignores (a border, unlabelled regions) are not scored either.
-    if (auto* pixels = dynamic_cast<metrics::PixelConfusion*>(metric.get()))
-      return std::make_shared<metrics::PixelConfusion>(pixels->score(), ignored);
-    return metric;
+    return metrics::by_name(name, ignored);
   };
   if (config.l1 > 0) {
     std::vector<Tensor> weights;
