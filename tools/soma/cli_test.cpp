@@ -886,6 +886,12 @@ TEST(Datasets, TrainsASegmenterFromAFolderOfMasks) {
   ASSERT_EQ(e.code, 0) << e.output;
   EXPECT_NEAR(last_value(e.output, "mean_iou"), last_value(r.output, "test_mean_iou"), 1e-4)
       << e.output;
+  // Each class's IoU and Dice, and its pixels in the truth (of 4 test images, 24×24, the ignored
+  // border left out).
+  const std::string high = "(0\\.9[0-9]+|1\\.0000)";
+  EXPECT_TRUE(std::regex_search(e.output, std::regex("\nclass +IoU +Dice +pixels\n0 +" + high +
+                                                     " +" + high + " +[0-9]+\n1 +" + high)))
+      << e.output;
   // Masks of two images, in overlapping tiles smaller than the images; they agree with the truth
   // where it is labelled.
   const std::string predict = "predict " + dir.file("squares.toml") + " --weights " +

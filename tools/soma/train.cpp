@@ -352,6 +352,24 @@ int run_train(const TrainArgs& given) {
   return 0;
 }
 
+namespace {
+
+// A segmenter's scores per class: IoU, Dice and the pixels of that class in the truth.
+void print_class_scores(const metrics::PixelConfusion& pixels,
+                        const std::vector<std::string>& names) {
+  const std::vector<double> iou = pixels.iou(), dice = pixels.dice();
+  std::printf("%-16s %8s %8s %12s\n", "class", "IoU", "Dice", "pixels");
+  for (int64_t c = 0; c < pixels.classes(); ++c) {
+    int64_t truth = 0;
+    for (int64_t p = 0; p < pixels.classes(); ++p) truth += pixels.count(c, p);
+    const std::string name = c < int64_t(names.size()) ? names[size_t(c)] : std::to_string(c);
+    std::printf("%-16s %8.4f %8.4f %12lld\n", name.c_str(), iou[size_t(c)], dice[size_t(c)],
+                (long long)truth);
+  }
+}
+
+}  // namespace
+
 int run_eval(const EvalArgs& args) {
   const Config config = load_config(args.config);
   check_augmentations(config);
@@ -362,10 +380,19 @@ int run_eval(const EvalArgs& args) {
   nn::ModulePtr model = build_model(config, input.shape());
   load_weights(*model, args.weights, args.config);
   std::unique_ptr<optim::Optimizer> optimizer = build_optimizer(config, *model);
-  train::Trainer trainer(*model, *optimizer, loss,
-                         trainer_options(config, *model, output_width(config, *model, input)));
+  train::TrainerOptions options =
+      trainer_options(config, *model, output_width(config, *model, input));
+  std::shared_ptr<metrics::PixelConfusion> pixels;  // a segmenter's counts, kept for its table
+  options.make_metric = [make = options.make_metric, &pixels](const std::string& name) {
+    metrics::MetricPtr metric = make(name);
+    if (auto confusion = std::dynamic_pointer_cast<metrics::PixelConfusion>(metric))
+      pixels = confusion;
+    return metric;
+  };
+  train::Trainer trainer(*model, *optimizer, loss, options);
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
+  if (pixels) print_class_scores(*pixels, data.class_names);
   return 0;
 }
 
