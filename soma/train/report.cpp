@@ -173,6 +173,31 @@ std::string png_of(const Tensor& image) {
   return "data:image/png;base64," + base64(io::encode_png(data::to_bytes(image)));
 }
 
+// Convolution filters [O, C, kH, kW] as one u8 image [C, H, W]: a grid of tiles a pixel apart on
+// white, each filter scaled so that 0 is mid-grey and its largest magnitude black or white.
+Tensor filter_grid(const Tensor& filters) {
+  const Tensor w = filters.to(DType::F32).clone();  // dense, in row-major order
+  const int64_t count = w.size(0), channels = w.size(1), kh = w.size(2), kw = w.size(3);
+  const auto columns = int64_t(std::ceil(std::sqrt(double(count))));
+  const int64_t rows = (count + columns - 1) / columns;
+  const int64_t height = rows * (kh + 1) - 1, width = columns * (kw + 1) - 1;
+  Tensor grid = Tensor::full({channels, height, width}, 255).to(DType::U8);
+  const int64_t size = channels * kh * kw;
+  for (int64_t f = 0; f < count; ++f) {
+    const float* v = w.data<float>() + f * size;
+    float largest = 0;
+    for (int64_t i = 0; i < size; ++i) largest = std::max(largest, std::abs(v[i]));
+    const float scale = largest > 0 ? 127.5f / largest : 0;
+    const int64_t top = f / columns * (kh + 1), left = f % columns * (kw + 1);
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t y = 0; y < kh; ++y)
+        for (int64_t x = 0; x < kw; ++x)
+          grid.data<uint8_t>()[(c * height + top + y) * width + left + x] =
+              uint8_t(std::lround(127.5f + scale * v[(c * kh + y) * kw + x]));
+  }
+  return grid;
+}
+
 }  // namespace
 
 std::string render_report(const ReportInputs& in) {
@@ -185,6 +210,7 @@ std::string render_report(const ReportInputs& in) {
       ".errors{display:flex;flex-wrap:wrap;gap:10px}.errors figure{margin:0;text-align:center;"
       "font-size:11px}.errors img{width:84px;height:84px;image-rendering:pixelated}"
       ".masks img{width:256px;margin:0 6px 6px 0;image-rendering:pixelated}"
+      ".filters{image-rendering:pixelated}"
       "table{border-collapse:collapse}td,th{padding:2px "
       "10px;text-align:right}</style></head><body>\n";
   html += "<h1>" + escape(in.title) + "</h1>\n";
@@ -228,6 +254,14 @@ std::string render_report(const ReportInputs& in) {
               escape(in.classes.at(size_t(m.predicted))) + " (" +
               number(100 * m.probability, "%.0f") + "%)</figcaption></figure>";
     html += "</div>\n";
+  }
+  if (in.first_filters.defined()) {
+    const Tensor grid = filter_grid(in.first_filters);
+    html += "<h2>First convolution: " + std::to_string(in.first_filters.size(0)) + " filters of " +
+            std::to_string(in.first_filters.size(2)) + "×" +
+            std::to_string(in.first_filters.size(3)) + "</h2><img class=\"filters\" width=\"" +
+            std::to_string(std::min<int64_t>(grid.size(2) * 8, 640)) + "\" src=\"" + png_of(grid) +
+            "\">\n";
   }
   html +=
       "<h2>Timings</h2><table><tr><th>epochs</th><th>wall time</th><th>training s/epoch</th>"

@@ -2,8 +2,8 @@
 // report.html: one self-contained page about a training run (inline SVG charts and inline PNG
 // images, no scripts, no network): loss and metric curves, the learning rate, a confusion-matrix
 // heat map with class names, per-class accuracy, misclassified test images (for a segmenter:
-// IoU per class and test images beside their true and predicted masks), the model summary, the
-// config and the timings.
+// IoU per class and test images beside their true and predicted masks), the first convolution's
+// filters, the model summary, the config and the timings.
 #include <string>
 #include <vector>
 
@@ -34,6 +34,7 @@ struct ReportInputs {
   std::vector<double> class_iou;  // segmenters: IoU per class of `classes` (NaN: neither true nor
                                   // predicted anywhere)
   std::vector<SegmentedImage> segmented;
+  Tensor first_filters;  // the first convolution's weights [O, C, kH, kW], C 1 or 3 (optional)
   std::string model_summary, config;
   double seconds = 0;  // wall time of the run
 };

@@ -25,9 +25,12 @@ TEST(Report, ChartsImagesAndEscapedText) {
   in.confusion = Tensor::from(std::vector<int64_t>{8, 2, 1, 9}, {2, 2});
   in.misclassified.push_back({Tensor::zeros({1, 4, 4}, DType::U8), 0, 1, 0.7});
   in.config = "a = \"<b>\"";
+  in.first_filters = Tensor::randn({6, 1, 5, 5});
   const std::string html = render_report(in);
   EXPECT_EQ(count(html, "<svg class=\"chart\""), 5u);  // accuracy, loss, lr, heat map, bars
   EXPECT_EQ(count(html, "<img src=\"data:image/png;base64,"), 1u);
+  EXPECT_EQ(count(html, "src=\"data:image/png;base64,"), 2u);  // and the filters' grid
+  EXPECT_NE(html.find("First convolution: 6 filters of 5×5"), std::string::npos);
   EXPECT_NE(html.find("cat → dog (70%)"), std::string::npos);
   EXPECT_NE(html.find("run &lt;1&gt;"), std::string::npos);
   EXPECT_NE(html.find("a = &quot;&lt;b&gt;&quot;"), std::string::npos);

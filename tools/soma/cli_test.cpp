@@ -880,7 +880,8 @@ TEST(Datasets, TrainsASegmenterFromAFolderOfMasks) {
   for (size_t at = report.find("data:image/png"); at != std::string::npos;
        at = report.find("data:image/png", at + 1))
     ++images;
-  EXPECT_EQ(images, 12u);  // the 4 test images, each with two masks over it
+  EXPECT_EQ(images, 13u);  // the 4 test images, each with two masks over it, and the filters
+  EXPECT_NE(report.find("First convolution: 8 filters of 3×3"), std::string::npos);
   const Result e =
       soma("eval " + dir.file("squares.toml") + " --weights " + dir.file("w.safetensors"));
   ASSERT_EQ(e.code, 0) << e.output;

@@ -59,6 +59,12 @@ void write_run_report(const std::string& path, const Config& config, const std::
   report.seconds = seconds;
   const Tensor input = model_input(config, *data.test);
   report.model_summary = nn::format(nn::summarize(model, input.shape(), input.dtype()));
+  for (const auto& [name, parameter] : model.named_parameters())
+    if (parameter.dim() == 4) {  // the first convolution, shown when it reads grey or RGB images
+      if (parameter.size(1) == 1 || parameter.size(1) == 3)
+        report.first_filters = parameter.detach().to(DType::F32).clone();
+      break;
+    }
   const std::vector<std::string>& classes = data.class_names;
   autograd::NoGradGuard no_grad;
   model.eval();
