@@ -44,6 +44,9 @@ TEST_P(BinaryOps, MatchesReference) {
   expect_backends_agree(GetParam().fn, {a, b});
   b.shape = {129, 1};
   expect_backends_agree(GetParam().fn, {a, b});
+  a.shape = {3, 7, 5, 9};  // a value per channel of images (a bias)
+  b.shape = {1, 7, 1, 1};
+  expect_backends_agree(GetParam().fn, {a, b});
 }
 TEST_P(BinaryOps, MatchesPyTorch) { expect_matches_fixture(GetParam().name, GetParam().fn); }
 

@@ -1,5 +1,6 @@
 // Binary ops and reductions as loops the compiler vectorises, for the patterns that dominate
-// training: equal shapes, a scalar operand, and a row vector broadcast over rows (biases).
+// training: equal shapes, a scalar operand, a row vector broadcast over rows (biases) and a value
+// per channel broadcast over images [N, C, ...] (a transposed convolution's bias).
 #include <type_traits>
 
 #include "soma/backend/cpu/cpu_backend.h"
@@ -12,7 +13,12 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-enum class Pattern { Same, ScalarB, ScalarA, RowB, Other };
+enum class Pattern { Same, ScalarB, ScalarA, RowB, ChannelB, Other };
+
+// Whether `b` holds one value per channel of `y` [N, C, d...]: shape [1, C, 1...].
+bool per_channel(const Tensor& y, const Tensor& b) {
+  return y.dim() >= 3 && b.dim() == y.dim() && b.size(1) == y.size(1) && b.numel() == y.size(1);
+}
 
 // How b (or a) broadcasts against y = a op b.
 Pattern pattern_of(const Tensor& y, const Tensor& a, const Tensor& b) {
@@ -22,6 +28,7 @@ Pattern pattern_of(const Tensor& y, const Tensor& a, const Tensor& b) {
   if (a.shape() == y.shape() && y.dim() >= 1 && b.numel() == y.size(-1) && b.dim() >= 1 &&
       b.size(-1) == y.size(-1))
     return Pattern::RowB;
+  if (a.shape() == y.shape() && per_channel(y, b)) return Pattern::ChannelB;
   return Pattern::Other;
 }
 
@@ -101,6 +108,20 @@ void CpuBackend::binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, c
   const float *pa = a.data<float>(), *pb = b.data<float>();
   float* py = y.data<float>();
   const int64_t n = y.numel(), row = y.dim() ? y.size(-1) : 1;
+  if (pattern == Pattern::ChannelB) {  // planes of one channel each, its value held
+    const int64_t channels = y.size(1), plane = n / (y.size(0) * channels);
+    return with_op(op, [&](auto constant) {
+      constexpr BinaryOp kOp = decltype(constant)::value;
+      parallel_for(n / plane, std::max<int64_t>(1, kGrain / plane),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t p = begin; p < end; ++p) {
+                       const float value = pb[p % channels];
+                       for (int64_t i = p * plane; i < (p + 1) * plane; ++i)
+                         py[i] = math::binary(kOp, pa[i], value);
+                     }
+                   });
+    });
+  }
   with_op(op, [&](auto constant) {
     constexpr BinaryOp kOp = decltype(constant)::value;
     parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
@@ -117,6 +138,7 @@ void CpuBackend::binary_forward(BinaryOp op, const Tensor& y, const Tensor& a, c
         case Pattern::RowB:
           for (int64_t i = begin; i < end; ++i) py[i] = math::binary(kOp, pa[i], pb[i % row]);
           break;
+        case Pattern::ChannelB:
         case Pattern::Other:
           break;
       }
@@ -149,6 +171,24 @@ void CpuBackend::sum_to(const Tensor& dst, const Tensor& src) {
   const float* in = src.data<float>();
   float* out = dst.data<float>();
   if (dst.numel() == src.numel()) return add_into(out, in, src.numel());
+  if (per_channel(src, dst)) {  // per channel (a transposed convolution's bias gradient)
+    const int64_t channels = src.size(1), images = src.size(0);
+    const int64_t plane = src.numel() / (images * channels);
+    parallel_for(channels, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        double total = 0;
+        for (int64_t n = 0; n < images; ++n) {
+          const float* values = in + (n * channels + c) * plane;
+          float sum = 0;
+#pragma omp simd reduction(+ : sum)
+          for (int64_t i = 0; i < plane; ++i) sum += values[i];
+          total += sum;
+        }
+        out[c] += float(total);
+      }
+    });
+    return;
+  }
   const int64_t cols = src.dim() ? src.size(-1) : 1;
   const bool row_vector = dst.numel() == cols && dst.dim() >= 1 && dst.size(-1) == cols;
   if (!row_vector) return ReferenceBackend::sum_to(dst, src);
