@@ -79,7 +79,7 @@ def main():
             share = statistics.median(soma) * flops / 1e9 / peak if flops else None
             rows.append((workload, precision, statistics.median(soma), statistics.median(torch),
                          statistics.median(ratios), share))
-    batch = args.batch or "128, lstm 64"
+    batch = args.batch or "128, lstm 64, unet 8"
     print(f"\n| workload ({args.mode}, batch {batch}, {args.threads} threads) | precision "
           f"| soma samples/s | {'base' if args.base else 'PyTorch'} samples/s | ratio "
           f"| soma % of fp32 peak |")

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 # The PyTorch equivalents of soma's model zoo, as the state-dict fixtures define them.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "fixtures"))
-from make_fixtures import CharLstm, airbench, resnet18  # noqa: E402
+from make_fixtures import CharLstm, airbench, resnet18, unet  # noqa: E402
 
 nn = torch.nn
 
@@ -57,6 +57,8 @@ def workload(name):
         return resnet18(), (3, 32, 32)
     if name == "airbench":
         return airbench(), (3, 32, 32)
+    if name == "unet":  # configs/pets_unet.toml's network and images
+        return unet(depth=4, base=16), (3, 128, 128)
     raise SystemExit(f"unknown workload {name}")
 
 
@@ -107,11 +109,15 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if not args.batch:
-        args.batch = 64 if args.workload == "lstm" else 128  # the reference workloads' batch sizes
+        # the reference workloads' batch sizes
+        args.batch = {"lstm": 64, "unet": 8}.get(args.workload, 128)
     model, example = workload(args.workload)
     if args.workload == "lstm":
         x = torch.randint(0, VOCABULARY, (args.batch, *example))
         y = torch.randint(0, VOCABULARY, (args.batch, *example))
+    elif args.workload == "unet":
+        x = torch.randn(args.batch, *example)
+        y = torch.randint(0, 2, (args.batch, *example[1:]))
     else:
         x = torch.randn(args.batch, *example)
         y = torch.randint(0, 10, (args.batch,))
@@ -124,6 +130,8 @@ def main():
         model.eval()
 
     def loss_of(logits):
+        if args.workload == "unet":
+            return F.cross_entropy(logits, y)  # per pixel, the classes on dim 1
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
     flops = flops_per_sample(model, x, loss_of, args.mode == "train")

@@ -42,6 +42,7 @@
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
 #include "soma/models/row_lstm.h"
+#include "soma/models/unet.h"
 #include "soma/models/vgg.h"
 #include "soma/nn/activation.h"
 #include "soma/nn/batch_norm.h"

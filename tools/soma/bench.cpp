@@ -47,11 +47,14 @@ std::pair<nn::ModulePtr, Shape> workload(const std::string& name) {
   if (name == "resnet18") return {std::make_shared<models::ResNet18>(), {3, 32, 32}};
   if (name == "airbench") return {models::airbench(), {3, 32, 32}};
   if (name == "lstm") return {std::make_shared<models::CharLstm>(kVocabulary), {kSequence}};
-  fail("unknown workload \"", name, "\" (mlp, lenet5, cnn, resnet18, airbench, lstm)");
+  if (name == "unet")  // configs/pets_unet.toml's network and images
+    return {std::make_shared<models::UNet>(3, models::UNetOptions{.depth = 4, .base = 16}),
+            {3, 128, 128}};
+  fail("unknown workload \"", name, "\" (mlp, lenet5, cnn, resnet18, airbench, lstm, unet)");
 }
 
 // Random inputs and labels: class indices for the classifiers; characters and the next character
-// at every step for the language model.
+// at every step for the language model; two classes per pixel for the segmenter.
 std::pair<Tensor, Tensor> batch_of(const std::string& name, const Shape& shape, Rng& rng) {
   auto indices = [&](const Shape& of, int64_t below) {
     Tensor t = Tensor::empty(of, DType::I64);
@@ -59,7 +62,14 @@ std::pair<Tensor, Tensor> batch_of(const std::string& name, const Shape& shape, 
     return t;
   };
   if (name == "lstm") return {indices(shape, kVocabulary), indices(shape, kVocabulary)};
+  if (name == "unet")
+    return {Tensor::randn(shape, rng), indices({shape[0], shape[2], shape[3]}, 2)};
   return {Tensor::randn(shape, rng), indices({shape[0]}, 10)};
+}
+
+// The reference workloads' batch sizes.
+int64_t default_batch(const std::string& name) {
+  return name == "lstm" ? 64 : name == "unet" ? 8 : 128;
 }
 
 double median(std::vector<double> values) {
@@ -77,7 +87,7 @@ int run_bench(const BenchArgs& args) {
   const Autocast autocast(parse_precision(args.precision, "--precision"));
   manual_seed(0);
   auto [model, example] = workload(args.workload);
-  const int64_t batch = args.batch > 0 ? args.batch : args.workload == "lstm" ? 64 : 128;
+  const int64_t batch = args.batch > 0 ? args.batch : default_batch(args.workload);
   Shape shape{batch};
   shape.insert(shape.end(), example.begin(), example.end());
   Rng rng(1);
@@ -94,8 +104,11 @@ int run_bench(const BenchArgs& args) {
     }
     sgd.zero_grad();
     const Tensor logits = (*model)(x);
-    loss::sparse_categorical_crossentropy(logits.reshape({-1, logits.size(-1)}), y.reshape({-1}))
-        .backward();
+    if (args.workload == "unet")
+      loss::cross_entropy(logits, y).backward();  // per pixel, the classes on dim 1
+    else
+      loss::sparse_categorical_crossentropy(logits.reshape({-1, logits.size(-1)}), y.reshape({-1}))
+          .backward();
     sgd.step();
   };
   for (int64_t i = 0; i < args.warmup; ++i) step();

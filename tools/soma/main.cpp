@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   CLI::App* bench_command = app.add_subcommand(
       "bench", "Time training or inference of a reference workload on synthetic data");
   bench_command
-      ->add_option("workload", bench.workload, "mlp, lenet5, cnn, resnet18, airbench, lstm")
+      ->add_option("workload", bench.workload, "mlp, lenet5, cnn, resnet18, airbench, lstm, unet")
       ->required();
   bench_command->add_option("--mode", bench.mode, "train (forward, backward, SGD) or infer");
   bench_command->add_option("--precision", bench.precision, precision_help);
