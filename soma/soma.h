@@ -39,6 +39,7 @@
 #include "soma/models/airbench.h"
 #include "soma/models/alexnet.h"
 #include "soma/models/char_lstm.h"
+#include "soma/models/fcn.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
 #include "soma/models/row_lstm.h"

@@ -10,6 +10,7 @@
 #include "soma/io/safetensors.h"
 #include "soma/models/airbench.h"
 #include "soma/models/alexnet.h"
+#include "soma/models/fcn.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
 #include "soma/models/unet.h"
@@ -114,6 +115,36 @@ TEST(ResNet18, EqualsTorchvisionsCifarForm) {
   EXPECT_EQ(resnet.parameter_count(), 11173962);
   EXPECT_TRUE(resnet.state_dict().count("layer2.0.downsample.0.weight"));
   EXPECT_FALSE(resnet.state_dict().count("layer1.0.downsample.0.weight"));
+}
+
+TEST(ResNet18, ImageNetStemEqualsTorchvisionsResNet18) {
+  ResNet18 resnet({.classes = 1000, .imagenet_stem = true});
+  EXPECT_EQ(state_dict_shapes(resnet), pytorch_state_dict("resnet18_imagenet"));
+  EXPECT_EQ(resnet.parameter_count(), 11689512);  // torchvision's resnet18
+  resnet.eval();
+  const std::vector<Tensor> maps = resnet.stages(Tensor::randn({1, 3, 64, 96}));
+  ASSERT_EQ(maps.size(), 4u);
+  EXPECT_EQ(maps[0].shape(), (Shape{1, 64, 16, 24}));  // 1/4
+  EXPECT_EQ(maps[3].shape(), (Shape{1, 512, 2, 3}));   // 1/32
+  EXPECT_EQ(resnet(Tensor::randn({2, 3, 64, 64})).shape(), (Shape{2, 1000}));
+  ResNet18 features({.classes = 0, .imagenet_stem = true});
+  EXPECT_EQ(features(Tensor::randn({2, 3, 64, 64})).shape(), (Shape{2, 512}));
+}
+
+TEST(FcnResNet18, StateDictEqualsPyTorchsAndScoresEveryPixel) {
+  FcnResNet18 fcn({.classes = 2});
+  EXPECT_EQ(state_dict_shapes(fcn), pytorch_state_dict("fcn_resnet18"));
+  EXPECT_EQ(fcn.parameter_count(), pytorch_parameter_count("fcn_resnet18"));
+  EXPECT_TRUE(fcn.state_dict().count("backbone.layer4.1.bn2.running_var"));
+  EXPECT_TRUE(fcn.state_dict().count("classifier.4.bias"));
+  fcn.eval();
+  EXPECT_EQ(fcn(Tensor::randn({2, 3, 64, 96})).shape(), (Shape{2, 2, 64, 96}));
+  testing::expect_error(
+      [&] {
+        fcn(Tensor::randn({1, 3, 48, 64}));
+      },
+      "fcn_resnet18: expected RGB images [N, 3, H, W] with sides that are "
+      "multiples of 32, found [1, 3, 48, 64]");
 }
 
 TEST(ResNet18, ResidualBlocksLearnFromTheirInputs) {

@@ -38,11 +38,19 @@ Tensor BasicBlock::forward(const Tensor& x) {
 }
 
 ResNet18::ResNet18(ResNetOptions options)
-    : conv1_(conv3x3(3, 64, 1)), bn1_(std::make_shared<nn::BatchNorm2d>(64)) {
-  SOMA_CHECK(options.classes > 0, "resnet18: expected a positive number of classes, found ",
+    : conv1_(
+          options.imagenet_stem
+              ? std::make_shared<nn::Conv2d>(
+                    3, 64, nn::Conv2dOptions{.kernel = 7, .stride = 2, .padding = 3, .bias = false})
+              : conv3x3(3, 64, 1)),
+      bn1_(std::make_shared<nn::BatchNorm2d>(64)) {
+  SOMA_CHECK(options.classes >= 0, "resnet18: expected a number of classes, found ",
              options.classes);
   register_module("conv1", conv1_);
   register_module("bn1", bn1_);
+  if (options.imagenet_stem)
+    maxpool_ =
+        std::make_shared<nn::MaxPool2d>(nn::Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1});
   int64_t channels = 64;
   for (int64_t stage = 0; stage < 4; ++stage) {
     const int64_t filters = 64 << stage, stride = stage == 0 ? 1 : 2;
@@ -52,14 +60,24 @@ ResNet18::ResNet18(ResNetOptions options)
     layers_.push_back(layer);
     channels = filters;
   }
-  fc_ = std::make_shared<nn::Linear>(channels, options.classes);
-  register_module("fc", fc_);
+  if (options.classes > 0) {
+    fc_ = std::make_shared<nn::Linear>(channels, options.classes);
+    register_module("fc", fc_);
+  }
+}
+
+std::vector<Tensor> ResNet18::stages(const Tensor& x) {
+  const Tensor stem = conv1_->forward(x);
+  Tensor out =
+      maxpool_ ? bn1_->forward_relu_max_pool(stem, maxpool_->geometry()) : bn1_->forward_relu(stem);
+  std::vector<Tensor> maps;
+  for (const auto& layer : layers_) maps.push_back(out = layer->forward(out));
+  return maps;
 }
 
 Tensor ResNet18::forward(const Tensor& x) {
-  Tensor out = bn1_->forward_relu(conv1_->forward(x));
-  for (const auto& layer : layers_) out = layer->forward(out);
-  return fc_->forward(flatten(adaptive_avg_pool2d(out, {1, 1})));
+  const Tensor features = flatten(adaptive_avg_pool2d(stages(x).back(), {1, 1}));
+  return fc_ ? fc_->forward(features) : features;
 }
 
 }  // namespace soma::models

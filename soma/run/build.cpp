@@ -9,6 +9,7 @@
 #include "soma/models/airbench.h"
 #include "soma/models/alexnet.h"
 #include "soma/models/char_lstm.h"
+#include "soma/models/fcn.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
 #include "soma/models/row_lstm.h"
@@ -89,6 +90,15 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
                                             .batch_norm = t.number("batch_norm", 1) != 0,
                                             .bilinear = t.number("bilinear", 0) != 0,
                                             .valid = t.number("valid", 0) != 0});
+  }
+  if (t.type == "fcn_resnet18") {
+    t.check(input_shape[0] == 3 && input_shape[1] % 32 == 0 && input_shape[2] % 32 == 0,
+            "takes RGB images with sides that are multiples of 32, but the examples are " +
+                to_string(input_shape));
+    const double dropout = t.number("dropout", 0.1);
+    t.check(dropout >= 0 && dropout < 1, "\"dropout\" must lie in [0, 1)");
+    return std::make_shared<models::FcnResNet18>(
+        models::FcnOptions{.classes = size("classes", 2), .dropout = dropout});
   }
   const auto classes = size("classes", 10);
   if (t.type == "row_lstm") {

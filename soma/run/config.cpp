@@ -62,6 +62,7 @@ const std::map<std::string, std::vector<std::string>> kModelKeys{
     {"char_lstm", {"vocabulary", "embedding", "hidden", "layers", "dropout", "stateful"}},
     {"row_lstm", {"hidden", "layers", "classes"}},
     {"unet", {"classes", "depth", "base", "batch_norm", "bilinear", "valid"}},
+    {"fcn_resnet18", {"classes", "dropout"}},
 };
 
 // The keys each schedule takes besides "type".
