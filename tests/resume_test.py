@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Kill -9 at random moments, resume, and get the uninterrupted run's losses.
 
-Runs tests/resume_mnist.toml once uninterrupted (checkpoints every epoch, per-step losses in
-JSONL), then several times killed with SIGKILL at a random moment and resumed from the newest
-checkpoint in its folder. Every resumed step's loss must equal the uninterrupted run's bit for
-bit, whatever the killed run logged must be a prefix of it, and the log the resumed run appends to
-must hold the whole uninterrupted run. Then a truncated checkpoint must
-be refused with a clear error. Needs MNIST in $SOMA_DATA; exits 77 (skipped) without it."""
+Runs tests/resume_mnist.toml (or, with --config isbi, tests/resume_isbi.toml: a U-Net segmenting
+ISBI 2012) once uninterrupted (checkpoints every epoch, per-step losses in JSONL), then several
+times killed with SIGKILL at a random moment and resumed from the newest checkpoint in its folder.
+Every resumed step's loss must equal the uninterrupted run's bit for bit, whatever the killed run
+logged must be a prefix of it, and the log the resumed run appends to must hold the whole
+uninterrupted run. Then a truncated checkpoint must be refused with a clear error. Needs the
+dataset in $SOMA_DATA; exits 77 (skipped) without it."""
 import argparse
 import glob
 import json
@@ -20,7 +21,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CONFIG = os.path.join(HERE, "resume_mnist.toml")
+# config: (file, its dataset's folder in the data root, steps in the whole run)
+CONFIGS = {"mnist": ("resume_mnist.toml", "mnist", 6 * 60),
+           "isbi": ("resume_isbi.toml", "isbi2012-em-segmentation", 6 * 6)}
 
 
 def steps(path):
@@ -48,16 +51,19 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--soma", required=True)
     parser.add_argument("--kills", type=int, default=8)
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="mnist")
     args = parser.parse_args()
-    if not os.path.exists(os.path.join(os.environ.get("SOMA_DATA", ""), "mnist")):
-        print("skipped: MNIST not found in $SOMA_DATA")
+    config, dataset, total = CONFIGS[args.config]
+    if not os.path.exists(os.path.join(os.environ.get("SOMA_DATA", ""), dataset)):
+        print(f"skipped: {dataset} not found in $SOMA_DATA")
         return 77
-    train = [args.soma, "train", CONFIG, "--quiet"]
+    train = [args.soma, "train", os.path.join(HERE, config), "--quiet"]
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(train + ["--checkpoint-dir", f"{tmp}/ref", "--log-jsonl", f"{tmp}/ref.jsonl"],
                        check=True)
         reference = steps(f"{tmp}/ref.jsonl")
-        check(len(reference) == 6 * 60, f"the reference run logged {len(reference)} steps")
+        check(len(reference) == total, f"the reference run logged {len(reference)} steps, "
+              f"expected {total}")
 
         rng = random.Random(2026)
         killed = 0
