@@ -962,6 +962,11 @@ TEST(Segmentation, UNetLearnsTheIsbiMembranes) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_GE(last_value(r.output, "test_pixel_accuracy"), 0.88) << r.output;
   EXPECT_GE(last_value(r.output, "test_mean_iou"), 0.68) << r.output;
+  // The challenge's Rand error is logged too; calling every pixel "cell" merges all the cells
+  // into one and scores about 1, and a perfect map 0. Eight epochs leave it noisy (0.2-0.9).
+  const double rand_error = last_value(r.output, "test_rand_error");
+  EXPECT_GT(rand_error, 0) << r.output;
+  EXPECT_LT(rand_error, 0.97) << r.output;
 }
 
 TEST(Datasets, TrainsFromCsvFiles) {
