@@ -82,17 +82,17 @@ std::shared_ptr<Dataset> oxford_pets(const std::string& root, Split split,
              "oxford_pets: classes must be 2 (pet, background; the border ignored) or 3 (and "
              "border), found ",
              options.classes);
-  SOMA_CHECK(options.classes == 3 || (options.ignored >= 0 && options.ignored <= 255),
+  SOMA_CHECK(options.classes == 3 || (options.ignored >= 2 && options.ignored <= 255),
              "oxford_pets: with 2 classes the border is ignored, so the loss needs an "
-             "ignore_index of 0-255 (as 255), found ",
+             "ignore_index of 2-255 (as 255), found ",
              options.ignored);
   const PetFiles files(find_dataset("oxford-pets-sample", root));
   const std::string list =
       split == Split::Train ? "annotations/trainval.txt" : "annotations/test.txt";
   const std::vector<std::string> names = listed(files.bytes(list));
   SOMA_CHECK(!names.empty(), files.name(list), ": lists no images");
-  SegmentationOptions unchanged = options;
-  unchanged.binary = false;
+  SegmentationOptions resize_only = options;  // the trimaps are classes already
+  resize_only.binary = false;
   std::vector<std::pair<Tensor, Tensor>> pairs;
   for (const std::string& name : names) {
     const std::string image = "images/" + name + ".jpg",
@@ -101,7 +101,7 @@ std::shared_ptr<Dataset> oxford_pets(const std::string& root, Split split,
         io::decode_image(files.bytes(image), files.name(image), options.channels), options);
     const Tensor classes = classes_of(io::decode_image(files.bytes(trimap), files.name(trimap), 1),
                                       files.name(trimap), options);
-    pairs.emplace_back(std::move(picture), mask_from(classes, unchanged));
+    pairs.emplace_back(std::move(picture), mask_from(classes, resize_only));
   }
   return segmentation_in_memory(pairs);
 }

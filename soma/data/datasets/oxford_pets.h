@@ -12,7 +12,7 @@ namespace soma::data {
 // Images differ in size, so `options` must give height and width (images resize bilinearly,
 // trimaps by nearest). The trimaps' 1 pet / 2 background / 3 border become class 1 pet,
 // 0 background, and with options.classes = 3 class 2 border; with classes = 2 the border is
-// options.ignored (0-255), for the loss to leave out. Throws soma::Error naming the file for a
+// options.ignored (2-255), for the loss to leave out. Throws soma::Error naming the file for a
 // listed image or trimap that is missing or corrupt, or a trimap value other than 1-3.
 std::shared_ptr<Dataset> oxford_pets(const std::string& root, Split split,
                                      const SegmentationOptions& options);

@@ -69,7 +69,7 @@ TEST(OxfordPets, BadDataNamesTheFile) {
       [&] {
         oxford_pets(pets.dir.file(""), Split::Train, {.height = 4, .width = 6, .classes = 2});
       },
-      "needs an ignore_index of 0-255");
+      "needs an ignore_index of 2-255");
 }
 
 TEST(OxfordPets, ReadsTheSampleArchiveInTheDataRoot) {
