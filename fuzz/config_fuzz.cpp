@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const run::Config config =
         run::parse_config(std::string(reinterpret_cast<const char*>(data), size), "fuzz.toml");
     if (config.dataset == "image_folder" || config.dataset == "csv" ||
-        config.dataset == "segmentation_folder")
+        config.dataset == "segmentation_folder" || config.dataset == "coco")
       return 0;  // files
     const Shape example = run::zero_example(config).input().shape();
     // Building a model runs its layers on an example to find their shapes, and on large images

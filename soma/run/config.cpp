@@ -449,12 +449,15 @@ const std::map<std::string, std::vector<std::string>> kDatasetKeys{
      {"path", "test_path", "test_split", "image_size", "channels", "binary", "classes"}},
     {"isbi2012", {"image_size"}},
     {"oxford_pets", {"image_size", "classes"}},
+    {"coco",
+     {"path", "annotations", "images", "test_annotations", "test_images", "test_split",
+      "image_size", "channels"}},
 };
 
 void parse_dataset_keys(Config& config, const toml::table& data) {
   const std::string of = "[data]";
   const bool files = config.dataset == "image_folder" || config.dataset == "csv" ||
-                     config.dataset == "segmentation_folder";
+                     config.dataset == "segmentation_folder" || config.dataset == "coco";
   config.data_path = get<std::string>(config, data, of, "path", "", files);
   config.test_path = get<std::string>(config, data, of, "test_path", "");
   config.test_split = get<double>(config, data, of, "test_split", 0.2);
@@ -494,6 +497,16 @@ void parse_dataset_keys(Config& config, const toml::table& data) {
                config.classes);
     SOMA_CHECK(!config.binary_masks || config.classes == 2, config.path,
                ": [data] binary masks hold 2 classes, found classes = ", config.classes);
+  }
+  if (config.dataset == "coco") {
+    config.annotations = get<std::string>(config, data, of, "annotations", "", true);
+    config.images = get<std::string>(config, data, of, "images", "");
+    config.test_annotations = get<std::string>(config, data, of, "test_annotations", "");
+    config.test_images = get<std::string>(config, data, of, "test_images", "");
+    SOMA_CHECK(config.test_annotations.empty() || !data.get("test_split"), config.path,
+               ": [data] takes test_annotations or test_split, not both");
+    SOMA_CHECK(config.image_size[0] > 0, config.path,
+               ": [data] coco needs image_size: its images differ in size");
   }
   if (config.dataset == "oxford_pets") {
     config.classes = get<int64_t>(config, data, of, "classes", 2);

@@ -65,6 +65,8 @@ struct Config {
   bool coarse_labels = false;               // cifar100: its 20 superclasses, not its 100 classes
   bool binary_masks = false;  // segmentation_folder: masks of 0/255, ≥ 128 being class 1
   int64_t classes = 0;        // segmentation_folder: the classes the masks' values index
+  // coco: the annotation files and image folders inside data_path (a folder or an archive).
+  std::string annotations, images, test_annotations, test_images;
   int64_t batch_size = 32;
   bool shuffle = true;
   bool drop_last = false;  // training skips a last batch smaller than batch_size

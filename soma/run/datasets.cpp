@@ -1,14 +1,19 @@
 #include "soma/run/datasets.h"
 
+#include <filesystem>
+#include <map>
 #include <numeric>
 
 #include "soma/data/datasets/cifar.h"
+#include "soma/data/datasets/coco.h"
 #include "soma/data/datasets/csv.h"
 #include "soma/data/datasets/image_folder.h"
 #include "soma/data/datasets/mnist.h"
 #include "soma/data/datasets/oxford_pets.h"
 #include "soma/data/datasets/text.h"
 #include "soma/data/root.h"
+#include "soma/io/archive.h"
+#include "soma/io/file.h"
 #include "soma/run/losses.h"
 
 namespace soma::run {
@@ -121,6 +126,52 @@ Splits oxford_pets(const Config& config, const std::string& data_dir) {
           pet_class_names(config)};
 }
 
+// The files of `path`, a folder or an archive (read once), by their path inside it; in an archive
+// whose entries all lie in one top folder (coco128/…), below that folder.
+data::ImageBytes files_in(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    return [path](const std::string& name) { return io::read_file(path + "/" + name); };
+  auto files = std::make_shared<std::map<std::string, std::string>>();
+  for (io::ArchiveFile& file : io::read_archive(path)) (*files)[file.name] = std::move(file.bytes);
+  std::string top =
+      files->empty() ? "" : files->begin()->first.substr(0, files->begin()->first.find('/') + 1);
+  for (const auto& [name, bytes] : *files)
+    if (!top.empty() && !name.starts_with(top)) top.clear();
+  return [files, top, path](const std::string& name) {
+    const auto found = files->find(top + name);
+    SOMA_CHECK(found != files->end(), path, ": no file ", top + name, " in the archive");
+    return found->second;
+  };
+}
+
+// COCO-format annotations and images in config.data_path: the annotations file trains (less a
+// seeded test_split) unless test_annotations names the test set.
+Splits coco(const Config& config) {
+  const data::ImageBytes files = files_in(config.data_path);
+  const auto set = [&](const std::string& annotations, const std::string& images) {
+    data::CocoFile file =
+        data::parse_coco(files(annotations), config.data_path + ":" + annotations);
+    const std::string folder = images.empty() ? "" : images + "/";
+    return std::make_shared<data::CocoSegmentation>(
+        std::move(file), [files, folder](const std::string& name) { return files(folder + name); },
+        segmentation_options(config));
+  };
+  const auto all = set(config.annotations, config.images);
+  std::vector<std::string> names{"background"};
+  for (const data::CocoCategory& category : all->file().categories) names.push_back(category.name);
+  std::shared_ptr<data::CocoSegmentation> test;
+  if (!config.test_annotations.empty()) {
+    test = set(config.test_annotations, config.test_images);
+    std::vector<std::string> test_names{"background"};
+    for (const data::CocoCategory& category : test->file().categories)
+      test_names.push_back(category.name);
+    SOMA_CHECK(test_names == names, config.data_path, ": the categories of ",
+               config.test_annotations, " differ from those of ", config.annotations);
+  }
+  auto [train, tested] = split(config, all, test);
+  return {train, tested, int64_t(names.size()), "", names};
+}
+
 data::CsvOptions csv_options(const Config& config) {
   return {.targets = config.targets,
           .task = config.regression ? data::Task::Regression : data::Task::Classification,
@@ -168,7 +219,7 @@ data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
 
 bool segments(const Config& config) {
   return config.dataset == "segmentation_folder" || config.dataset == "isbi2012" ||
-         config.dataset == "oxford_pets";
+         config.dataset == "oxford_pets" || config.dataset == "coco";
 }
 
 data::Example zero_example(const Config& config) {
@@ -191,6 +242,7 @@ data::Example zero_example(const Config& config) {
     return height > 0 ? image({1, height, width}) : image({1, 512, 512});
   }
   if (name == "oxford_pets") return image({3, config.image_size[0], config.image_size[1]});
+  if (name == "coco") return image({config.channels, config.image_size[0], config.image_size[1]});
   if (name == "segmentation_folder") {
     const auto [height, width] = config.image_size;
     if (height > 0) return image({config.channels, height, width});
@@ -250,6 +302,7 @@ Splits load_dataset(const Config& config, const std::string& data_dir) {
   if (name == "segmentation_folder") return segmentation_folder(config);
   if (name == "isbi2012") return isbi2012(config, data_dir);
   if (name == "oxford_pets") return oxford_pets(config, data_dir);
+  if (name == "coco") return coco(config);
   SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no loader");
   return csv(config);
 }

@@ -954,6 +954,70 @@ TEST(Datasets, TrainsASegmenterFromAFolderOfMasks) {
                "loss = \"mse\" compares values, which a mask of 2 classes is not");
 }
 
+TEST(Datasets, TrainsASegmenterFromCocoFiles) {
+  // 16 images of a bright square (COCO category 5, "square", as a polygon), each with a crowd
+  // region over its top-left corner (an RLE, left out of the loss and the scores).
+  TempDir dir;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> corner(4, 14), side(6, 12), noise(0, 60);
+  std::string images, annotations;
+  for (int n = 0; n < 16; ++n) {
+    Tensor image = Tensor::zeros({3, 32, 32}, DType::U8);
+    const int top = corner(rng), left = corner(rng), height = side(rng), width = side(rng);
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) {
+          const bool inside = y >= top && y < top + height && x >= left && x < left + width;
+          image.data<uint8_t>()[(c * 32 + y) * 32 + x] = uint8_t((inside ? 170 : 40) + noise(rng));
+        }
+    dir.write("shapes/images/" + std::to_string(n) + ".png", io::encode_png(image));
+    const std::string id = std::to_string(n), x0 = std::to_string(left), y0 = std::to_string(top),
+                      x1 = std::to_string(left + width), y1 = std::to_string(top + height);
+    images += std::string(n ? ", " : "") + "{\"id\": " + id + ", \"file_name\": \"" + id +
+              ".png\", \"height\": 32, \"width\": 32}";
+    annotations += std::string(n ? ", " : "") + "{\"id\": " + id + ", \"image_id\": " + id +
+                   ", \"category_id\": 5, \"bbox\": [" + x0 + ", " + y0 + ", " +
+                   std::to_string(width) + ", " + std::to_string(height) +
+                   "], \"segmentation\": [[" + x0 + ", " + y0 + ", " + x1 + ", " + y0 + ", " + x1 +
+                   ", " + y1 + ", " + x0 + ", " + y1 + "]]}, {\"id\": " + std::to_string(100 + n) +
+                   ", \"image_id\": " + id +
+                   ", \"category_id\": 5, \"iscrowd\": 1, \"bbox\": [0, 0, 2, 2], "
+                   "\"segmentation\": {\"counts\": [0, 2, 30, 2, 990], \"size\": [32, 32]}}";
+  }
+  dir.write("shapes/annotations.json",
+            "{\"categories\": [{\"id\": 5, \"name\": \"square\"}], \"images\": [" + images +
+                "], \"annotations\": [" + annotations + "]}");
+  std::string text = kSquaresConfig;
+  text.replace(text.find("dataset = \"segmentation_folder\""), 31, "dataset = \"coco\"");
+  text.replace(text.find("SQUARES"), 7, dir.file("shapes"));
+  text.replace(text.find("classes = 2"), 11,
+               "annotations = \"annotations.json\"\nimages = \"images\"\nimage_size = 32");
+  dir.write("coco.toml", text);
+  const Result r = soma("train " + dir.file("coco.toml") + " --save " + dir.file("w.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GE(last_value(r.output, "test_pixel_accuracy"), 0.95) << r.output;
+  EXPECT_GE(last_value(r.output, "test_mean_iou"), 0.85) << r.output;
+  const Result e =
+      soma("eval " + dir.file("coco.toml") + " --weights " + dir.file("w.safetensors"));
+  ASSERT_EQ(e.code, 0) << e.output;
+  EXPECT_NE(e.output.find("\nsquare "), std::string::npos) << e.output;  // the category's name
+  // An annotation of a category the file does not list; a crowd that the loss does not ignore.
+  const std::string json = io::read_file(dir.file("shapes/annotations.json"));
+  std::string unknown = json;
+  const std::string five = "\"category_id\": 5";
+  unknown.replace(unknown.find(five), five.size(), "\"category_id\": 6");
+  dir.write("shapes/annotations.json", unknown);
+  expect_error("train " + dir.file("coco.toml"), "annotations.json: annotation 0: no category 6");
+  dir.write("shapes/annotations.json", json);
+  std::string crowds = text;
+  const std::string ignoring = ", ignore_index = 255 }";
+  for (size_t at; (at = crowds.find(ignoring)) != std::string::npos;)
+    crowds.replace(at, ignoring.size(), " }");
+  dir.write("crowds.toml", crowds);
+  expect_error("train " + dir.file("crowds.toml"),
+               "crowd regions are left out of the loss, which needs an ignore_index of 2-255");
+}
+
 TEST(Segmentation, UNetLearnsTheIsbiMembranes) {
   // Eight epochs of configs/isbi2012_unet.toml (its cosine schedule shortened to them), scored on
   // the 6 held-out slices. Calling every pixel "cell" scores 0.78 and a mean IoU of 0.39.
