@@ -138,8 +138,9 @@ data::ImageBytes files_in(const std::string& path) {
   for (const auto& [name, bytes] : *files)
     if (!top.empty() && !name.starts_with(top)) top.clear();
   return [files, top, path](const std::string& name) {
-    const auto found = files->find(top + name);
-    SOMA_CHECK(found != files->end(), path, ": no file ", top + name, " in the archive");
+    auto found = files->find(name);
+    if (found == files->end()) found = files->find(top + name);
+    SOMA_CHECK(found != files->end(), path, ": no file ", name, " in the archive");
     return found->second;
   };
 }
@@ -156,16 +157,18 @@ Splits coco(const Config& config) {
         std::move(file), [files, folder](const std::string& name) { return files(folder + name); },
         segmentation_options(config));
   };
+  const auto class_names = [](const data::CocoSegmentation& data) {
+    std::vector<std::string> names{"background"};
+    for (const data::CocoCategory& category : data.file().categories)
+      names.push_back(category.name);
+    return names;
+  };
   const auto all = set(config.annotations, config.images);
-  std::vector<std::string> names{"background"};
-  for (const data::CocoCategory& category : all->file().categories) names.push_back(category.name);
+  const std::vector<std::string> names = class_names(*all);
   std::shared_ptr<data::CocoSegmentation> test;
   if (!config.test_annotations.empty()) {
     test = set(config.test_annotations, config.test_images);
-    std::vector<std::string> test_names{"background"};
-    for (const data::CocoCategory& category : test->file().categories)
-      test_names.push_back(category.name);
-    SOMA_CHECK(test_names == names, config.data_path, ": the categories of ",
+    SOMA_CHECK(class_names(*test) == names, config.data_path, ": the categories of ",
                config.test_annotations, " differ from those of ", config.annotations);
   }
   auto [train, tested] = split(config, all, test);

@@ -1001,6 +1001,18 @@ TEST(Datasets, TrainsASegmenterFromCocoFiles) {
       soma("eval " + dir.file("coco.toml") + " --weights " + dir.file("w.safetensors"));
   ASSERT_EQ(e.code, 0) << e.output;
   EXPECT_NE(e.output.find("\nsquare "), std::string::npos) << e.output;  // the category's name
+  // The same set as an archive whose files lie in one top folder.
+  ASSERT_EQ(std::system(
+                ("tar -C " + dir.file("") + " -cf " + dir.file("shapes.tar") + " shapes").c_str()),
+            0);
+  std::string archived = text;
+  archived.replace(archived.find(dir.file("shapes")), dir.file("shapes").size(),
+                   dir.file("shapes.tar"));
+  dir.write("archived.toml", archived);
+  const Result a =
+      soma("eval " + dir.file("archived.toml") + " --weights " + dir.file("w.safetensors"));
+  ASSERT_EQ(a.code, 0) << a.output;
+  EXPECT_EQ(last_value(a.output, "mean_iou"), last_value(e.output, "mean_iou")) << a.output;
   // An annotation of a category the file does not list; a crowd that the loss does not ignore.
   const std::string json = io::read_file(dir.file("shapes/annotations.json"));
   std::string unknown = json;
