@@ -1,7 +1,5 @@
 #include "soma/run/datasets.h"
 
-#include <filesystem>
-#include <map>
 #include <numeric>
 
 #include "soma/data/datasets/cifar.h"
@@ -12,8 +10,6 @@
 #include "soma/data/datasets/oxford_pets.h"
 #include "soma/data/datasets/text.h"
 #include "soma/data/root.h"
-#include "soma/io/archive.h"
-#include "soma/io/file.h"
 #include "soma/run/losses.h"
 
 namespace soma::run {
@@ -126,29 +122,10 @@ Splits oxford_pets(const Config& config, const std::string& data_dir) {
           pet_class_names(config)};
 }
 
-// The files of `path`, a folder or an archive (read once), by their path inside it; in an archive
-// whose entries all lie in one top folder (coco128/…), below that folder.
-data::ImageBytes files_in(const std::string& path) {
-  if (std::filesystem::is_directory(path))
-    return [path](const std::string& name) { return io::read_file(path + "/" + name); };
-  auto files = std::make_shared<std::map<std::string, std::string>>();
-  for (io::ArchiveFile& file : io::read_archive(path)) (*files)[file.name] = std::move(file.bytes);
-  std::string top =
-      files->empty() ? "" : files->begin()->first.substr(0, files->begin()->first.find('/') + 1);
-  for (const auto& [name, bytes] : *files)
-    if (!top.empty() && !name.starts_with(top)) top.clear();
-  return [files, top, path](const std::string& name) {
-    auto found = files->find(name);
-    if (found == files->end()) found = files->find(top + name);
-    SOMA_CHECK(found != files->end(), path, ": no file ", name, " in the archive");
-    return found->second;
-  };
-}
-
 // COCO-format annotations and images in config.data_path: the annotations file trains (less a
 // seeded test_split) unless test_annotations names the test set.
 Splits coco(const Config& config) {
-  const data::ImageBytes files = files_in(config.data_path);
+  const data::FileReader files = data::files_in(config.data_path);
   const auto set = [&](const std::string& annotations, const std::string& images) {
     data::CocoFile file =
         data::parse_coco(files(annotations), config.data_path + ":" + annotations);

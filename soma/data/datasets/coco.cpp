@@ -110,7 +110,7 @@ Tensor semantic_map(const CocoImage& image, uint8_t ignored) {
   return map;
 }
 
-CocoSegmentation::CocoSegmentation(CocoFile file, ImageBytes read,
+CocoSegmentation::CocoSegmentation(CocoFile file, FileReader read,
                                    const SegmentationOptions& options)
     : file_(std::move(file)), read_(std::move(read)), options_(options) {
   SOMA_CHECK(!file_.images.empty(), "coco: the annotations list no images");

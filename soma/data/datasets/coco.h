@@ -2,11 +2,11 @@
 // COCO's instances format (images, categories, annotations with boxes and polygon or RLE masks)
 // and a segmentation set made from it.
 #include <array>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "soma/data/datasets/image_folder.h"
+#include "soma/data/file_source.h"
 #include "soma/io/rle.h"
 
 namespace soma::data {
@@ -46,25 +46,23 @@ CocoFile parse_coco(const std::string& json, const std::string& name);
 // an object covers it (later objects over earlier ones), `ignored` where a crowd region does.
 Tensor semantic_map(const CocoImage& image, uint8_t ignored = 255);
 
-// Reads the bytes of an image file by its file_name; throws soma::Error naming it when missing.
-using ImageBytes = std::function<std::string(const std::string& file)>;
-
-// COCO images, decoded when an example is read, with their semantic maps (as semantic_map, the
-// options' `ignored` for crowds): input u8 [C, H, W], target u8 [1, H, W], both resized to
-// options.height × options.width (bilinear, nearest) when given. Reading an example throws
-// soma::Error naming the file when it is missing, corrupt or of another size than the file says.
+// COCO images (read by their file_name), decoded when an example is read, with their semantic maps
+// (as semantic_map, the options' `ignored` for crowds): input u8 [C, H, W], target u8 [1, H, W],
+// both resized to options.height × options.width (bilinear, nearest) when given. Reading an example
+// throws soma::Error naming the file when it is missing, corrupt or of another size than the file
+// says.
 class CocoSegmentation : public Dataset {
  public:
   // Throws soma::Error when the file lists no images, or holds crowds and options.ignored is a
   // class or above 255.
-  CocoSegmentation(CocoFile file, ImageBytes read, const SegmentationOptions& options);
+  CocoSegmentation(CocoFile file, FileReader read, const SegmentationOptions& options);
   int64_t size() const override { return int64_t(file_.images.size()); }
   Example get(int64_t index) const override;
   const CocoFile& file() const { return file_; }
 
  private:
   CocoFile file_;
-  ImageBytes read_;
+  FileReader read_;
   SegmentationOptions options_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "soma/io/archive.h"
 #include "soma/io/file.h"
 #include "soma/io/image.h"
 #include "testing.h"
@@ -99,16 +98,13 @@ TEST(Coco, SegmentationSetReadsImagesByName) {
 TEST(Coco, Coco128MapsEveryImage) {
   const auto root = testing::data_root();
   if (!root) GTEST_SKIP() << "SOMA_DATA is not set";
-  std::map<std::string, std::string> files;
-  for (io::ArchiveFile& file : io::read_archive(*root + "/coco128/coco128.tar"))
-    files[file.name] = std::move(file.bytes);
-  const CocoFile file =
-      parse_coco(files.at("coco128/annotations/instances_train2017.json"), "coco128");
+  const FileReader files = files_in(*root + "/coco128/coco128.tar");
+  const CocoFile file = parse_coco(files("annotations/instances_train2017.json"), "coco128");
   EXPECT_EQ(file.categories.size(), 80u);
   EXPECT_EQ(file.images.size(), 128u);
-  const CocoSegmentation data(
-      file, [&](const std::string& name) { return files.at("coco128/train2017/" + name); },
-      {.channels = 3, .ignored = 255});
+  const CocoSegmentation data(file,
+                              [&](const std::string& name) { return files("train2017/" + name); },
+                              {.channels = 3, .ignored = 255});
   int64_t labelled = 0, total = 0;
   for (int64_t i = 0; i < data.size(); ++i) {
     const Example example = data.get(i);

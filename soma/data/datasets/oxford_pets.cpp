@@ -1,47 +1,15 @@
 #include "soma/data/datasets/oxford_pets.h"
 
 #include <filesystem>
-#include <map>
 #include <sstream>
 
+#include "soma/data/file_source.h"
 #include "soma/data/root.h"
-#include "soma/io/archive.h"
-#include "soma/io/file.h"
 #include "soma/io/image.h"
 
 namespace soma::data {
 namespace fs = std::filesystem;
 namespace {
-
-// The files under oxford-pets/, by their path below it, from the unpacked folder or the archive.
-class PetFiles {
- public:
-  explicit PetFiles(const std::string& folder) {
-    if (fs::is_directory(folder + "/oxford-pets")) {
-      where_ = folder + "/oxford-pets/";
-      return;
-    }
-    where_ = folder + "/pets.tar:";
-    for (io::ArchiveFile& file : io::read_archive(folder + "/pets.tar")) {
-      const std::string::size_type at = file.name.find("oxford-pets/");
-      if (at != std::string::npos) files_[file.name.substr(at + 12)] = std::move(file.bytes);
-    }
-    SOMA_CHECK(!files_.empty(), where_, " holds no oxford-pets/ folder");
-  }
-
-  std::string bytes(const std::string& path) const {
-    if (files_.empty()) return io::read_file(where_ + path);
-    const auto found = files_.find(path);
-    SOMA_CHECK(found != files_.end(), where_, path, ": no such file in the archive");
-    return found->second;
-  }
-
-  std::string name(const std::string& path) const { return where_ + path; }
-
- private:
-  std::string where_;
-  std::map<std::string, std::string> files_;
-};
 
 // The image names of a list file: the first word of each line that is not a comment.
 std::vector<std::string> listed(const std::string& text) {
@@ -86,21 +54,25 @@ std::shared_ptr<Dataset> oxford_pets(const std::string& root, Split split,
              "oxford_pets: with 2 classes the border is ignored, so the loss needs an "
              "ignore_index of 2-255 (as 255), found ",
              options.ignored);
-  const PetFiles files(find_dataset("oxford-pets-sample", root));
+  const std::string folder = find_dataset("oxford-pets-sample", root);
+  const std::string source =
+      fs::is_directory(folder + "/oxford-pets") ? folder + "/oxford-pets" : folder + "/pets.tar";
+  const FileReader files = files_in(source);  // the archive's top folder oxford-pets/ left out
   const std::string list =
       split == Split::Train ? "annotations/trainval.txt" : "annotations/test.txt";
-  const std::vector<std::string> names = listed(files.bytes(list));
-  SOMA_CHECK(!names.empty(), files.name(list), ": lists no images");
+  const std::vector<std::string> names = listed(files(list));
+  SOMA_CHECK(!names.empty(), source, "/", list, ": lists no images");
   SegmentationOptions resize_only = options;  // the trimaps are classes already
   resize_only.binary = false;
   std::vector<std::pair<Tensor, Tensor>> pairs;
   for (const std::string& name : names) {
     const std::string image = "images/" + name + ".jpg",
                       trimap = "annotations/trimaps/" + name + ".png";
-    Tensor picture = image_from(
-        io::decode_image(files.bytes(image), files.name(image), options.channels), options);
-    const Tensor classes = classes_of(io::decode_image(files.bytes(trimap), files.name(trimap), 1),
-                                      files.name(trimap), options);
+    Tensor picture =
+        image_from(io::decode_image(files(image), source + "/" + image, options.channels), options);
+    const std::string trimap_name = source + "/" + trimap;
+    const Tensor classes =
+        classes_of(io::decode_image(files(trimap), trimap_name, 1), trimap_name, options);
     pairs.emplace_back(std::move(picture), mask_from(classes, resize_only));
   }
   return segmentation_in_memory(pairs);
