@@ -86,3 +86,4 @@
 #include "soma/optim/sgd.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/trainer.h"
+#include "soma/vision/boxes.h"
