@@ -85,12 +85,35 @@ CocoFile parse_coco(const std::string& json, const std::string& name) {
                  "] lies outside its image of ", owner.width, "×", owner.height);
       object.box = {box[0], box[1], box[2], box[3]};
       object.mask = mask_of(annotation.at("segmentation"), owner, where);
+      object.area = annotation.contains("area") ? annotation.at("area").get<double>()
+                                                : double(io::rle_area(object.mask));
       owner.objects.push_back(std::move(object));
     }
   } catch (const Json::exception& e) {
     fail(where, ": ", e.what());
   }
   return file;
+}
+
+std::vector<vision::CocoTruth> coco_truths(const CocoFile& file) {
+  std::vector<vision::CocoTruth> truths;
+  for (const CocoImage& image : file.images)
+    for (const CocoObject& object : image.objects)
+      truths.push_back({object.id, image.id, file.categories[size_t(object.category)].id,
+                        object.box, object.area, object.crowd, object.mask});
+  return truths;
+}
+
+std::vector<int64_t> coco_image_ids(const CocoFile& file) {
+  std::vector<int64_t> ids;
+  for (const CocoImage& image : file.images) ids.push_back(image.id);
+  return ids;
+}
+
+std::vector<int64_t> coco_category_ids(const CocoFile& file) {
+  std::vector<int64_t> ids;
+  for (const CocoCategory& category : file.categories) ids.push_back(category.id);
+  return ids;
 }
 
 Tensor semantic_map(const CocoImage& image, uint8_t ignored) {

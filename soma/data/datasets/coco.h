@@ -8,6 +8,7 @@
 #include "soma/data/datasets/image_folder.h"
 #include "soma/data/file_source.h"
 #include "soma/io/rle.h"
+#include "soma/vision/coco_eval.h"
 
 namespace soma::data {
 
@@ -21,6 +22,7 @@ struct CocoObject {
   int64_t category = 0;  // the index of its category in CocoFile::categories
   bool crowd = false;
   std::array<double, 4> box{};  // x, y, width, height in pixels
+  double area = 0;              // the file's (COCO gives the mask's), or the mask's when absent
   io::Rle mask;                 // polygons merged, or the RLE as given
 };
 
@@ -41,6 +43,11 @@ struct CocoFile {
 // more than a pixel), a segmentation that is neither polygons nor RLE, or an RLE that is broken or
 // of another size than its image; and for malformed JSON or missing fields.
 CocoFile parse_coco(const std::string& json, const std::string& name);
+
+// The file's objects as truths for COCO evaluation, with COCO's own image and category ids.
+std::vector<vision::CocoTruth> coco_truths(const CocoFile& file);
+std::vector<int64_t> coco_image_ids(const CocoFile& file);
+std::vector<int64_t> coco_category_ids(const CocoFile& file);
 
 // The class of every pixel of `image` u8 [1, H, W]: 0 background, 1 + the category's index where
 // an object covers it (later objects over earlier ones), `ignored` where a crowd region does.
