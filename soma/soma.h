@@ -26,6 +26,7 @@
 #include "soma/io/file.h"
 #include "soma/io/image.h"
 #include "soma/io/safetensors.h"
+#include "soma/loss/box.h"
 #include "soma/loss/crossentropy.h"
 #include "soma/loss/dice.h"
 #include "soma/loss/focal.h"
