@@ -59,6 +59,13 @@ void for_each_words(int64_t needed, uint64_t first, uint64_t key, Fill fill) {
 
 }  // namespace
 
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 void philox4x32(uint64_t counter, uint64_t key, uint32_t out[4]) {
   uint32_t blocks[kLanes][4];
   philox_lanes(counter, key, blocks);

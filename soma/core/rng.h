@@ -31,6 +31,9 @@ class Rng {
   uint64_t offset_ = 0;
 };
 
+// SplitMix64's mix of a word: distinct seeds (a seed and an index, say) give unrelated keys.
+uint64_t splitmix64(uint64_t x);
+
 // The four 32-bit words Philox 4x32-10 gives for this counter under this key.
 void philox4x32(uint64_t counter, uint64_t key, uint32_t out[4]);
 

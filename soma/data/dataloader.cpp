@@ -11,13 +11,6 @@
 namespace soma::data {
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // An independent Philox key for each (seed, epoch, stream): stream 0 shuffles the epoch, stream
 // 1 + i augments the epoch's i-th example.
 Rng stream(uint64_t seed, int64_t epoch, int64_t stream) {
