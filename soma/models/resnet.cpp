@@ -38,11 +38,11 @@ Tensor BasicBlock::forward(const Tensor& x) {
 }
 
 ResNet18::ResNet18(ResNetOptions options)
-    : conv1_(
-          options.imagenet_stem
-              ? std::make_shared<nn::Conv2d>(
-                    3, 64, nn::Conv2dOptions{.kernel = 7, .stride = 2, .padding = 3, .bias = false})
-              : conv3x3(3, 64, 1)),
+    : conv1_(options.imagenet_stem
+                 ? std::make_shared<nn::Conv2d>(
+                       options.in_channels, 64,
+                       nn::Conv2dOptions{.kernel = 7, .stride = 2, .padding = 3, .bias = false})
+                 : conv3x3(options.in_channels, 64, 1)),
       bn1_(std::make_shared<nn::BatchNorm2d>(64)) {
   SOMA_CHECK(options.classes >= 0, "resnet18: expected a number of classes, found ",
              options.classes);

@@ -30,6 +30,7 @@ class BasicBlock : public nn::Module {
 struct ResNetOptions {
   int64_t classes = 10;  // 0: no classifier; forward gives the pooled 512 features
   bool imagenet_stem = false;
+  int64_t in_channels = 3;
 };
 
 class ResNet18 : public nn::Module {
