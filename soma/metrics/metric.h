@@ -21,6 +21,9 @@ class Metric {
   // How many predictions since reset() held NaN and were counted as wrong (the accuracy metrics;
   // an error metric of a NaN prediction is NaN itself).
   virtual int64_t nan_predictions() const { return 0; }
+  // Whether result() is cheap enough to read after every batch; false for metrics that score the
+  // whole set at once (COCO's AP), which a training loop reads at the end of an epoch only.
+  virtual bool streaming() const { return true; }
 };
 
 using MetricPtr = std::shared_ptr<Metric>;

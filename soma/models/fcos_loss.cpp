@@ -22,17 +22,13 @@ float sigmoid(float x) { return 1 / (1 + std::exp(-x)); }
 
 }  // namespace
 
-FcosTargets fcos_targets(const Tensor& locations, const Tensor& boxes, const Tensor& classes,
-                         const Tensor& counts, const FcosTargetOptions& options) {
-  SOMA_CHECK(locations.dim() == 2 && locations.size(1) == 3 && boxes.dim() == 3 &&
-                 boxes.size(2) == 4 && classes.dim() == 2 && counts.dim() == 1 &&
-                 classes.size(0) == boxes.size(0) && classes.size(1) == boxes.size(1) &&
-                 counts.size(0) == boxes.size(0),
-             "fcos targets: expected locations [L, 3], boxes [N, M, 4], classes [N, M] and counts "
-             "[N], found ",
-             to_string(locations.shape()), ", ", to_string(boxes.shape()), ", ",
-             to_string(classes.shape()), " and ", to_string(counts.shape()));
-  const int64_t n_images = boxes.size(0), m = boxes.size(1), L = locations.size(0);
+FcosTargets fcos_targets(const Tensor& locations, const Tensor& truths,
+                         const FcosTargetOptions& options) {
+  SOMA_CHECK(
+      locations.dim() == 2 && locations.size(1) == 3 && truths.dim() == 3 && truths.size(2) == 5,
+      "fcos targets: expected locations [L, 3] and truths [N, M, 5], found ",
+      to_string(locations.shape()), " and ", to_string(truths.shape()));
+  const int64_t n_images = truths.size(0), m = truths.size(1), L = locations.size(0);
   const float* loc = locations.data<float>();
   // Each stride's level, finest first, and its range of object sizes.
   std::map<float, size_t> level_of;
@@ -45,12 +41,8 @@ FcosTargets fcos_targets(const Tensor& locations, const Tensor& boxes, const Ten
 
   FcosTargets t{Tensor::full({n_images, L}, -1, DType::I64), Tensor::zeros({n_images, L, 4}),
                 Tensor::zeros({n_images, L})};
-  const float* box = boxes.data<float>();
-  const int64_t* cls = classes.data<int64_t>();
+  const float* truth = truths.data<float>();
   for (int64_t n = 0; n < n_images; ++n) {
-    const int64_t objects = counts.data<int64_t>()[n];
-    SOMA_CHECK(objects >= 0 && objects <= m, "fcos targets: image ", n, " counts ", objects,
-               " objects of at most ", m);
     for (int64_t l = 0; l < L; ++l) {
       const float x = loc[3 * l], y = loc[3 * l + 1], stride = loc[3 * l + 2];
       const size_t level = level_of.at(stride);
@@ -58,8 +50,9 @@ FcosTargets fcos_targets(const Tensor& locations, const Tensor& boxes, const Ten
       const double high = level < options.size_bounds.size() ? options.size_bounds[level] : inf;
       int64_t best = -1;
       float best_area = std::numeric_limits<float>::infinity();
-      for (int64_t k = 0; k < objects; ++k) {
-        const float* b = box + (n * m + k) * 4;
+      for (int64_t k = 0; k < m; ++k) {
+        const float* b = truth + (n * m + k) * 5;
+        if (b[4] < 0) continue;  // padding
         const float left = x - b[0], top = y - b[1], right = b[2] - x, bottom = b[3] - y;
         if (std::min({left, top, right, bottom}) <= 0) continue;
         if (options.center_radius > 0) {
@@ -76,9 +69,9 @@ FcosTargets fcos_targets(const Tensor& locations, const Tensor& boxes, const Ten
         if (area < best_area) best = k, best_area = area;
       }
       if (best < 0) continue;
-      const float* b = box + (n * m + best) * 4;
+      const float* b = truth + (n * m + best) * 5;
       const float d[4] = {x - b[0], y - b[1], b[2] - x, b[3] - y};
-      t.classes.data<int64_t>()[n * L + l] = cls[n * m + best];
+      t.classes.data<int64_t>()[n * L + l] = int64_t(b[4]);
       std::copy(d, d + 4, t.distances.data<float>() + (n * L + l) * 4);
       t.centerness.data<float>()[n * L + l] =
           std::sqrt(std::min(d[0], d[2]) / std::max(d[0], d[2]) * std::min(d[1], d[3]) /
@@ -129,8 +122,8 @@ FcosLossTerms fcos_loss(const Tensor& output, const FcosTargets& targets) {
   return terms;
 }
 
-std::vector<Detections> fcos_detect(const Tensor& output, int64_t height, int64_t width,
-                                    const FcosDetectOptions& options) {
+std::vector<vision::Detections> fcos_detect(const Tensor& output, int64_t height, int64_t width,
+                                            const FcosDetectOptions& options) {
   const Tensor locations = Fcos::locations(height, width);
   SOMA_CHECK(output.dim() == 3 && output.size(2) > 5 && output.size(1) == locations.size(0),
              "fcos detect: expected outputs [N, ", locations.size(0), ", classes + 5] for ", height,
@@ -138,7 +131,7 @@ std::vector<Detections> fcos_detect(const Tensor& output, int64_t height, int64_
   const Tensor out = output.detach().to(DType::F32);
   const int64_t L = output.size(1), K = output.size(2), C = K - 5;
   const float* loc = locations.data<float>();
-  std::vector<Detections> all;
+  std::vector<vision::Detections> all;
   for (int64_t n = 0; n < output.size(0); ++n) {
     const float* rows = out.data<float>() + n * L * K;
     struct Candidate {
@@ -176,8 +169,8 @@ std::vector<Detections> fcos_detect(const Tensor& output, int64_t height, int64_
     const auto kept =
         vision::batched_nms(boxes, scores, classes, options.nms_threshold).to_vector<int64_t>();
     const auto keep = std::min<int64_t>(int64_t(kept.size()), options.max_detections);
-    Detections d{Tensor::empty({keep, 4}), Tensor::empty({keep}),
-                 Tensor::empty({keep}, DType::I64)};
+    vision::Detections d{Tensor::empty({keep, 4}), Tensor::empty({keep}),
+                         Tensor::empty({keep}, DType::I64)};
     for (int64_t k = 0; k < keep; ++k) {
       const int64_t from = kept[size_t(k)];
       std::copy_n(boxes.data<float>() + 4 * from, 4, d.boxes.data<float>() + 4 * k);

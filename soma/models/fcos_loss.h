@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "soma/core/tensor.h"
+#include "soma/vision/boxes.h"
 
 namespace soma::models {
 
@@ -24,12 +25,11 @@ struct FcosTargets {
   int64_t positives = 0;
 };
 
-// The targets of `locations` (f32 [L, 3], as Fcos::locations) for a batch's objects: `boxes`
-// f32 [N, M, 4] (x1, y1, x2, y2), `classes` i64 [N, M] and `counts` i64 [N] (image n has the first
-// counts[n] of its M rows). A location inside several objects goes to the smallest. Throws
-// soma::Error for inconsistent shapes.
-FcosTargets fcos_targets(const Tensor& locations, const Tensor& boxes, const Tensor& classes,
-                         const Tensor& counts, const FcosTargetOptions& options = {});
+// The targets of `locations` (f32 [L, 3], as Fcos::locations) for a batch's objects `truths`
+// (f32 [N, M, 5], as vision::pack_truths). A location inside several objects goes to the
+// smallest. Throws soma::Error for inconsistent shapes.
+FcosTargets fcos_targets(const Tensor& locations, const Tensor& truths,
+                         const FcosTargetOptions& options = {});
 
 struct FcosLossTerms {
   Tensor classification, box, centerness;  // scalars
@@ -50,16 +50,10 @@ struct FcosDetectOptions {
   int64_t max_detections = 100;   // per image
 };
 
-struct Detections {
-  Tensor boxes;    // f32 [K, 4] (x1, y1, x2, y2), clipped to the image
-  Tensor scores;   // f32 [K], decreasing: sqrt(class probability · centre-ness)
-  Tensor classes;  // i64 [K]
-};
-
 // Each image's detections from the outputs [N, L, C + 5] of an H × W batch: locations whose class
-// probability passes the threshold, boxes from their distances, class-wise NMS, the best
-// max_detections.
-std::vector<Detections> fcos_detect(const Tensor& output, int64_t height, int64_t width,
-                                    const FcosDetectOptions& options = {});
+// probability passes the threshold, boxes from their distances (clipped to the image), class-wise
+// NMS, the best max_detections; scores sqrt(class probability · centre-ness).
+std::vector<vision::Detections> fcos_detect(const Tensor& output, int64_t height, int64_t width,
+                                            const FcosDetectOptions& options = {});
 
 }  // namespace soma::models

@@ -44,10 +44,8 @@ TEST(FcosTargets, CentreSamplingLevelsAndTheSmallestObject) {
   // A 32-pixel box centred at (24, 24): the P3 locations within 1.5 · 8 of its centre are
   // x, y ∈ {20, 28}; the farthest side from them is 20 pixels away, in P3's range.
   const Tensor locations = Fcos::locations(64, 64);
-  const Tensor boxes = Tensor::from({8, 8, 40, 40, 0, 0, 0, 0}, {1, 2, 4});
-  const Tensor classes = Tensor::from(std::vector<int64_t>{3, 0}, {1, 2});
-  const Tensor one = Tensor::from(std::vector<int64_t>{1}, {1});
-  FcosTargets t = fcos_targets(locations, boxes, classes, one);
+  const Tensor truth = Tensor::from({8, 8, 40, 40, 3, 0, 0, 0, 0, -1}, {1, 2, 5});
+  FcosTargets t = fcos_targets(locations, truth);
   EXPECT_EQ(t.positives, 4);
   const auto cls = t.classes.to_vector<int64_t>();
   for (const int64_t l : {18, 19, 26, 27}) EXPECT_EQ(cls[size_t(l)], 3) << l;  // (20|28, 20|28)
@@ -57,26 +55,24 @@ TEST(FcosTargets, CentreSamplingLevelsAndTheSmallestObject) {
       (std::vector<float>{12, 12, 20, 20}));
   EXPECT_NEAR(t.centerness.to_vector<float>()[18], 0.6, 1e-6);
   // Without centre sampling every P3 location inside counts: x, y ∈ {12, 20, 28, 36}.
-  EXPECT_EQ(fcos_targets(locations, boxes, classes, one, {.center_radius = 0}).positives, 16);
+  EXPECT_EQ(fcos_targets(locations, truth, {.center_radius = 0}).positives, 16);
   // Bounds that send the object's size to P4: its one location near the centre there, (24, 24).
-  t = fcos_targets(locations, boxes, classes, one, {.size_bounds = {8, 64}});
+  t = fcos_targets(locations, truth, {.size_bounds = {8, 64}});
   EXPECT_EQ(t.positives, 1);
   EXPECT_EQ(t.classes.to_vector<int64_t>()[64 + 5], 3);
   // A smaller object inside the first takes the locations they share.
-  const Tensor nested = Tensor::from({8, 8, 40, 40, 16, 16, 32, 32}, {1, 2, 4});
-  const Tensor two = Tensor::from(std::vector<int64_t>{2}, {1});
-  t = fcos_targets(locations, nested, classes, two);
+  t = fcos_targets(locations, Tensor::from({8, 8, 40, 40, 3, 16, 16, 32, 32, 0}, {1, 2, 5}));
   for (const int64_t l : {18, 19, 26, 27}) EXPECT_EQ(t.classes.to_vector<int64_t>()[size_t(l)], 0);
-  testing::expect_error([&] { fcos_targets(locations, boxes, classes, Tensor::zeros({1})); },
-                        "expected a i64 tensor");
+  testing::expect_error(
+      [&] {
+        fcos_targets(locations, Tensor::zeros({1, 2, 4}));
+      },
+      "expected locations [L, 3] and truths [N, M, 5], found [84, 3] and [1, 2, 4]");
 }
 
 TEST(FcosLoss, IsSmallForTheRightAnswerAndLargeForAWrongOne) {
   const Tensor locations = Fcos::locations(32, 32);  // 16 + 4 + 1 locations
-  const Tensor boxes = Tensor::from({4, 4, 20, 20}, {1, 1, 4});
-  const FcosTargets t =
-      fcos_targets(locations, boxes, Tensor::from(std::vector<int64_t>{1}, {1, 1}),
-                   Tensor::from(std::vector<int64_t>{1}, {1}));
+  const FcosTargets t = fcos_targets(locations, Tensor::from({4, 4, 20, 20, 1}, {1, 1, 5}));
   ASSERT_GT(t.positives, 0);
   // Outputs that say exactly the targets: confident classes, the distances, centre-ness logits
   // of the targets.
@@ -122,7 +118,7 @@ TEST(FcosDetect, DecodesBoxesAndSuppressesDuplicates) {
   set(1, 5, {10, 4, 18, 6}, 2);
   set(2, 4, {18, 4, 10, 6}, 1);
   set(4, -4, {1, 1, 1, 1}, 5);
-  const std::vector<Detections> found = fcos_detect(output, 32, 32);
+  const std::vector<vision::Detections> found = fcos_detect(output, 32, 32);
   ASSERT_EQ(found.size(), 1u);
   ASSERT_EQ(found[0].scores.numel(), 1);
   EXPECT_EQ(found[0].boxes.to_vector<float>(), (std::vector<float>{2, 0, 30, 10}));
@@ -156,8 +152,9 @@ TEST(Fcos, LearnsToFindSquares) {
   std::vector<double> losses;
   for (int epoch = 0; epoch < 4; ++epoch)
     for (const data::Batch& batch : loader) {
-      const FcosTargets targets =
-          fcos_targets(locations, batch["boxes"], batch["classes"], batch.field("boxes").counts);
+      const FcosTargets targets = fcos_targets(
+          locations,
+          vision::pack_truths(batch["boxes"], batch["classes"], batch.field("boxes").counts));
       const Tensor loss =
           fcos_loss(model.forward(batch.input().to(DType::F32) / 255.0), targets).total();
       adam.zero_grad();

@@ -107,7 +107,9 @@ train::TrainerOptions trainer_options(const Config& config, const nn::Module& mo
              ": [train] loss = \"", config.loss[0].type, "\" compares values, which a mask of ",
              outputs, " classes is not: take \"cross_entropy\", \"dice\" or \"focal\"");
   options.prepare_target = [sparse = loss_takes_classes(config), outputs,
-                            regression = config.regression](const Tensor& classes, const Tensor&) {
+                            regression = config.regression](const data::Fields& batch,
+                                                            const Tensor&) {
+    const Tensor& classes = batch.target();
     if (classes.dim() == 4) {  // masks [N, 1, H, W]
       if (!sparse) return classes.to(DType::F32);
       return classes.to(DType::I64).view({classes.size(0), classes.size(2), classes.size(3)});

@@ -61,8 +61,8 @@ void Trainer::load_state_dict(const std::map<std::string, Tensor>& state) {
                int64_t(state_number(state, "global_step", "trainer")));
 }
 
-Tensor Trainer::target_for(const Tensor& target, const Tensor& prediction) const {
-  return options_.prepare_target ? options_.prepare_target(target, prediction) : target;
+Tensor Trainer::target_for(const data::Fields& batch, const Tensor& prediction) const {
+  return options_.prepare_target ? options_.prepare_target(batch, prediction) : batch.target();
 }
 
 namespace {
@@ -111,7 +111,7 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
     for (const data::Batch& batch : train) {
       optimizer_.zero_grad();
       const Tensor prediction = model_(batch.input());
-      const Tensor target = target_for(batch.target(), prediction);
+      const Tensor target = target_for(batch, prediction);
       Tensor objective = loss_(prediction, target);
       const double value = objective.item();
       SOMA_CHECK(std::isfinite(value), "the loss became ", value, " at epoch ", epoch_, ", step ",
@@ -134,7 +134,8 @@ History Trainer::fit(data::DataLoader& train, data::DataLoader* validation) {
       samples += n;
       ++global_step_;
       running["loss"] = total / double(samples);
-      for (auto& m : list) running[m->name()] = m->result();
+      for (auto& m : list)
+        if (m->streaming()) running[m->name()] = m->result();
       const BatchEnd end{epoch_, step++, batches, global_step_, n, value, &running};
       for (auto& c : callbacks_) c->on_batch_end(*this, end);
     }
@@ -168,7 +169,7 @@ Logs Trainer::evaluate(data::DataLoader& data) {
   int64_t samples = 0;
   for (const data::Batch& batch : data) {
     const Tensor prediction = predict_batch(batch.input());
-    const Tensor target = target_for(batch.target(), prediction);
+    const Tensor target = target_for(batch, prediction);
     total += loss_(prediction, target).item() * double(batch.input().size(0));
     samples += batch.input().size(0);
     for (auto& m : list) m->update(prediction, target);

@@ -28,8 +28,10 @@ struct TrainerOptions {
   // Makes a metric from its name; metrics::by_name when empty.
   std::function<metrics::MetricPtr(const std::string& name)> make_metric = nullptr;
   // The batch's targets in the form the loss and metrics take, given the model's output (e.g.
-  // class indices → one-hot rows); the targets as loaded when empty.
-  std::function<Tensor(const Tensor& target, const Tensor& prediction)> prepare_target = nullptr;
+  // class indices → one-hot rows, a detection set's boxes and classes packed); the batch's
+  // "target" as loaded when empty.
+  std::function<Tensor(const data::Fields& batch, const Tensor& prediction)> prepare_target =
+      nullptr;
   // Added to each batch's loss before backward (e.g. an L1 penalty); none when empty.
   std::function<Tensor()> penalty = nullptr;
   double clip_grad_norm = 0;               // 0: no clipping
@@ -79,7 +81,7 @@ class Trainer {
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
  private:
-  Tensor target_for(const Tensor& target, const Tensor& prediction) const;
+  Tensor target_for(const data::Fields& batch, const Tensor& prediction) const;
   // The model's output for an evaluation batch, averaged over the test-time views.
   Tensor predict_batch(const Tensor& input);
   std::vector<metrics::MetricPtr> make_metrics() const;

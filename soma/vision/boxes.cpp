@@ -223,4 +223,27 @@ Tensor batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& clas
   return Tensor::from(kept, {int64_t(kept.size())});
 }
 
+Tensor pack_truths(const Tensor& boxes, const Tensor& classes, const Tensor& counts) {
+  SOMA_CHECK(boxes.dim() == 3 && boxes.size(2) == 4 && classes.dim() == 2 &&
+                 classes.size(0) == boxes.size(0) && classes.size(1) == boxes.size(1) &&
+                 counts.dim() == 1 && counts.size(0) == boxes.size(0),
+             "pack_truths: expected boxes [N, M, 4], classes [N, M] and counts [N], found ",
+             to_string(boxes.shape()), ", ", to_string(classes.shape()), " and ",
+             to_string(counts.shape()));
+  const int64_t n = boxes.size(0), m = boxes.size(1);
+  Tensor packed = Tensor::empty({n, m, 5});
+  float* out = packed.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t count = counts.data<int64_t>()[i];
+    SOMA_CHECK(count >= 0 && count <= m, "pack_truths: image ", i, " counts ", count,
+               " objects of at most ", m);
+    for (int64_t k = 0; k < m; ++k) {
+      float* row = out + (i * m + k) * 5;
+      std::copy_n(boxes.data<float>() + (i * m + k) * 4, 4, row);
+      row[4] = k < count ? float(classes.data<int64_t>()[i * m + k]) : -1.0f;
+    }
+  }
+  return packed;
+}
+
 }  // namespace soma::vision

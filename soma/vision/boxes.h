@@ -37,4 +37,16 @@ Tensor nms(const Tensor& boxes, const Tensor& scores, double iou_threshold);
 Tensor batched_nms(const Tensor& boxes, const Tensor& scores, const Tensor& classes,
                    double iou_threshold);
 
+// One image's detections, highest score first.
+struct Detections {
+  Tensor boxes;    // f32 [K, 4] (x1, y1, x2, y2)
+  Tensor scores;   // f32 [K]
+  Tensor classes;  // i64 [K]
+};
+
+// A batch's objects as one tensor, f32 [N, M, 5]: rows (x1, y1, x2, y2, class), image n's first
+// counts[n] of them, the rest class −1. From boxes f32 [N, M, 4], classes i64 [N, M] and counts
+// i64 [N] (a collated batch's padded fields). Throws soma::Error for shapes that disagree.
+Tensor pack_truths(const Tensor& boxes, const Tensor& classes, const Tensor& counts);
+
 }  // namespace soma::vision
