@@ -10,6 +10,7 @@
 #include "soma/models/alexnet.h"
 #include "soma/models/char_lstm.h"
 #include "soma/models/fcn.h"
+#include "soma/models/fcos.h"
 #include "soma/models/lenet5.h"
 #include "soma/models/resnet.h"
 #include "soma/models/row_lstm.h"
@@ -90,6 +91,18 @@ nn::ModulePtr build_zoo_model(const TypedTable& t, const Shape& input_shape) {
                                             .batch_norm = t.number("batch_norm", 1) != 0,
                                             .bilinear = t.number("bilinear", 0) != 0,
                                             .valid = t.number("valid", 0) != 0});
+  }
+  if (t.type == "fcos") {
+    t.check(input_shape[1] % 32 == 0 && input_shape[2] % 32 == 0,
+            "takes images with sides that are multiples of 32, but the examples are " +
+                to_string(input_shape));
+    const double prior = t.number("prior", 0.01);
+    t.check(prior > 0 && prior < 1, "\"prior\" must lie in (0, 1)");
+    return std::make_shared<models::Fcos>(models::FcosOptions{.classes = size("classes", 80),
+                                                              .in_channels = input_shape[0],
+                                                              .channels = size("channels", 128),
+                                                              .head_convs = size("head_convs", 4),
+                                                              .prior = prior});
   }
   if (t.type == "fcn_resnet18") {
     t.check(input_shape[0] == 3 && input_shape[1] % 32 == 0 && input_shape[2] % 32 == 0,

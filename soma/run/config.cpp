@@ -63,6 +63,7 @@ const std::map<std::string, std::vector<std::string>> kModelKeys{
     {"row_lstm", {"hidden", "layers", "classes"}},
     {"unet", {"classes", "depth", "base", "batch_norm", "bilinear", "valid"}},
     {"fcn_resnet18", {"classes", "dropout"}},
+    {"fcos", {"classes", "channels", "head_convs", "prior"}},
 };
 
 // The keys each schedule takes besides "type".
@@ -303,7 +304,7 @@ std::vector<TypedTable> parse_loss(const Config& config, const toml::table& trai
     add(*node);
   }
   for (const TypedTable& term : terms) {
-    loss_types().at(term.type).build(term);
+    loss_types().at(term.type).build(term, config);
     term.amount("weight", 1.0);
     term.check(
         loss_types().at(term.type).class_targets == loss_types().at(terms[0].type).class_targets,
@@ -416,7 +417,8 @@ namespace {
 void check_log_key(const Config& config, const std::string& key, const std::string& what) {
   std::vector<std::string> known{"train_loss", "test_loss"};
   for (const std::string& metric : config.metrics) {
-    const std::string name = metrics::by_name(metric)->name();
+    // A detector's AP metrics are named as the config names them.
+    const std::string name = detects(config) ? metric : metrics::by_name(metric)->name();
     known.push_back("train_" + name);
     known.push_back("test_" + name);
   }
@@ -452,6 +454,9 @@ const std::map<std::string, std::vector<std::string>> kDatasetKeys{
     {"coco",
      {"path", "annotations", "images", "test_annotations", "test_images", "test_split",
       "image_size", "channels"}},
+    {"digit_canvases",
+     {"count", "test_count", "image_size", "min_digits", "max_digits", "min_side", "max_side",
+      "max_iou"}},
 };
 
 void parse_dataset_keys(Config& config, const toml::table& data) {
@@ -516,6 +521,28 @@ void parse_dataset_keys(Config& config, const toml::table& data) {
                config.classes);
     SOMA_CHECK(config.image_size[0] > 0, config.path,
                ": [data] oxford_pets needs image_size: its images differ in size");
+  }
+  if (config.dataset == "digit_canvases") {
+    data::DigitCanvasOptions& c = config.canvases;
+    c.count = get<int64_t>(config, data, of, "count", c.count);
+    config.canvas_test_count = get<int64_t>(config, data, of, "test_count", 2000);
+    if (config.image_size[0] == 0) config.image_size = {c.size, c.size};
+    SOMA_CHECK(config.image_size[0] == config.image_size[1], config.path,
+               ": [data] digit canvases are square, found image_size ", config.image_size[0], "×",
+               config.image_size[1]);
+    c.size = config.image_size[0];
+    c.min_digits = get<int64_t>(config, data, of, "min_digits", c.min_digits);
+    c.max_digits = get<int64_t>(config, data, of, "max_digits", c.max_digits);
+    c.min_side = get<int64_t>(config, data, of, "min_side", c.min_side);
+    c.max_side = get<int64_t>(config, data, of, "max_side", c.max_side);
+    c.max_iou = get<double>(config, data, of, "max_iou", c.max_iou);
+    SOMA_CHECK(config.canvas_test_count > 0, config.path,
+               ": [data] test_count must be positive, found ", config.canvas_test_count);
+    try {
+      data::check(c);
+    } catch (const Error& e) {
+      fail(config.path, ": [data] ", e.what());
+    }
   }
   config.sequence_length = get<int64_t>(config, data, of, "sequence_length", 128);
   SOMA_CHECK(config.sequence_length > 0, config.path,
@@ -665,6 +692,14 @@ Config config_of(const toml::table& root, const std::string& path) {
       SOMA_CHECK(m.is_string(), where(config, m), ": each metric must be a string");
       config.metrics.push_back(*m.value<std::string>());
     }
+  }
+  if (detects(config)) {
+    // Boxes to find: COCO's AP of the detections.
+    if (!train.get("metrics")) config.metrics = {"map", "map50"};
+    for (const std::string& metric : config.metrics)
+      SOMA_CHECK(metric == "map" || metric == "map50" || metric == "map75", config.path,
+                 ": [train] metric \"", metric, "\" does not score detections (dataset \"",
+                 config.dataset, "\" has boxes to find: use map, map50 or map75)");
   }
   if (segments(config)) {
     // A class per pixel: its metrics count pixels.

@@ -11,6 +11,7 @@
 
 #include "soma/backend/backend.h"
 #include "soma/core/shape.h"
+#include "soma/data/datasets/digit_canvases.h"
 #include "soma/run/layer_registry.h"
 #include "soma/train/callbacks.h"
 #include "soma/train/trainer.h"
@@ -67,6 +68,10 @@ struct Config {
   int64_t classes = 0;        // segmentation_folder: the classes the masks' values index
   // coco: the annotation files and image folders inside data_path (a folder or an archive).
   std::string annotations, images, test_annotations, test_images;
+  // digit_canvases: the training set's (count, the canvases' side, digits per canvas and their
+  // sizes); the test set is test_count canvases of the test split's digits.
+  data::DigitCanvasOptions canvases{};
+  int64_t canvas_test_count = 2000;
   int64_t batch_size = 32;
   bool shuffle = true;
   bool drop_last = false;  // training skips a last batch smaller than batch_size

@@ -5,6 +5,7 @@
 #include "soma/data/datasets/cifar.h"
 #include "soma/data/datasets/coco.h"
 #include "soma/data/datasets/csv.h"
+#include "soma/data/datasets/digit_canvases.h"
 #include "soma/data/datasets/image_folder.h"
 #include "soma/data/datasets/mnist.h"
 #include "soma/data/datasets/oxford_pets.h"
@@ -191,11 +192,27 @@ Splits text(const std::string& data_dir, const std::string& folder, const Config
 
 }  // namespace
 
+// MNIST digits on canvases: the training split's digits train, the test split's test, on
+// canvases of their own seeds.
+Splits digit_canvases(const Config& config, const std::string& data_dir) {
+  data::DigitCanvasOptions train = config.canvases, test = config.canvases;
+  train.seed = config.seed;
+  test.seed = ~config.seed;
+  test.count = config.canvas_test_count;
+  return {std::make_shared<data::DigitCanvases>(
+              std::make_shared<data::MNIST>(data_dir, data::Split::Train), train),
+          std::make_shared<data::DigitCanvases>(
+              std::make_shared<data::MNIST>(data_dir, data::Split::Test), test),
+          10, "", data::MNIST::class_names()};
+}
+
 data::DatasetPtr first(const data::DatasetPtr& dataset, int64_t n) {
   std::vector<int64_t> indices(static_cast<size_t>(std::min(n, dataset->size())));
   std::iota(indices.begin(), indices.end(), 0);
   return std::make_shared<data::Subset>(dataset, indices);
 }
+
+bool detects(const Config& config) { return config.dataset == "digit_canvases"; }
 
 bool segments(const Config& config) {
   return config.dataset == "segmentation_folder" || config.dataset == "isbi2012" ||
@@ -222,6 +239,7 @@ data::Example zero_example(const Config& config) {
     return height > 0 ? image({1, height, width}) : image({1, 512, 512});
   }
   if (name == "oxford_pets") return image({3, config.image_size[0], config.image_size[1]});
+  if (name == "digit_canvases") return image({1, config.image_size[0], config.image_size[1]});
   if (name == "coco") return image({config.channels, config.image_size[0], config.image_size[1]});
   if (name == "segmentation_folder") {
     const auto [height, width] = config.image_size;
@@ -237,7 +255,7 @@ data::Example zero_example(const Config& config) {
 std::vector<std::string> class_names(const Config& config, const std::string& data_dir) {
   const std::string& name = config.dataset;
   if (name == "and" || name == "or" || name == "xor") return {"0", "1"};
-  if (name == "mnist") return data::MNIST::class_names();
+  if (name == "mnist" || name == "digit_canvases") return data::MNIST::class_names();
   if (name == "fashion_mnist") return data::FashionMNIST::class_names();
   if (name == "cifar10") return data::CIFAR10::class_names();
   if (name == "tiny_shakespeare") return {};
@@ -283,6 +301,7 @@ Splits load_dataset(const Config& config, const std::string& data_dir) {
   if (name == "isbi2012") return isbi2012(config, data_dir);
   if (name == "oxford_pets") return oxford_pets(config, data_dir);
   if (name == "coco") return coco(config);
+  if (name == "digit_canvases") return digit_canvases(config, data_dir);
   SOMA_CHECK(name == "csv", "internal: dataset \"", name, "\" has no loader");
   return csv(config);
 }

@@ -30,6 +30,8 @@ Splits load_dataset(const Config& config, const std::string& data_dir);
 
 // Whether the config's dataset has a mask per image (a class per pixel) as its targets.
 bool segments(const Config& config);
+// Whether the config's dataset gives boxes and their classes to find ("digit_canvases").
+bool detects(const Config& config);
 
 // An example of the config's dataset with a zero input, as loaded (before any transform): u8
 // images, f32 rows, i64 character ids; no target. Reads no file of the named datasets; an image

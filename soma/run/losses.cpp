@@ -5,13 +5,17 @@
 #include "soma/loss/crossentropy.h"
 #include "soma/loss/dice.h"
 #include "soma/loss/focal.h"
+#include "soma/models/fcos.h"
+#include "soma/models/fcos_loss.h"
 
 namespace soma::run {
 namespace {
 
 // The loss that only has a name (and the mean reduction).
 LossType plain(const std::string& name, bool needs_classes = false) {
-  return {{}, false, needs_classes, [name](const TypedTable&) { return loss::by_name(name); }};
+  return {{}, false, needs_classes, [name](const TypedTable&, const Config&) {
+            return loss::by_name(name);
+          }};
 }
 
 int64_t ignore_index(const TypedTable& t) {
@@ -55,7 +59,7 @@ const std::map<std::string, LossType>& loss_types() {
        {{"pos_weight"},
         false,
         false,
-        [](const TypedTable& t) {
+        [](const TypedTable& t, const Config&) {
           const double w = t.amount("pos_weight", 1);
           if (w == 1) return loss::by_name("binary_crossentropy_from_logits");
           const Tensor pos_weight = Tensor::from({float(w)}, {1});
@@ -66,17 +70,19 @@ const std::map<std::string, LossType>& loss_types() {
         }}},
       {"sparse_categorical_crossentropy",
        {kCrossEntropyKeys, true, true,
-        [](const TypedTable& t) {
+        [](const TypedTable& t, const Config&) {
           return loss::SparseCategoricalCrossEntropy(cross_entropy_options(t));
         }}},
       {"cross_entropy",
        {kCrossEntropyKeys, true, true,
-        [](const TypedTable& t) { return loss::CrossEntropy(cross_entropy_options(t)); }}},
+        [](const TypedTable& t, const Config&) {
+          return loss::CrossEntropy(cross_entropy_options(t));
+        }}},
       {"dice",
        {{"smooth", "ignore_classes", "ignore_index"},
         true,
         false,
-        [](const TypedTable& t) {
+        [](const TypedTable& t, const Config&) {
           loss::DiceOptions options{.smooth = t.amount("smooth", 1.0),
                                     .ignore_index = ignore_index(t)};
           for (const double c : t.numbers("ignore_classes", {})) {
@@ -89,16 +95,38 @@ const std::map<std::string, LossType>& loss_types() {
        {{"gamma", "ignore_index", "class_weights"},
         true,
         true,
-        [](const TypedTable& t) {
+        [](const TypedTable& t, const Config&) {
           return loss::Focal({.gamma = t.amount("gamma", 2.0),
                               .ignore_index = ignore_index(t),
                               .weight = class_weights(t)});
+        }}},
+      // FCOS's three terms against the truths a detection set's batch packs (vision::pack_truths),
+      // its targets assigned on the locations of the config's image_size.
+      {"fcos",
+       {{"center_radius", "size_bounds"},
+        false,
+        false,
+        [](const TypedTable& t, const Config& config) {
+          const std::vector<double> bounds = t.numbers("size_bounds", {64, 128});
+          t.check(bounds.size() == 2 && bounds[0] > 0 && bounds[1] > bounds[0],
+                  "\"size_bounds\" must be two increasing sizes (P3's and P4's largest)");
+          const models::FcosTargetOptions options{.size_bounds = {bounds[0], bounds[1]},
+                                                  .center_radius = t.amount("center_radius", 1.5)};
+          const auto [height, width] = config.image_size;
+          t.check(height > 0 && height % 32 == 0 && width % 32 == 0,
+                  "needs [data] image_size with sides that are multiples of 32");
+          const Tensor locations = models::Fcos::locations(height, width);
+          return loss::Loss(
+              "fcos", [locations, options](const Tensor& output, const Tensor& truths) {
+                return models::fcos_loss(output, models::fcos_targets(locations, truths, options))
+                    .total();
+              });
         }}},
       {"sigmoid_focal",
        {{"alpha", "gamma"},
         false,
         false,
-        [](const TypedTable& t) {
+        [](const TypedTable& t, const Config&) {
           const double alpha = t.number("alpha", 0.25);
           t.check(alpha <= 1, "\"alpha\" must be at most 1 (negative: no weighting)");
           return loss::SigmoidFocal({.alpha = alpha, .gamma = t.amount("gamma", 2.0)});
@@ -114,7 +142,7 @@ loss::Loss build_loss(const Config& config) {
     // [train] label_smoothing predates loss tables: it smooths the one sparse cross-entropy.
     if (config.label_smoothing > 0 && term.type == "sparse_categorical_crossentropy")
       own.values["label_smoothing"] = {config.label_smoothing};
-    terms.emplace_back(loss_types().at(term.type).build(own), term.amount("weight", 1.0));
+    terms.emplace_back(loss_types().at(term.type).build(own, config), term.amount("weight", 1.0));
   }
   if (terms.size() == 1 && terms[0].second == 1) return terms[0].first;
   return loss::weighted_sum(terms);

@@ -18,8 +18,9 @@ struct LossType {
   bool class_targets = false;
   // Ranks two or more classes: one output unit (a probability of 1 whatever it says) is an error.
   bool needs_classes = false;
-  // Builds the loss from its checked table.
-  std::function<loss::Loss(const TypedTable&)> build;
+  // Builds the loss from its checked table (and the config it is in: a detector's loss places its
+  // targets on the image size).
+  std::function<loss::Loss(const TypedTable&, const Config&)> build;
 };
 
 // Every loss type by its config name.

@@ -3,7 +3,9 @@
 #include <cstdlib>
 
 #include "soma/metrics/accuracy.h"
+#include "soma/metrics/detection.h"
 #include "soma/models/airbench.h"
+#include "soma/models/fcos_loss.h"
 #include "soma/nn/conv.h"
 #include "soma/nn/init.h"
 #include "soma/nn/linear.h"
@@ -57,6 +59,13 @@ class MaxNormConstraint : public train::Callback {
 
 int64_t output_width(const Config& config, nn::Module& model, const Tensor& input) {
   const Shape output = nn::summarize(model, input.shape(), input.dtype()).output;
+  if (detects(config)) {
+    SOMA_CHECK(output.size() == 2 && output[1] > 5, config.path, ": dataset \"", config.dataset,
+               "\" has boxes to find: the model must be a detector (\"fcos\") giving [locations, "
+               "classes + 5], found ",
+               to_string(output));
+    return output[1] - 5;
+  }
   if (segments(config)) {
     const bool per_pixel = output.size() == 3 && input.dim() == 3 && output[1] == input.size(1) &&
                            output[2] == input.size(2);
@@ -75,6 +84,19 @@ int64_t output_width(const Config& config, nn::Module& model, const Tensor& inpu
 }
 
 void check_outputs_fit(const Config& config, int64_t outputs) {
+  if (detects(config)) {
+    for (const TypedTable& term : config.loss)
+      SOMA_CHECK(term.type == "fcos", config.path, ": [train] loss = \"", term.type,
+                 "\" does not compare a detector's outputs with boxes: take \"fcos\"");
+    for (const std::string& metric : config.metrics)
+      SOMA_CHECK(metric == "map" || metric == "map50" || metric == "map75", config.path,
+                 ": [train] metric \"", metric,
+                 "\" does not score detections: take \"map\", \"map50\" or \"map75\"");
+    return;
+  }
+  for (const TypedTable& term : config.loss)
+    SOMA_CHECK(term.type != "fcos", config.path,
+               ": [train] loss = \"fcos\" needs boxes to find (dataset \"digit_canvases\")");
   for (const TypedTable& term : config.loss)
     SOMA_CHECK(!loss_types().at(term.type).needs_classes || outputs > 1, config.path,
                ": [train] loss = \"", term.type, "\" needs two or more outputs, the model gives ",
@@ -106,25 +128,39 @@ train::TrainerOptions trainer_options(const Config& config, const nn::Module& mo
   SOMA_CHECK(!segments(config) || loss_takes_classes(config) || outputs == 1, config.path,
              ": [train] loss = \"", config.loss[0].type, "\" compares values, which a mask of ",
              outputs, " classes is not: take \"cross_entropy\", \"dice\" or \"focal\"");
-  options.prepare_target = [sparse = loss_takes_classes(config), outputs,
-                            regression = config.regression](const data::Fields& batch,
-                                                            const Tensor&) {
-    const Tensor& classes = batch.target();
-    if (classes.dim() == 4) {  // masks [N, 1, H, W]
-      if (!sparse) return classes.to(DType::F32);
-      return classes.to(DType::I64).view({classes.size(0), classes.size(2), classes.size(3)});
-    }
-    if (regression || sparse) return classes;
-    if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
-    return one_hot(classes, outputs);
-  };
-  options.make_metric =
-      [outputs, ignored = ignored_target(config)](const std::string& name) -> metrics::MetricPtr {
-    if (outputs == 1 && name == "accuracy")
-      return std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy");
-    // Pixels the loss ignores (a border, unlabelled regions) are not scored either.
-    return metrics::by_name(name, ignored);
-  };
+  if (detects(config)) {
+    // The batch's boxes and classes as one tensor; AP of the detections its outputs decode to.
+    options.prepare_target = [](const data::Fields& batch, const Tensor&) {
+      return vision::pack_truths(batch["boxes"], batch["classes"], batch.field("boxes").counts);
+    };
+    options.make_metric = [size = config.image_size](const std::string& name) {
+      const int stat = name == "map50" ? 1 : name == "map75" ? 2 : 0;
+      return std::make_shared<metrics::DetectionAP>(
+          name,
+          [size](const Tensor& output) { return models::fcos_detect(output, size[0], size[1]); },
+          stat);
+    };
+  } else {
+    options.prepare_target = [sparse = loss_takes_classes(config), outputs,
+                              regression = config.regression](const data::Fields& batch,
+                                                              const Tensor&) {
+      const Tensor& classes = batch.target();
+      if (classes.dim() == 4) {  // masks [N, 1, H, W]
+        if (!sparse) return classes.to(DType::F32);
+        return classes.to(DType::I64).view({classes.size(0), classes.size(2), classes.size(3)});
+      }
+      if (regression || sparse) return classes;
+      if (outputs == 1) return classes.to(DType::F32).view({classes.numel(), 1});
+      return one_hot(classes, outputs);
+    };
+    options.make_metric =
+        [outputs, ignored = ignored_target(config)](const std::string& name) -> metrics::MetricPtr {
+      if (outputs == 1 && name == "accuracy")
+        return std::make_shared<metrics::BinaryAccuracy>(0.5, "accuracy");
+      // Pixels the loss ignores (a border, unlabelled regions) are not scored either.
+      return metrics::by_name(name, ignored);
+    };
+  }
   if (config.l1 > 0) {
     std::vector<Tensor> weights;
     for (const auto& [w, limit] : layer_weights(model)) weights.push_back(w);

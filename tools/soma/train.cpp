@@ -22,7 +22,9 @@
 #include "soma/io/masks.h"
 #include "soma/io/safetensors.h"
 #include "soma/loss/loss.h"
+#include "soma/metrics/detection.h"
 #include "soma/metrics/segmentation.h"
+#include "soma/models/fcos_loss.h"
 #include "soma/nn/summary.h"
 #include "soma/ops/activation.h"
 #include "soma/run/augment.h"
@@ -383,16 +385,19 @@ int run_eval(const EvalArgs& args) {
   train::TrainerOptions options =
       trainer_options(config, *model, output_width(config, *model, input));
   std::shared_ptr<metrics::PixelConfusion> pixels;  // a segmenter's counts, kept for its table
-  options.make_metric = [make = options.make_metric, &pixels](const std::string& name) {
+  std::shared_ptr<metrics::DetectionAP> boxes;      // a detector's, for COCO's table
+  options.make_metric = [make = options.make_metric, &pixels, &boxes](const std::string& name) {
     metrics::MetricPtr metric = make(name);
     if (auto confusion = std::dynamic_pointer_cast<metrics::PixelConfusion>(metric))
       pixels = confusion;
+    if (auto ap = std::dynamic_pointer_cast<metrics::DetectionAP>(metric)) boxes = ap;
     return metric;
   };
   train::Trainer trainer(*model, *optimizer, loss, options);
   data::DataLoader test_loader = make_loader(config, data.test, eval_transform(config), false);
   std::printf("%s\n", format(trainer.evaluate(test_loader)).substr(2).c_str());
   if (pixels) print_class_scores(*pixels, data.class_names);
+  if (boxes) std::printf("%s", vision::coco_summary(boxes->evaluation()).c_str());
   return 0;
 }
 
@@ -481,6 +486,19 @@ int run_predict(const PredictArgs& args) {
     Shape batch{1};
     batch.insert(batch.end(), input.begin(), input.end());
     const Tensor output = (*model)(inputs[i].view(batch));
+    if (detects(config)) {  // the best --top detections: class, score, box (x1, y1, x2, y2)
+      const vision::Detections found = models::fcos_detect(output, input[1], input[2])[0];
+      std::printf("%s:", args.images[i].c_str());
+      for (int64_t j = 0; j < std::min<int64_t>(found.scores.numel(), args.top); ++j) {
+        const float* b = found.boxes.data<float>() + 4 * j;
+        const int64_t c = found.classes.data<int64_t>()[j];
+        std::printf("%s %s %.4f [%.1f %.1f %.1f %.1f]", j ? "," : "",
+                    c < int64_t(classes.size()) ? classes[size_t(c)].c_str() : "?",
+                    found.scores.data<float>()[j], b[0], b[1], b[2], b[3]);
+      }
+      std::printf("\n");
+      continue;
+    }
     SOMA_CHECK(output.numel() == int64_t(classes.size()), "the model gives ", output.numel(),
                " outputs for ", classes.size(), " classes");
     const std::vector<float> p = softmax(output).to_vector<float>();

@@ -35,13 +35,10 @@ std::optional<Box> ink_of(const Tensor& glyph) {
 
 }  // namespace
 
-DigitCanvases::DigitCanvases(DatasetPtr digits, DigitCanvasOptions options)
-    : digits_(std::move(digits)), options_(options) {
-  SOMA_CHECK(digits_ && digits_->size() > 0, "digit canvases: the digit set is empty");
+void check(const DigitCanvasOptions& options) {
   SOMA_CHECK(options.count > 0 && options.size > 0,
-             "digit canvases: count and size must be "
-             "positive, found ",
-             options.count, " and ", options.size);
+             "digit canvases: count and size must be positive, found ", options.count, " and ",
+             options.size);
   SOMA_CHECK(options.min_digits >= 1 && options.min_digits <= options.max_digits,
              "digit canvases: expected 1 <= min_digits <= max_digits, found ", options.min_digits,
              " and ", options.max_digits);
@@ -49,6 +46,14 @@ DigitCanvases::DigitCanvases(DatasetPtr digits, DigitCanvasOptions options)
                  options.max_side <= options.size,
              "digit canvases: expected 1 <= min_side <= max_side <= size (", options.size,
              "), found ", options.min_side, " and ", options.max_side);
+  SOMA_CHECK(options.max_iou >= 0 && options.max_iou <= 1,
+             "digit canvases: max_iou must lie in [0, 1], found ", options.max_iou);
+}
+
+DigitCanvases::DigitCanvases(DatasetPtr digits, DigitCanvasOptions options)
+    : digits_(std::move(digits)), options_(options) {
+  SOMA_CHECK(digits_ && digits_->size() > 0, "digit canvases: the digit set is empty");
+  check(options);
 }
 
 Example DigitCanvases::get(int64_t index) const {

@@ -15,6 +15,9 @@ struct DigitCanvasOptions {
   uint64_t seed = 0;
 };
 
+// Throws soma::Error for options out of range (sides above the canvas, no digits), naming them.
+void check(const DigitCanvasOptions& options);
+
 // Canvas i: input u8 [1, size, size] (the digits' pixels, the brightest where they overlap),
 // "boxes" f32 [n, 4] (x1, y1, x2, y2 around each digit's ink: its pixels above 0, in pixel-edge
 // coordinates) and "classes" i64 [n] (the digits' labels). Which digits, how many, where and how
@@ -23,7 +26,7 @@ struct DigitCanvasOptions {
 class DigitCanvases : public Dataset {
  public:
   // `digits` gives u8 images [1, h, w] and i64 class targets (MNIST's train or test split). Throws
-  // soma::Error for options out of range (sides above the canvas, no digits).
+  // soma::Error for an empty set and as check(options).
   DigitCanvases(DatasetPtr digits, DigitCanvasOptions options);
   int64_t size() const override { return options_.count; }
   Example get(int64_t index) const override;
