@@ -115,9 +115,10 @@ const std::map<std::string, LossType>& loss_types() {
           const auto [height, width] = config.image_size;
           t.check(height > 0 && height % 32 == 0 && width % 32 == 0,
                   "needs [data] image_size with sides that are multiples of 32");
-          const Tensor locations = models::Fcos::locations(height, width);
+          // The locations are made per batch: a config's image size is not allocated on loading.
           return loss::Loss(
-              "fcos", [locations, options](const Tensor& output, const Tensor& truths) {
+              "fcos", [height, width, options](const Tensor& output, const Tensor& truths) {
+                const Tensor locations = models::Fcos::locations(height, width);
                 return models::fcos_loss(output, models::fcos_targets(locations, truths, options))
                     .total();
               });

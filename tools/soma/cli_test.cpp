@@ -8,6 +8,7 @@
 #include <random>
 #include <regex>
 
+#include "soma/data/datasets/digit_canvases.h"
 #include "soma/data/datasets/mnist.h"
 #include "soma/io/file.h"
 #include "soma/io/image.h"
@@ -1043,6 +1044,41 @@ TEST(Segmentation, UNetLearnsTheIsbiMembranes) {
   const double rand_error = last_value(r.output, "test_rand_error");
   EXPECT_GT(rand_error, 0) << r.output;
   EXPECT_LT(rand_error, 0.97) << r.output;
+}
+
+TEST(Detection, FindsDigitsOnCanvases) {
+  // configs/digits_fcos.toml on 96 canvases for two epochs: the run, COCO's table from eval
+  // (its AP the one training logged), and predict's boxes on a canvas saved as a PNG.
+  if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
+  TempDir dir;
+  std::string text = io::read_file(config("digits_fcos.toml"));
+  text.replace(text.find("count = 10000"), 13, "count = 96");
+  text.replace(text.find("test_count = 2000"), 17, "test_count = 32");
+  text.replace(text.find("epochs = 8"), 10, "epochs = 2");
+  dir.write("digits.toml", text);
+  const Result r =
+      soma("train " + dir.file("digits.toml") + " --save " + dir.file("w.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const double map = last_value(r.output, "test_map");
+  EXPECT_GE(map, 0) << r.output;
+  EXPECT_LE(map, 1) << r.output;
+  const Result e =
+      soma("eval " + dir.file("digits.toml") + " --weights " + dir.file("w.safetensors"));
+  ASSERT_EQ(e.code, 0) << e.output;
+  char line[128];
+  std::snprintf(line, sizeof line,
+                " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = %.3f",
+                map);
+  EXPECT_NE(e.output.find(line), std::string::npos) << e.output;
+  const data::DigitCanvases canvases(
+      std::make_shared<data::MNIST>(*testing::data_root(), data::Split::Test),
+      {.count = 1, .size = 64, .max_digits = 4, .min_side = 12, .max_side = 32});
+  dir.write("canvas.png", io::encode_png(canvases.get(0).input()));
+  const Result p = soma("predict " + dir.file("digits.toml") + " --weights " +
+                        dir.file("w.safetensors") + " " + dir.file("canvas.png") + " --top 2");
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_TRUE(std::regex_search(p.output, std::regex(R"(canvas\.png: \d 0\.\d+ \[[-0-9. ]+\])")))
+      << p.output;
 }
 
 TEST(Datasets, TrainsFromCsvFiles) {
