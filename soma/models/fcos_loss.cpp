@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <numeric>
 
 #include "soma/loss/box.h"
 #include "soma/loss/crossentropy.h"

@@ -1047,13 +1047,13 @@ TEST(Segmentation, UNetLearnsTheIsbiMembranes) {
 }
 
 TEST(Detection, FindsDigitsOnCanvases) {
-  // configs/digits_fcos.toml on 96 canvases for two epochs: the run, COCO's table from eval
+  // configs/digits_fcos.toml on 48 canvases for two epochs: the run, COCO's table from eval
   // (its AP the one training logged), and predict's boxes on a canvas saved as a PNG.
   if (!testing::data_root()) GTEST_SKIP() << "SOMA_DATA is not set";
   TempDir dir;
   std::string text = io::read_file(config("digits_fcos.toml"));
-  text.replace(text.find("count = 10000"), 13, "count = 96");
-  text.replace(text.find("test_count = 2000"), 17, "test_count = 32");
+  text.replace(text.find("count = 10000"), 13, "count = 48");
+  text.replace(text.find("test_count = 2000"), 17, "test_count = 16");
   text.replace(text.find("epochs = 8"), 10, "epochs = 2");
   dir.write("digits.toml", text);
   const Result r =
