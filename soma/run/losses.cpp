@@ -112,7 +112,7 @@ const std::map<std::string, LossType>& loss_types() {
                   "\"size_bounds\" must be two increasing sizes (P3's and P4's largest)");
           const models::FcosTargetOptions options{.size_bounds = {bounds[0], bounds[1]},
                                                   .center_radius = t.amount("center_radius", 1.5)};
-          const auto [height, width] = config.image_size;
+          const int64_t height = config.image_size[0], width = config.image_size[1];
           t.check(height > 0 && height % 32 == 0 && width % 32 == 0,
                   "needs [data] image_size with sides that are multiples of 32");
           // The locations are made per batch: a config's image size is not allocated on loading.

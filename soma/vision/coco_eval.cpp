@@ -141,7 +141,7 @@ CocoEvaluation coco_evaluate(std::vector<int64_t> image_ids, std::vector<int64_t
                                        : mask_overlap(dt[size_t(d)]->mask, gt_all[size_t(g)]->mask,
                                                       gt_all[size_t(g)]->crowd);
       for (int64_t a = 0; a < kAreaCount; ++a) {
-        const auto [low, high] = kAreaRanges[size_t(a)];
+        const double low = kAreaRanges[size_t(a)][0], high = kAreaRanges[size_t(a)][1];
         const auto outside = [&](double area) { return area < low || area > high; };
         // Truths that count first, ignored ones (crowds, other sizes) after, each in order.
         std::vector<int64_t> gt_order;
